@@ -1,0 +1,1 @@
+//! Test support: an emulator of the Juju unit agent's hook environment and hook tools

@@ -1,0 +1,1 @@
+//! Parser and model for keepalived's configuration dialect (the subset vrrpd implements)

@@ -1,0 +1,1 @@
+//! Test support: throwaway network-namespace labs with guaranteed cleanup

@@ -1,0 +1,1 @@
+//! vrrpd: the VRRP worker daemon, Linux IO edge around the vrrp core

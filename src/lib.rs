@@ -1,0 +1,1 @@
+//! The keepalived charm: everything Juju sees. See ARCHITECTURE.md.
