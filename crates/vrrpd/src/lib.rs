@@ -1,1 +1,4 @@
-//! vrrpd: the VRRP worker daemon, Linux IO edge around the vrrp core
+//! vrrpd: the VRRP worker daemon. The protocol lives in the sans-IO `vrrp` crate; this crate is
+//! the Linux edge (`net`) and the daemon around it. See ARCHITECTURE.md.
+
+pub mod net;

@@ -1,0 +1,1 @@
+//! Linux IO edge: raw VRRP sockets, rtnetlink, GARP and unsolicited NA.
