@@ -1,4 +1,9 @@
 //! vrrpd: the VRRP worker daemon. The protocol lives in the sans-IO `vrrp` crate; this crate is
 //! the Linux edge (`net`) and the daemon around it. See ARCHITECTURE.md.
 
+pub mod atomic;
+pub mod cli;
+pub mod health;
+pub mod logging;
 pub mod net;
+pub mod ratelimit;
