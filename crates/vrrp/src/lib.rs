@@ -1,1 +1,26 @@
-//! Sans-IO VRRPv2/v3 protocol core: packet codec, state machine, timers, effective priority
+//! Sans-IO VRRPv2/v3 protocol core: packet codec, state machine, timers, effective priority.
+//!
+//! Nothing here touches a socket, a clock or a thread. The IO edge feeds [`Input`]s together
+//! with the current [`std::time::Instant`] into an [`Instance`] and carries out the returned
+//! [`Action`]s; it calls [`Instance::poll_timeout`] to learn when to feed [`Input::Timer`].
+//!
+//! Wire formats: RFC 3768 (VRRPv2), RFC 5798 / RFC 9568 (VRRPv3). Where keepalived 2.2.7
+//! deviates from the RFCs and interop needs it, keepalived's behaviour is followed and the
+//! deviation is named at the rule.
+
+pub mod checksum;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod instance;
+pub mod packet;
+pub mod priority;
+pub mod status;
+pub mod timers;
+
+pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
+pub use error::{ConfigError, DecodeError, EncodeError};
+pub use events::{Action, Fault, Input, Reason, RxPacket, State};
+pub use instance::Instance;
+pub use packet::{Advert, ChecksumForm, Decoded};
+pub use status::{Counters, DropReason, Drops, InstanceStatus};
