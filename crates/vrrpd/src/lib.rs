@@ -7,3 +7,5 @@ pub mod health;
 pub mod logging;
 pub mod net;
 pub mod ratelimit;
+pub mod spec;
+pub mod statefile;

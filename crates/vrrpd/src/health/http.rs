@@ -1,13 +1,13 @@
 //! HTTP GET check: a minimal HTTP/1.1 client (one request, `Connection: close`) that only
-//! reads the status line. `https://` URLs are parsed but refused at configuration time until
-//! TLS support lands (see [`HttpUrl::parse`]).
+//! reads the status line. `https://` is refused at configuration time for now (see
+//! `crate::spec`); TLS support is a later step.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A parsed `http://host[:port][/path]` URL.
+/// Where an HTTP check connects (from kaconf's parsed `http_get` URL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// Host as written (IPv6 literals without brackets).
@@ -19,55 +19,6 @@ pub struct HttpUrl {
 }
 
 impl HttpUrl {
-    /// Parse a URL; errors name the problem.
-    pub fn parse(url: &str) -> Result<HttpUrl, String> {
-        let rest = if let Some(r) = url.strip_prefix("http://") {
-            r
-        } else if url.starts_with("https://") {
-            return Err(format!("{url}: https is not supported yet (use http://)"));
-        } else {
-            return Err(format!("{url}: URL must start with http://"));
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if authority.is_empty() {
-            return Err(format!("{url}: missing host"));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, tail) = v6
-                .split_once(']')
-                .ok_or_else(|| format!("{url}: unterminated IPv6 literal"))?;
-            let port = match tail.strip_prefix(':') {
-                Some(p) => Some(p),
-                None if tail.is_empty() => None,
-                None => return Err(format!("{url}: junk after IPv6 literal")),
-            };
-            (h.to_string(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (authority.to_string(), None),
-            }
-        };
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| format!("{url}: bad port {p:?}"))?,
-            None => 80,
-        };
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace()) {
-            return Err(format!("{url}: bad host"));
-        }
-        if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("{url}: bad path"));
-        }
-        Ok(HttpUrl {
-            host,
-            port,
-            path: path.to_string(),
-        })
-    }
-
     fn host_header(&self) -> String {
         let h = if self.host.contains(':') {
             format!("[{}]", self.host)
@@ -82,11 +33,12 @@ impl HttpUrl {
     }
 }
 
-/// GET `url` and compare the response status with `want`, all within `timeout`.
-pub async fn get(url: &HttpUrl, want: u16, timeout: Duration) -> Result<(), String> {
+/// GET `url` and compare the response status with `want` (`None` = any 2xx), all within
+/// `timeout`.
+pub async fn get(url: &HttpUrl, want: Option<u16>, timeout: Duration) -> Result<(), String> {
     match tokio::time::timeout(timeout, get_status(url)).await {
-        Ok(Ok(got)) if got == want => Ok(()),
-        Ok(Ok(got)) => Err(format!("GET {}: status {got}, want {want}", url.path)),
+        Ok(Ok(got)) if want.map_or((200..300).contains(&got), |w| w == got) => Ok(()),
+        Ok(Ok(got)) => Err(format!("GET {}: status {got}, want {want:?}", url.path)),
         Ok(Err(e)) => Err(format!("GET {}: {e}", url.path)),
         Err(_) => Err(format!("GET {}: timed out after {timeout:?}", url.path)),
     }
@@ -142,26 +94,19 @@ mod tests {
     use tokio::net::TcpListener;
 
     #[test]
-    fn parses_urls() {
-        let u = HttpUrl::parse("http://127.0.0.1:6443/readyz?x=1").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
-            ("127.0.0.1", 6443, "/readyz?x=1")
-        );
-        let u = HttpUrl::parse("http://[2001:db8::1]/").unwrap();
-        assert_eq!((u.host.as_str(), u.port), ("2001:db8::1", 80));
+    fn host_header_brackets_ipv6_and_adds_port() {
+        let u = HttpUrl {
+            host: "2001:db8::1".into(),
+            port: 80,
+            path: "/".into(),
+        };
         assert_eq!(u.host_header(), "[2001:db8::1]");
-        let u = HttpUrl::parse("http://lb").unwrap();
-        assert_eq!(u.path, "/");
-        for bad in [
-            "ftp://x/",
-            "http://",
-            "http://h:99999/",
-            "http://[::1/",
-            "https://h/",
-        ] {
-            assert!(HttpUrl::parse(bad).is_err(), "{bad}");
-        }
+        let u = HttpUrl {
+            host: "lb".into(),
+            port: 6443,
+            path: "/".into(),
+        };
+        assert_eq!(u.host_header(), "lb:6443");
     }
 
     #[test]
@@ -183,23 +128,34 @@ mod tests {
                 let _ = s.write_all(reply.as_bytes()).await;
             }
         });
-        HttpUrl::parse(&format!("http://127.0.0.1:{port}/readyz")).unwrap()
+        HttpUrl {
+            host: "127.0.0.1".into(),
+            port,
+            path: "/readyz".into(),
+        }
     }
 
     #[tokio::test]
     async fn expected_status_is_up_other_is_down() {
         let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
-        assert!(get(&url, 200, Duration::from_secs(2)).await.is_ok());
-        assert!(get(&url, 204, Duration::from_secs(2)).await.is_err());
+        assert!(get(&url, Some(200), Duration::from_secs(2)).await.is_ok());
+        assert!(get(&url, None, Duration::from_secs(2)).await.is_ok());
+        assert!(get(&url, Some(204), Duration::from_secs(2)).await.is_err());
         let url = serve("HTTP/1.1 503 Unavailable\r\n\r\n").await;
-        assert!(get(&url, 200, Duration::from_secs(2)).await.is_err());
+        assert!(get(&url, Some(200), Duration::from_secs(2)).await.is_err());
+        assert!(get(&url, None, Duration::from_secs(2)).await.is_err());
     }
 
     #[tokio::test]
     async fn silent_server_times_out() {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = HttpUrl::parse(&format!("http://{}/", l.local_addr().unwrap())).unwrap();
-        let e = get(&url, 200, Duration::from_millis(100))
+        let port = l.local_addr().unwrap().port();
+        let url = HttpUrl {
+            host: "127.0.0.1".into(),
+            port,
+            path: "/".into(),
+        };
+        let e = get(&url, Some(200), Duration::from_millis(100))
             .await
             .unwrap_err();
         assert!(e.contains("timed out"), "{e}");

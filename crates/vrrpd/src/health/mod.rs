@@ -33,12 +33,12 @@ pub enum CheckKind {
         /// Address to connect to.
         addr: SocketAddr,
     },
-    /// An HTTP GET answered with `status` within the timeout = up.
+    /// An HTTP GET answered with the expected status within the timeout = up.
     Http {
-        /// Parsed URL.
+        /// Where to connect and what to get.
         url: HttpUrl,
-        /// Expected status code.
-        status: u16,
+        /// Expected status code; `None` = any 2xx.
+        status: Option<u16>,
     },
 }
 

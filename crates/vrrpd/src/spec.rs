@@ -1,0 +1,334 @@
+//! From kaconf's model to what the daemon runs: one [`InstanceSpec`] per `vrrp_instance`
+//! (the core's `vrrp::InstanceConfig` plus the Linux details only the edge needs) and the
+//! health checks the instances track.
+//!
+//! Track indices: `InstanceConfig::tracks[i]` corresponds to `InstanceSpec::track_sources[i]`;
+//! `track_script` entries come first, then `track_interface` entries, in file order.
+
+use std::net::IpAddr;
+
+use thiserror::Error;
+
+use crate::health::{CheckKind, CheckSpec, HttpUrl, RunAs};
+
+/// The whole runnable configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonSpec {
+    /// One per `vrrp_instance`, in file order.
+    pub instances: Vec<InstanceSpec>,
+    /// Every `vrrp_script` / `vrrpd_check` tracked by at least one instance.
+    pub checks: Vec<CheckSpec>,
+}
+
+/// One VIP as the edge manages it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipSpec {
+    /// Address and prefix.
+    pub vip: vrrp::Vip,
+    /// Interface it goes on (`dev`, else the instance's interface).
+    pub dev: String,
+    /// IPv4 label (`label`).
+    pub label: Option<String>,
+    /// Set IFA_F_NODAD (IPv6; keepalived's default unless `-nodad` was given).
+    pub nodad: bool,
+    /// `noprefixroute`.
+    pub noprefixroute: bool,
+    /// External removal does not make us leave MASTER (`no_track`).
+    pub no_track: bool,
+}
+
+/// What an instance's track index follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackSource {
+    /// A health check, by name (its spec is in [`DaemonSpec::checks`]).
+    Check(String),
+    /// The link state of this interface.
+    Interface(String),
+}
+
+/// One instance: core configuration plus edge details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceSpec {
+    /// What the protocol core runs.
+    pub core: vrrp::InstanceConfig,
+    /// The interface adverts go out of and come in on.
+    pub interface: String,
+    /// Advertised VIPs, same order as `core.vips`.
+    pub vips: Vec<VipSpec>,
+    /// `virtual_ipaddress_excluded`: added and removed with the VIPs, never advertised.
+    pub excluded: Vec<VipSpec>,
+    /// Fixed advert source (`unicast_src_ip` / `mcast_src_ip`); `None` = the interface's
+    /// primary IPv4 address or IPv6 link-local.
+    pub source: Option<IpAddr>,
+    /// Whether the own interface going down means FAULT (not `dont_track_primary`).
+    pub track_primary: bool,
+    /// Per track index, what it follows.
+    pub track_sources: Vec<TrackSource>,
+    /// The checks this instance tracks, with their full spec (for reload comparison).
+    pub tracked_checks: Vec<CheckSpec>,
+}
+
+/// Why a loaded configuration cannot be run (reported like kaconf's diagnostics).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{file}:{line}: error: {message}")]
+pub struct SpecError {
+    /// File.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// Reason.
+    pub message: String,
+}
+
+fn err(loc: &kaconf::Location, message: impl Into<String>) -> SpecError {
+    SpecError {
+        file: loc.file.clone(),
+        line: loc.line,
+        message: message.into(),
+    }
+}
+
+/// Map a loaded configuration; every problem found is returned.
+pub fn build(cfg: &kaconf::Config) -> Result<DaemonSpec, Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let mut checks: Vec<CheckSpec> = Vec::new();
+    let mut instances = Vec::new();
+    for inst in &cfg.instances {
+        match build_instance(cfg, inst) {
+            Ok((spec, used)) => {
+                for c in used {
+                    if !checks.iter().any(|k| k.name == c.name) {
+                        checks.push(c);
+                    }
+                }
+                instances.push(spec);
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(DaemonSpec { instances, checks })
+    } else {
+        Err(errors)
+    }
+}
+
+fn version(v: kaconf::Version) -> vrrp::Version {
+    match v {
+        kaconf::Version::V2 => vrrp::Version::V2,
+        kaconf::Version::V3 => vrrp::Version::V3,
+    }
+}
+
+fn family(f: kaconf::Family) -> vrrp::Family {
+    match f {
+        kaconf::Family::Ipv4 => vrrp::Family::Ipv4,
+        kaconf::Family::Ipv6 => vrrp::Family::Ipv6,
+    }
+}
+
+fn vip_spec(v: &kaconf::VirtualAddress, default_dev: &str) -> VipSpec {
+    VipSpec {
+        vip: vrrp::Vip::new(v.addr, v.prefix_len),
+        dev: v.dev.clone().unwrap_or_else(|| default_dev.to_string()),
+        label: v.label.clone(),
+        nodad: v.addr.is_ipv6() && !v.dad,
+        noprefixroute: v.noprefixroute,
+        no_track: v.no_track,
+    }
+}
+
+fn build_instance(
+    cfg: &kaconf::Config,
+    inst: &kaconf::VrrpInstance,
+) -> Result<(InstanceSpec, Vec<CheckSpec>), Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let loc = &inst.location;
+    let interface = match &inst.interface {
+        Some(i) => i.clone(),
+        None => {
+            errors.push(err(loc, "vrrpd needs `interface` (also in unicast mode)"));
+            String::new()
+        }
+    };
+    let mut core = vrrp::InstanceConfig::new(
+        inst.name.clone(),
+        inst.vrid,
+        family(inst.family),
+        inst.vips
+            .iter()
+            .map(|v| vrrp::Vip::new(v.addr, v.prefix_len))
+            .collect(),
+    );
+    core.version = version(inst.version);
+    core.priority = inst.priority;
+    core.advert_interval = inst.advert_int;
+    core.preempt = inst.preempt;
+    core.preempt_delay = inst.preempt_delay;
+    core.auth_pass = inst.auth.as_ref().map(|a| {
+        let mut pass = [0u8; 8];
+        for (d, s) in pass.iter_mut().zip(a.password.as_bytes()) {
+            *d = *s;
+        }
+        pass
+    });
+    core.unicast_peers = inst.unicast_peers.iter().map(|p| p.addr).collect();
+    core.mcast_dst = None;
+    let g = &inst.garp;
+    core.garp_master_delay = g.master_delay;
+    core.garp_master_repeat = g.master_repeat;
+    core.garp_master_refresh = g.master_refresh;
+    core.garp_master_refresh_repeat = g.master_refresh_repeat;
+    core.garp_lower_prio_delay = g.lower_prio_delay;
+    core.garp_lower_prio_repeat = g.lower_prio_repeat;
+    core.lower_prio_no_advert = inst.lower_prio_no_advert;
+    core.higher_prio_send_advert = inst.higher_prio_send_advert;
+    core.down_timer_adverts = u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX);
+    if core.family == vrrp::Family::Ipv4 && core.mcast_dst.is_none() {
+        let g4 = IpAddr::V4(cfg.global.mcast_group4);
+        if g4 != core.family.multicast_group() {
+            core.mcast_dst = Some(g4);
+        }
+    } else if core.family == vrrp::Family::Ipv6 {
+        let g6 = IpAddr::V6(cfg.global.mcast_group6);
+        if g6 != core.family.multicast_group() {
+            core.mcast_dst = Some(g6);
+        }
+    }
+
+    let mut track_sources = Vec::new();
+    let mut tracked_checks = Vec::new();
+    for t in &inst.track_scripts {
+        let check = match t.kind {
+            kaconf::TrackKind::Script => cfg
+                .scripts
+                .iter()
+                .find(|s| s.name == t.name)
+                .map(|s| script_check(cfg, s)),
+            kaconf::TrackKind::Check => cfg
+                .checks
+                .iter()
+                .find(|c| c.name == t.name)
+                .map(native_check),
+        };
+        match check {
+            Some(Ok(c)) => tracked_checks.push(c),
+            Some(Err(e)) => errors.push(e),
+            None => errors.push(err(loc, format!("track_script {}: no such check", t.name))),
+        }
+        core.tracks.push(vrrp::Track {
+            weight: t.weight,
+            reverse: t.reverse,
+        });
+        track_sources.push(TrackSource::Check(t.name.clone()));
+    }
+    for t in &inst.track_interfaces {
+        core.tracks.push(vrrp::Track {
+            weight: t.weight,
+            reverse: t.reverse,
+        });
+        track_sources.push(TrackSource::Interface(t.name.clone()));
+    }
+    if let Err(e) = core.validate() {
+        errors.push(err(loc, format!("vrrp_instance {}: {e}", inst.name)));
+    }
+    let source = if inst.is_unicast() {
+        inst.unicast_src_ip.or(inst.mcast_src_ip)
+    } else {
+        inst.mcast_src_ip.or(inst.unicast_src_ip)
+    };
+    if let Some(s) = source {
+        if vrrp::Family::of(&s) != core.family {
+            errors.push(err(
+                loc,
+                format!("source address {s} is not of the instance's family"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let spec = InstanceSpec {
+        vips: inst.vips.iter().map(|v| vip_spec(v, &interface)).collect(),
+        excluded: inst
+            .excluded_vips
+            .iter()
+            .map(|v| vip_spec(v, &interface))
+            .collect(),
+        core,
+        interface,
+        source,
+        track_primary: !inst.dont_track_primary,
+        track_sources,
+        tracked_checks: tracked_checks.clone(),
+    };
+    Ok((spec, tracked_checks))
+}
+
+/// keepalived's run-as rule: the script's `user`, else global `script_user`, else the user
+/// `keepalived_script` if it exists, else ourselves (root).
+fn script_user(cfg: &kaconf::Config, s: &kaconf::VrrpScript) -> Result<Option<RunAs>, SpecError> {
+    let chosen = s.user.as_ref().or(cfg.global.script_user.as_ref());
+    match chosen {
+        Some(u) => RunAs::resolve(&u.user, u.group.as_deref())
+            .map(Some)
+            .map_err(|e| err(&s.location, format!("vrrp_script {}: {e}", s.name))),
+        None => Ok(RunAs::resolve("keepalived_script", None).ok()),
+    }
+}
+
+fn script_check(cfg: &kaconf::Config, s: &kaconf::VrrpScript) -> Result<CheckSpec, SpecError> {
+    Ok(CheckSpec {
+        name: s.name.clone(),
+        kind: CheckKind::Script {
+            argv: s.argv.clone(),
+            run_as: script_user(cfg, s)?,
+        },
+        interval: s.interval,
+        timeout: s.timeout,
+        rise: s.rise,
+        fall: s.fall,
+        init_fail: s.init_fail,
+    })
+}
+
+fn native_check(c: &kaconf::NativeCheck) -> Result<CheckSpec, SpecError> {
+    let kind = match &c.probe {
+        kaconf::Probe::TcpConnect { addr } => CheckKind::Tcp { addr: *addr },
+        kaconf::Probe::HttpGet {
+            tls,
+            host,
+            port,
+            path,
+            status,
+            url,
+        } => {
+            if *tls {
+                return Err(err(
+                    &c.location,
+                    format!(
+                        "vrrpd_check {}: https ({url}) is not supported yet; use http://",
+                        c.name
+                    ),
+                ));
+            }
+            CheckKind::Http {
+                url: HttpUrl {
+                    host: host.clone(),
+                    port: *port,
+                    path: path.clone(),
+                },
+                status: *status,
+            }
+        }
+    };
+    Ok(CheckSpec {
+        name: c.name.clone(),
+        kind,
+        interval: c.interval,
+        timeout: c.timeout,
+        rise: c.rise,
+        fall: c.fall,
+        init_fail: false,
+    })
+}

@@ -1,0 +1,219 @@
+//! The JSON state file the charm reads (format in ARCHITECTURE.md), written atomically on
+//! every state change and at most once a second otherwise.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+/// Format version of the file.
+pub const VERSION: u32 = 1;
+/// Minimum spacing of writes that are not caused by a state change.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDoc {
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// Our process id.
+    pub pid: u32,
+    /// Wall-clock time of this write, ms since the Unix epoch.
+    pub updated_unix_ms: u64,
+    /// One entry per running instance.
+    pub instances: Vec<InstanceState>,
+}
+
+/// One instance in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceState {
+    /// `vrrp_instance` name.
+    pub name: String,
+    /// VRID.
+    pub vrid: u8,
+    /// `ipv4` / `ipv6`.
+    pub family: vrrp::Family,
+    /// 2 or 3.
+    pub vrrp_version: u8,
+    /// Interface.
+    pub interface: String,
+    /// `INIT`, `BACKUP`, `MASTER` or `FAULT`.
+    pub role: vrrp::State,
+    /// Configured priority.
+    pub base_priority: u8,
+    /// Priority after tracking.
+    pub effective_priority: u8,
+    /// Current master (us when MASTER), if known.
+    pub master_address: Option<IpAddr>,
+    /// VIPs we hold, `ADDR/PREFIX`.
+    pub vips_held: Vec<vrrp::Vip>,
+    /// Counters, drops by reason included.
+    pub counters: vrrp::Counters,
+}
+
+impl InstanceState {
+    /// From the core's snapshot plus the interface name.
+    pub fn from_status(s: vrrp::InstanceStatus, interface: &str) -> Self {
+        InstanceState {
+            name: s.name,
+            vrid: s.vrid,
+            family: s.family,
+            vrrp_version: s.vrrp_version,
+            interface: interface.to_string(),
+            role: s.role,
+            base_priority: s.base_priority,
+            effective_priority: s.effective_priority,
+            master_address: s.master_address,
+            vips_held: s.vips_held,
+            counters: s.counters,
+        }
+    }
+}
+
+/// Decides when to write and writes.
+#[derive(Debug)]
+pub struct StateWriter {
+    path: Option<PathBuf>,
+    last_write: Option<Instant>,
+    last_doc: Option<Vec<InstanceState>>,
+}
+
+impl StateWriter {
+    /// A writer for `path`; `None` writes nothing.
+    pub fn new(path: Option<PathBuf>) -> Self {
+        StateWriter {
+            path,
+            last_write: None,
+            last_doc: None,
+        }
+    }
+
+    /// Offer the current state. `urgent` (a role change) writes at once; otherwise the
+    /// file is written when the content changed and the last write is ≥ 1 s old.
+    /// Returns the time the caller should offer again for a pending write, if any.
+    pub fn offer(
+        &mut self,
+        now: Instant,
+        instances: Vec<InstanceState>,
+        urgent: bool,
+    ) -> Option<Instant> {
+        let path = self.path.as_ref()?;
+        if self.last_doc.as_ref() == Some(&instances) && !urgent {
+            return None;
+        }
+        if let Some(last) = self.last_write {
+            if !urgent && now.saturating_duration_since(last) < MIN_INTERVAL {
+                return Some(last + MIN_INTERVAL);
+            }
+        }
+        let doc = StateDoc {
+            version: VERSION,
+            pid: std::process::id(),
+            updated_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or(0),
+            instances,
+        };
+        match serde_json::to_vec(&doc) {
+            Ok(mut bytes) => {
+                bytes.push(b'\n');
+                if let Err(e) = crate::atomic::write(path, &bytes, 0o644) {
+                    warn!(path = %path.display(), error = %e, "cannot write state file");
+                }
+            }
+            Err(e) => warn!(error = %e, "cannot serialise state"),
+        }
+        self.last_write = Some(now);
+        self.last_doc = Some(doc.instances);
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(role: vrrp::State, sent: u64) -> InstanceState {
+        let mut cfg = vrrp::InstanceConfig::new(
+            "VI_23",
+            23,
+            vrrp::Family::Ipv4,
+            vec!["10.10.74.250/24".parse().unwrap()],
+        );
+        cfg.version = vrrp::Version::V3;
+        cfg.priority = 150;
+        let mut s = vrrp::Instance::new(cfg).unwrap().status();
+        s.role = role;
+        s.counters.adverts_sent = sent;
+        s.vips_held = vec!["10.10.74.250/24".parse().unwrap()];
+        InstanceState::from_status(s, "eth0")
+    }
+
+    #[test]
+    fn format_matches_architecture_md() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let mut w = StateWriter::new(Some(p.clone()));
+        w.offer(Instant::now(), vec![inst(vrrp::State::Master, 0)], true);
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["pid"], std::process::id());
+        assert!(v["updated_unix_ms"].as_u64().unwrap() > 0);
+        let i = &v["instances"][0];
+        assert_eq!(i["name"], "VI_23");
+        assert_eq!(i["vrid"], 23);
+        assert_eq!(i["family"], "ipv4");
+        assert_eq!(i["vrrp_version"], 3);
+        assert_eq!(i["interface"], "eth0");
+        assert_eq!(i["role"], "MASTER");
+        assert_eq!(i["base_priority"], 150);
+        assert_eq!(i["effective_priority"], 150);
+        assert_eq!(i["vips_held"][0], "10.10.74.250/24");
+        assert_eq!(i["counters"]["adverts_sent"], 0);
+        assert_eq!(i["counters"]["drops"]["ttl"], 0);
+        assert!(i["counters"]["transitions"].is_u64());
+    }
+
+    #[test]
+    fn counter_updates_are_throttled_but_role_changes_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let mut w = StateWriter::new(Some(p.clone()));
+        let t0 = Instant::now();
+        assert_eq!(w.offer(t0, vec![inst(vrrp::State::Backup, 0)], true), None);
+        let due = w.offer(
+            t0 + Duration::from_millis(100),
+            vec![inst(vrrp::State::Backup, 1)],
+            false,
+        );
+        assert_eq!(due, Some(t0 + MIN_INTERVAL));
+        let read = || -> serde_json::Value {
+            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+        };
+        assert_eq!(read()["instances"][0]["counters"]["adverts_sent"], 0);
+        w.offer(
+            t0 + Duration::from_millis(200),
+            vec![inst(vrrp::State::Master, 1)],
+            true,
+        );
+        assert_eq!(read()["instances"][0]["role"], "MASTER");
+        assert_eq!(
+            w.offer(
+                t0 + Duration::from_millis(1300),
+                vec![inst(vrrp::State::Master, 2)],
+                false
+            ),
+            None
+        );
+        assert_eq!(read()["instances"][0]["counters"]["adverts_sent"], 2);
+    }
+
+    #[test]
+    fn no_path_writes_nothing() {
+        let mut w = StateWriter::new(None);
+        assert_eq!(w.offer(Instant::now(), vec![], true), None);
+    }
+}
