@@ -33,7 +33,11 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}:{}: {}: {}", self.location.file, self.location.line, sev, self.message)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.location.file, self.location.line, sev, self.message
+        )
     }
 }
 
