@@ -2,7 +2,10 @@
 //! the Linux edge (`net`) and the daemon around it. See ARCHITECTURE.md.
 
 pub mod atomic;
+pub mod check;
+pub mod cleanup;
 pub mod cli;
+pub mod daemon;
 pub mod health;
 pub mod logging;
 pub mod net;

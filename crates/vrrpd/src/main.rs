@@ -1,1 +1,41 @@
-fn main() {}
+//! `vrrpd`: the VRRP worker. See `vrrpd --help` and ARCHITECTURE.md.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use vrrpd::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(path) = &cli.check_config {
+        return vrrpd::check::check_config(path);
+    }
+    vrrpd::logging::init(cli.log_format);
+    let Some(config) = cli.config.clone() else {
+        eprintln!("vrrpd: --config FILE is required");
+        return ExitCode::from(2);
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vrrpd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if cli.cleanup {
+        rt.block_on(vrrpd::cleanup::run(&config))
+    } else {
+        rt.block_on(vrrpd::daemon::run(config, cli.state_file.clone()))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "vrrpd failed");
+            eprintln!("vrrpd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
