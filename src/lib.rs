@@ -1,1 +1,5 @@
 //! The keepalived charm: everything Juju sees. See ARCHITECTURE.md.
+//!
+//! The binary (`keepalived-charm`, installed as `dispatch`) is a thin shell over
+//! [`charm::run`]; everything else lives in [`charm`], one concern per module.
+pub mod charm;

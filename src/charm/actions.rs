@@ -1,0 +1,70 @@
+//! Actions declared in `actions.yaml`.
+use super::hooktools::{Bag, HookToolError, HookTools};
+use super::paths::Paths;
+use super::service::WorkerService;
+use super::workerstate::WorkerState;
+
+/// Turns an instance name into an action-set key part (`VI_23` → `vi-23`).
+pub fn key_part(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() {
+        "instance".into()
+    } else {
+        s
+    }
+}
+
+/// The results of `vrrp-status` for a worker state (pure).
+pub fn vrrp_status_results(active: bool, state: Option<&WorkerState>) -> Bag {
+    let mut out = Bag::new();
+    out.insert("worker-active".into(), active.to_string());
+    for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
+        let k = key_part(&i.name);
+        out.insert(format!("{k}.role"), i.role.clone());
+        out.insert(format!("{k}.base-priority"), i.base_priority.to_string());
+        out.insert(format!("{k}.effective-priority"), i.effective_priority.to_string());
+        out.insert(format!("{k}.master-address"), i.master_address.clone().unwrap_or_default());
+        out.insert(format!("{k}.vips-held"), i.vips_held.join(" "));
+    }
+    out
+}
+
+/// Runs the action `name`. Unknown actions fail the action, not the charm.
+pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
+    match name {
+        "vrrp-status" => {
+            let active = WorkerService.is_active().unwrap_or(false);
+            match WorkerState::read(&paths.worker_state()) {
+                Ok(state) => tools.action_set(&vrrp_status_results(active, state.as_ref())),
+                Err(e) => tools.action_fail(&e.to_string()),
+            }
+        }
+        other => tools.action_fail(&format!("unknown action {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_valid_action_keys() {
+        assert_eq!(key_part("VI_23"), "vi-23");
+        assert_eq!(key_part("VI6_23"), "vi6-23");
+        assert_eq!(key_part("__"), "instance");
+        let state: WorkerState = serde_json::from_str(
+            r#"{"version":1,"instances":[{"name":"VI_23","role":"MASTER","base_priority":250,
+            "effective_priority":250,"vips_held":["192.0.2.50/32"]}]}"#,
+        )
+        .unwrap();
+        let r = vrrp_status_results(true, Some(&state));
+        assert_eq!(r.get("vi-23.role").map(String::as_str), Some("MASTER"));
+        assert_eq!(r.get("vi-23.vips-held").map(String::as_str), Some("192.0.2.50/32"));
+        assert_eq!(r.get("worker-active").map(String::as_str), Some("true"));
+        assert_eq!(vrrp_status_results(false, None).len(), 1);
+    }
+}

@@ -1,0 +1,336 @@
+//! Pure decisions: world → the plan for files, service, relation data and status.
+use std::net::IpAddr;
+
+use super::config::{CharmConfig, Family, VrrpVersion};
+use super::event::Event;
+use super::hooktools::{Bag, StatusLevel};
+use super::netinfo::HostFacts;
+use super::paths::Paths;
+use super::render::{self, CheckSpec, InstanceSpec, RenderError, UnitSpec, WorkerConfigSpec};
+use super::workerstate::WorkerState;
+use super::world::{PeerRelation, Relation, World};
+
+/// Status when `virtual_ip` is empty (exact text of the old charm).
+pub const MSG_NO_VIP: &str = "Please configure virtual ips";
+/// Status while a series upgrade runs.
+pub const MSG_SERIES_UPGRADE: &str = "Series upgrade in progress";
+/// Status prefix when the worker runs.
+pub const MSG_READY: &str = "VIP ready";
+/// Peer bag keys.
+pub const PEER_KEY_V4: &str = "vrrp-ipv4";
+/// Peer bag key for the IPv6 source address.
+pub const PEER_KEY_V6: &str = "vrrp-ipv6";
+/// Name of the health check in the worker config.
+pub const CHECK_NAME: &str = "chk_lb_port";
+
+/// A workload status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Level.
+    pub level: StatusLevel,
+    /// Message.
+    pub message: String,
+}
+
+impl Status {
+    fn new(level: StatusLevel, message: impl Into<String>) -> Self {
+        Self { level, message: message.into() }
+    }
+}
+
+/// A file the charm owns on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// Absolute path (below the root).
+    pub path: std::path::PathBuf,
+    /// Content.
+    pub content: Vec<u8>,
+    /// Mode bits.
+    pub mode: u32,
+}
+
+/// Writes to one relation's own unit bag (only the keys that differ; `""` deletes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BagWrite {
+    /// Relation id.
+    pub relation_id: String,
+    /// Keys to set.
+    pub changes: Bag,
+}
+
+/// What running the worker needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlan {
+    /// The worker config (0600).
+    pub config: FileSpec,
+    /// The systemd unit (0644).
+    pub unit: FileSpec,
+    /// The sysctl file (0644).
+    pub sysctl: FileSpec,
+    /// Publications, applied only once the worker runs.
+    pub publish: Vec<BagWrite>,
+    /// Our addresses on the peer relation.
+    pub peer_publish: Option<BagWrite>,
+}
+
+/// What this hook should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Invalid config or environment: set the status and change nothing else.
+    Hold(Status),
+    /// No VIP configured: stop the worker, clear publications.
+    Idle {
+        /// The status.
+        status: Status,
+        /// Clearing writes.
+        clear: Vec<BagWrite>,
+    },
+    /// Series upgrade: stop the worker, remember the pause.
+    Pause(Status),
+    /// Teardown: stop and disable the worker, remove what the charm installed.
+    Remove,
+    /// Render, install and run the worker, then publish.
+    Run(Box<RunPlan>),
+}
+
+/// Computes the plan for this hook.
+pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
+    match &world.env.event {
+        Event::Stop | Event::Remove => return Ok(Plan::Remove),
+        Event::PreSeriesUpgrade => return Ok(Plan::Pause(Status::new(StatusLevel::Blocked, MSG_SERIES_UPGRADE))),
+        Event::PostSeriesUpgrade => {}
+        _ if world.paused => return Ok(Plan::Pause(Status::new(StatusLevel::Blocked, MSG_SERIES_UPGRADE))),
+        _ => {}
+    }
+    let cfg = match &world.config {
+        Ok(c) => c,
+        Err(e) => return Ok(Plan::Hold(Status::new(StatusLevel::Blocked, format!("Invalid config: {e}")))),
+    };
+    if cfg.vips.is_empty() {
+        return Ok(Plan::Idle { status: Status::new(StatusLevel::Blocked, MSG_NO_VIP), clear: clear_writes(&world.relations) });
+    }
+    let net = match resolve_network(cfg, &world.host) {
+        Ok(n) => n,
+        Err(msg) => return Ok(Plan::Hold(Status::new(StatusLevel::Blocked, format!("Invalid config: {msg}")))),
+    };
+    let spec = worker_spec(cfg, &net, &world.env.unit.name, world.env.unit.number, world.peers.as_ref());
+    let families = cfg.families();
+    let config = FileSpec { path: paths.worker_config(), content: render::worker_config(&spec)?.into_bytes(), mode: 0o600 };
+    let unit = FileSpec { path: paths.unit_file(), content: render::unit_file(&unit_spec(paths))?.into_bytes(), mode: 0o644 };
+    let sysctl = FileSpec {
+        path: paths.sysctl_file(),
+        content: render::sysctl_file(families.contains(&Family::V6))?.into_bytes(),
+        mode: 0o644,
+    };
+    let publish = world
+        .relations
+        .iter()
+        .filter_map(|r| write_for(r, &publication(cfg, &r.endpoint)))
+        .collect();
+    let peer_publish = world.peers.as_ref().and_then(|p| {
+        let mut want = Bag::new();
+        want.insert(PEER_KEY_V4.into(), net.src_v4.map(|a| a.to_string()).unwrap_or_default());
+        want.insert(PEER_KEY_V6.into(), net.src_v6.map(|a| a.to_string()).unwrap_or_default());
+        diff(&p.local, &want).map(|changes| BagWrite { relation_id: p.id.clone(), changes })
+    });
+    Ok(Plan::Run(Box::new(RunPlan { config, unit, sysctl, publish, peer_publish })))
+}
+
+/// The `active` status once the worker runs, with its role(s) when the state file knows them.
+pub fn ready_status(state: Option<&WorkerState>) -> Status {
+    match state.and_then(WorkerState::role_summary) {
+        Some(role) => Status::new(StatusLevel::Active, format!("{MSG_READY} ({role})")),
+        None => Status::new(StatusLevel::Active, MSG_READY),
+    }
+}
+
+/// The base priority of a unit: stable (unit number, not leadership) and distinct for up to 250 units.
+pub fn priority(unit_number: u32) -> u8 {
+    // 250 - (n mod 250) is in 1..=250 and fits u8.
+    u8::try_from(250 - (unit_number % 250)).unwrap_or(1)
+}
+
+/// The VRRP interface and this unit's source addresses on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// Interface name.
+    pub interface: String,
+    /// IPv4 source (primary address, not a VIP).
+    pub src_v4: Option<std::net::Ipv4Addr>,
+    /// IPv6 source (global preferred, else link-local; not a VIP).
+    pub src_v6: Option<std::net::Ipv6Addr>,
+}
+
+/// Picks the interface and source addresses; the error names the option and value.
+pub fn resolve_network(cfg: &CharmConfig, host: &HostFacts) -> Result<Network, String> {
+    let families = cfg.families();
+    let first = families.first().copied().unwrap_or(Family::V4);
+    let (default_first, default_other) = match first {
+        Family::V4 => (&host.default_v4, &host.default_v6),
+        Family::V6 => (&host.default_v6, &host.default_v4),
+    };
+    let shown = cfg.network_interface.clone().unwrap_or_default();
+    let interface = match &cfg.network_interface {
+        Some(name) => {
+            if !host.links.contains_key(name) {
+                return Err(format!("network_interface={shown:?}: no such interface on this machine"));
+            }
+            name.clone()
+        }
+        None => match default_first.as_ref().or(default_other.as_ref()) {
+            Some(n) => n.clone(),
+            None => return Err("network_interface=\"\": no default route to find the interface; set network_interface".into()),
+        },
+    };
+    let link = host.links.get(&interface).cloned().unwrap_or_default();
+    let is_vip = |a: IpAddr| cfg.vips.iter().any(|v| v.addr == a);
+    let src_v4 = link.v4.iter().copied().find(|a| !is_vip(IpAddr::V4(*a)));
+    let v6: Vec<_> = link.v6.iter().filter(|a| !is_vip(IpAddr::V6(a.addr))).collect();
+    let src_v6 = v6.iter().find(|a| !a.link_local).or_else(|| v6.first()).map(|a| a.addr);
+    if families.contains(&Family::V4) && src_v4.is_none() {
+        return Err(format!("network_interface={shown:?}: interface {interface} has no IPv4 address to send VRRP from"));
+    }
+    if families.contains(&Family::V6) && src_v6.is_none() {
+        return Err(format!("network_interface={shown:?}: interface {interface} has no IPv6 address to send VRRP from"));
+    }
+    Ok(Network { interface, src_v4, src_v6 })
+}
+
+/// Builds the worker config spec (pure).
+pub fn worker_spec(
+    cfg: &CharmConfig,
+    net: &Network,
+    unit_name: &str,
+    unit_number: u32,
+    peers: Option<&PeerRelation>,
+) -> WorkerConfigSpec {
+    let mut instances = Vec::new();
+    for fam in cfg.families() {
+        let version = match fam {
+            Family::V4 => cfg.vrrp_version,
+            Family::V6 => VrrpVersion::V3,
+        };
+        let (name, src, key) = match fam {
+            Family::V4 => (format!("VI_{}", cfg.router_id), net.src_v4.map(IpAddr::V4), PEER_KEY_V4),
+            Family::V6 => (format!("VI6_{}", cfg.router_id), net.src_v6.map(IpAddr::V6), PEER_KEY_V6),
+        };
+        let unicast_peers = match (cfg.unicast, peers) {
+            (true, Some(p)) => peer_addresses(p, key, fam),
+            _ => Vec::new(),
+        };
+        instances.push(InstanceSpec {
+            name,
+            interface: net.interface.clone(),
+            vrid: cfg.router_id,
+            priority: priority(unit_number),
+            version: version.number(),
+            advert_int: render::seconds(u32::from(cfg.advert_cs(version))),
+            nopreempt: !cfg.preempt,
+            auth_pass: match version {
+                VrrpVersion::V2 => cfg.auth_pass.as_ref().map(|p| p.expose().to_string()),
+                VrrpVersion::V3 => None,
+            },
+            unicast: cfg.unicast,
+            unicast_src: if cfg.unicast { src.map(|a| a.to_string()) } else { None },
+            unicast_peers,
+            vips: cfg.vips_of(fam).iter().map(ToString::to_string).collect(),
+        });
+    }
+    WorkerConfigSpec {
+        unit: unit_name.to_string(),
+        router_name: unit_name.replace('/', "-"),
+        check: CheckSpec {
+            name: CHECK_NAME.into(),
+            port: cfg.port,
+            interval: cfg.healthcheck_interval.to_string(),
+        },
+        instances,
+    }
+}
+
+/// Peers' published addresses of one family, in unit-number order; malformed values are skipped.
+fn peer_addresses(p: &PeerRelation, key: &str, fam: Family) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for peer in &p.peers {
+        let Some(Ok(addr)) = peer.data.get(key).map(|v| v.parse::<IpAddr>()) else { continue };
+        let right_family = matches!((fam, addr), (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_)));
+        if right_family && !out.contains(&addr.to_string()) {
+            out.push(addr.to_string());
+        }
+    }
+    out
+}
+
+fn unit_spec(paths: &Paths) -> UnitSpec {
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    let state = paths.worker_state();
+    UnitSpec {
+        binary: s(paths.worker_binary()),
+        config: s(paths.worker_config()),
+        state_dir: state.parent().map(|p| s(p.to_path_buf())).unwrap_or_default(),
+        state: s(state),
+    }
+}
+
+/// The keys we publish on an endpoint, derived from app config only (identical on every unit).
+pub fn publication(cfg: &CharmConfig, endpoint: &str) -> Bag {
+    let mut bag = Bag::new();
+    let Some(vip) = cfg.vips.first() else { return bag };
+    let addr = vip.addr.to_string();
+    let port = cfg.port.to_string();
+    match endpoint {
+        "loadbalancer" => {
+            bag.insert("public-address".into(), addr);
+            bag.insert("port".into(), port);
+        }
+        "website" => {
+            bag.insert("hostname".into(), cfg.vip_hostname.clone().unwrap_or_else(|| addr.clone()));
+            bag.insert("private-address".into(), addr);
+            bag.insert("port".into(), port);
+        }
+        _ => {}
+    }
+    bag
+}
+
+/// The changes that turn `current` into `want` (keys outside `want` are left alone).
+pub fn diff(current: &Bag, want: &Bag) -> Option<Bag> {
+    let changes: Bag = want
+        .iter()
+        .filter(|(k, v)| current.get(*k).map(String::as_str).unwrap_or("") != v.as_str())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!changes.is_empty()).then_some(changes)
+}
+
+fn write_for(r: &Relation, want: &Bag) -> Option<BagWrite> {
+    diff(&r.local, want).map(|changes| BagWrite { relation_id: r.id.clone(), changes })
+}
+
+/// Writes that remove our publications; `website`'s `private-address` returns to Juju's ingress address.
+pub fn clear_writes(relations: &[Relation]) -> Vec<BagWrite> {
+    relations
+        .iter()
+        .filter_map(|r| {
+            let mut want = Bag::new();
+            match r.endpoint.as_str() {
+                "loadbalancer" => {
+                    want.insert("public-address".into(), String::new());
+                    want.insert("port".into(), String::new());
+                }
+                "website" => {
+                    want.insert("hostname".into(), String::new());
+                    want.insert("port".into(), String::new());
+                    let ingress = r.local.get("ingress-address").cloned().unwrap_or_default();
+                    want.insert("private-address".into(), ingress);
+                }
+                _ => {}
+            }
+            write_for(r, &want)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "desired_tests.rs"]
+mod tests;

@@ -1,0 +1,69 @@
+//! The charm: read the world, compute the desired state, converge. Every hook reconciles everything.
+pub mod actions;
+pub mod config;
+pub mod converge;
+pub mod desired;
+pub mod event;
+pub mod files;
+pub mod hooktools;
+pub mod netinfo;
+pub mod paths;
+pub mod render;
+pub mod service;
+pub mod workerstate;
+pub mod world;
+
+use event::Event;
+use hooktools::{HookTools, LogLevel};
+use paths::Paths;
+use world::{HookEnv, World};
+
+/// Why a hook failed (the charm or its environment is broken; Juju retries the hook).
+#[derive(Debug, thiserror::Error)]
+pub enum CharmError {
+    /// Reading the world failed.
+    #[error(transparent)]
+    World(#[from] world::WorldError),
+    /// Rendering failed.
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    /// Applying failed.
+    #[error(transparent)]
+    Converge(#[from] converge::ConvergeError),
+    /// A hook tool failed.
+    #[error(transparent)]
+    HookTool(#[from] hooktools::HookToolError),
+    /// A charm file could not be changed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Runs one event with the real hook tools and host paths.
+pub fn run(event: Event) -> Result<converge::Report, CharmError> {
+    let tools = HookTools::from_path();
+    let paths = Paths::from_env();
+    let env = HookEnv::from_env(event)?;
+    if let Event::Action(name) = &env.event {
+        actions::run(name, &tools, &paths)?;
+        return Ok(converge::Report::default());
+    }
+    if env.event == Event::PostSeriesUpgrade {
+        let flag = paths.paused_flag();
+        files::remove_if_exists(&flag)
+            .map_err(|source| CharmError::Io { path: flag.display().to_string(), source })?;
+    }
+    if matches!(env.event, Event::Install | Event::UpgradeCharm) {
+        tools.application_version_set(env!("CARGO_PKG_VERSION"))?;
+    }
+    let (world, warnings) = World::read(env, &tools, &paths)?;
+    for w in warnings {
+        let _ = tools.juju_log(LogLevel::Warning, &w);
+    }
+    let plan = desired::plan(&world, &paths)?;
+    Ok(converge::Converger::new(&tools, &paths).apply(plan, &world)?)
+}

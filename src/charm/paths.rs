@@ -1,0 +1,100 @@
+//! Every host path the charm touches, rooted at `KEEPALIVED_CHARM_ROOT` (default `/`).
+use std::path::{Path, PathBuf};
+
+/// Name of the environment variable that moves every host path under another root.
+pub const ROOT_ENV: &str = "KEEPALIVED_CHARM_ROOT";
+
+/// The systemd unit name of the worker.
+pub const SERVICE_NAME: &str = "vrrpd.service";
+
+/// Host paths, all below one root directory so tests and simulators can run many units on one machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    root: PathBuf,
+}
+
+impl Paths {
+    /// Paths below `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Paths below `$KEEPALIVED_CHARM_ROOT`, or `/` when it is unset or empty.
+    pub fn from_env() -> Self {
+        match std::env::var_os(ROOT_ENV) {
+            Some(v) if !v.is_empty() => Self::new(v),
+            _ => Self::new("/"),
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn at(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The worker configuration (keepalived dialect), mode 0600.
+    pub fn worker_config(&self) -> PathBuf {
+        self.at("etc/vrrpd/vrrpd.conf")
+    }
+
+    /// The worker's systemd unit.
+    pub fn unit_file(&self) -> PathBuf {
+        self.at("etc/systemd/system").join(SERVICE_NAME)
+    }
+
+    /// The persistent sysctl settings.
+    pub fn sysctl_file(&self) -> PathBuf {
+        self.at("etc/sysctl.d/50-keepalived.conf")
+    }
+
+    /// The installed worker binary.
+    pub fn worker_binary(&self) -> PathBuf {
+        self.at("usr/local/sbin/vrrpd")
+    }
+
+    /// The worker's JSON state file (written by vrrpd).
+    pub fn worker_state(&self) -> PathBuf {
+        self.at("run/vrrpd/state.json")
+    }
+
+    /// The flag that says a series upgrade paused the worker.
+    pub fn paused_flag(&self) -> PathBuf {
+        self.at("var/lib/keepalived-charm/series-upgrade-paused")
+    }
+
+    /// Everything `stop`/`remove` deletes, in removal order.
+    pub fn installed_files(&self) -> Vec<PathBuf> {
+        vec![
+            self.unit_file(),
+            self.worker_config(),
+            self.sysctl_file(),
+            self.worker_binary(),
+            self.paused_flag(),
+        ]
+    }
+}
+
+/// The worker binary shipped inside the charm directory.
+pub fn charm_worker_binary(charm_dir: &Path) -> PathBuf {
+    charm_dir.join("bin/vrrpd")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_is_below_the_root() {
+        let p = Paths::new("/tmp/x");
+        for f in p.installed_files().iter().chain([p.worker_state()].iter()) {
+            assert!(f.starts_with("/tmp/x"), "{}", f.display());
+        }
+        assert_eq!(p.worker_config(), PathBuf::from("/tmp/x/etc/vrrpd/vrrpd.conf"));
+        assert_eq!(p.unit_file(), PathBuf::from("/tmp/x/etc/systemd/system/vrrpd.service"));
+        assert_eq!(Paths::new("/").sysctl_file(), PathBuf::from("/etc/sysctl.d/50-keepalived.conf"));
+    }
+}

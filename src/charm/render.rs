@@ -1,0 +1,157 @@
+//! Renders the three host files from the tera templates in `templates/` (embedded at build time).
+use serde::Serialize;
+use tera::{Context, Tera};
+
+const CONF: &str = include_str!("../../templates/vrrpd.conf.tera");
+const UNIT: &str = include_str!("../../templates/vrrpd.service.tera");
+const SYSCTL: &str = include_str!("../../templates/sysctl.conf.tera");
+
+/// A template failed to render (a charm bug, never operator input).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render {template}: {detail}")]
+pub struct RenderError {
+    /// Template name.
+    pub template: &'static str,
+    /// tera's error chain.
+    pub detail: String,
+}
+
+/// The native health check of the local load balancer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckSpec {
+    /// Name referenced from `track_script`.
+    pub name: String,
+    /// TCP port on 127.0.0.1.
+    pub port: u16,
+    /// Interval (and timeout) in decimal seconds.
+    pub interval: String,
+}
+
+/// One `vrrp_instance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceSpec {
+    /// Instance name, e.g. `VI_23` or `VI6_23`.
+    pub name: String,
+    /// VRRP interface.
+    pub interface: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Base priority.
+    pub priority: u8,
+    /// 2 or 3.
+    pub version: u8,
+    /// Advert interval in decimal seconds.
+    pub advert_int: String,
+    /// Render `nopreempt`.
+    pub nopreempt: bool,
+    /// PASS authentication (v2 only).
+    pub auth_pass: Option<String>,
+    /// Unicast mode.
+    pub unicast: bool,
+    /// Own source address in unicast mode.
+    pub unicast_src: Option<String>,
+    /// Peer addresses in unicast mode.
+    pub unicast_peers: Vec<String>,
+    /// `ADDR/PREFIX` lines.
+    pub vips: Vec<String>,
+}
+
+/// Everything the worker config needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerConfigSpec {
+    /// The Juju unit, for the header.
+    pub unit: String,
+    /// `global_defs router_id`.
+    pub router_name: String,
+    /// The health check.
+    pub check: CheckSpec,
+    /// Instances, IPv4 first.
+    pub instances: Vec<InstanceSpec>,
+}
+
+/// Paths the systemd unit refers to (absolute host paths).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitSpec {
+    /// The worker binary.
+    pub binary: String,
+    /// The worker config.
+    pub config: String,
+    /// The state file.
+    pub state: String,
+    /// The state file's directory.
+    pub state_dir: String,
+}
+
+fn render(name: &'static str, src: &str, ctx: &Context) -> Result<String, RenderError> {
+    let err = |e: tera::Error| {
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            source = s.source();
+        }
+        RenderError { template: name, detail }
+    };
+    let mut tera = Tera::default();
+    tera.autoescape_on(vec![]);
+    tera.add_raw_template(name, src).map_err(err)?;
+    tera.render(name, ctx).map_err(err)
+}
+
+fn context<T: Serialize>(name: &'static str, v: &T) -> Result<Context, RenderError> {
+    Context::from_serialize(v).map_err(|e| RenderError { template: name, detail: e.to_string() })
+}
+
+/// Renders `vrrpd.conf`.
+pub fn worker_config(spec: &WorkerConfigSpec) -> Result<String, RenderError> {
+    render("vrrpd.conf.tera", CONF, &context("vrrpd.conf.tera", spec)?)
+}
+
+/// Renders `vrrpd.service`.
+pub fn unit_file(spec: &UnitSpec) -> Result<String, RenderError> {
+    render("vrrpd.service.tera", UNIT, &context("vrrpd.service.tera", spec)?)
+}
+
+/// Renders `50-keepalived.conf`.
+pub fn sysctl_file(ipv6: bool) -> Result<String, RenderError> {
+    let mut ctx = Context::new();
+    ctx.insert("ipv6", &ipv6);
+    render("sysctl.conf.tera", SYSCTL, &ctx)
+}
+
+/// Formats centiseconds as decimal seconds without trailing zeros (`100` → `1`, `10` → `0.1`).
+pub fn seconds(cs: u32) -> String {
+    let (s, frac) = (cs / 100, cs % 100);
+    match frac {
+        0 => s.to_string(),
+        f if f % 10 == 0 => format!("{s}.{}", f / 10),
+        f => format!("{s}.{f:02}"),
+    }
+}
+
+/// Removes the `unicast_peer { ... }` blocks, to tell a peers-only change (reload) from others (restart).
+pub fn without_unicast_peers(conf: &str) -> String {
+    let mut out = String::with_capacity(conf.len());
+    let mut skipping = false;
+    for line in conf.lines() {
+        let t = line.trim();
+        if skipping {
+            if t == "}" {
+                skipping = false;
+            }
+            continue;
+        }
+        if t.starts_with("unicast_peer") && t.ends_with('{') {
+            skipping = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

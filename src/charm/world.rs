@@ -1,0 +1,206 @@
+//! Reads everything a hook needs to decide: env, config, relations, peers, host and worker facts.
+use std::path::PathBuf;
+
+use super::config::{CharmConfig, ConfigErrors};
+use super::event::{Event, RelationHook};
+use super::hooktools::{Bag, HookToolError, HookTools};
+use super::netinfo::{self, HostFacts, NetInfoError};
+use super::paths::Paths;
+use super::service::{ServiceError, WorkerService};
+use super::workerstate::WorkerState;
+
+/// Endpoints whose own unit bag the charm writes.
+pub const PUBLISHED_ENDPOINTS: [&str; 2] = ["loadbalancer", "website"];
+/// The peer endpoint.
+pub const PEER_ENDPOINT: &str = "peers";
+
+/// Errors while reading the world (the charm cannot decide without these facts).
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// A required environment variable is missing or malformed.
+    #[error("environment: {0}")]
+    Env(String),
+    /// A hook tool failed.
+    #[error(transparent)]
+    HookTool(#[from] HookToolError),
+    /// Network facts could not be read.
+    #[error(transparent)]
+    Net(#[from] NetInfoError),
+    /// systemctl could not be run.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// The Juju unit this process runs for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// `keepalived/3`
+    pub name: String,
+    /// `3`
+    pub number: u32,
+}
+
+impl Unit {
+    /// Parses `app/N`.
+    pub fn parse(name: &str) -> Option<Self> {
+        let (app, n) = name.rsplit_once('/')?;
+        if app.is_empty() {
+            return None;
+        }
+        Some(Self { name: name.to_string(), number: n.parse().ok()? })
+    }
+}
+
+/// The hook's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookEnv {
+    /// The event.
+    pub event: Event,
+    /// This unit.
+    pub unit: Unit,
+    /// The charm directory.
+    pub charm_dir: PathBuf,
+    /// `JUJU_RELATION_ID` in relation hooks.
+    pub relation_id: Option<String>,
+}
+
+impl HookEnv {
+    /// Reads `JUJU_UNIT_NAME`, `JUJU_CHARM_DIR` (or `CHARM_DIR`, or the cwd) and `JUJU_RELATION_ID`.
+    pub fn from_env(event: Event) -> Result<Self, WorldError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let unit_name = var("JUJU_UNIT_NAME").ok_or_else(|| WorldError::Env("JUJU_UNIT_NAME is not set".into()))?;
+        let unit = Unit::parse(&unit_name)
+            .ok_or_else(|| WorldError::Env(format!("JUJU_UNIT_NAME={unit_name:?} is not app/N")))?;
+        let charm_dir = match var("JUJU_CHARM_DIR").or_else(|| var("CHARM_DIR")) {
+            Some(d) => PathBuf::from(d),
+            None => std::env::current_dir().map_err(|e| WorldError::Env(format!("no charm dir: {e}")))?,
+        };
+        Ok(Self { event, unit, charm_dir, relation_id: var("JUJU_RELATION_ID") })
+    }
+
+    /// The relation being broken in this hook, which must be neither read nor written.
+    pub fn broken_relation(&self) -> Option<&str> {
+        match &self.event {
+            Event::Relation { kind: RelationHook::Broken, .. } => self.relation_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// One relation of an endpoint we publish on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// Endpoint name.
+    pub endpoint: String,
+    /// `endpoint:N`
+    pub id: String,
+    /// Our own unit bag (with this hook's pending writes).
+    pub local: Bag,
+}
+
+/// A remote unit on the peer relation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// The peer unit.
+    pub unit: Unit,
+    /// Its unit bag.
+    pub data: Bag,
+}
+
+/// The peer relation, when it exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRelation {
+    /// `peers:N`
+    pub id: String,
+    /// Our own bag there.
+    pub local: Bag,
+    /// The other units, sorted by unit number.
+    pub peers: Vec<Peer>,
+}
+
+/// The worker as the service manager and its state file see it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorkerFacts {
+    /// `systemctl is-active`.
+    pub active: bool,
+    /// The state file, if present and readable.
+    pub state: Option<WorkerState>,
+}
+
+/// Everything a hook decides from.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// The hook environment.
+    pub env: HookEnv,
+    /// The validated config, or why it is invalid.
+    pub config: Result<CharmConfig, ConfigErrors>,
+    /// Relations of `loadbalancer` and `website`.
+    pub relations: Vec<Relation>,
+    /// The peer relation.
+    pub peers: Option<PeerRelation>,
+    /// Host network facts.
+    pub host: HostFacts,
+    /// The worker.
+    pub worker: WorkerFacts,
+    /// Whether a series upgrade paused the worker.
+    pub paused: bool,
+}
+
+impl World {
+    /// Reads the world through the hook tools, rtnetlink, systemctl and the filesystem.
+    /// Returns the world and warnings worth logging.
+    pub fn read(env: HookEnv, tools: &HookTools, paths: &Paths) -> Result<(Self, Vec<String>), WorldError> {
+        let mut warnings = Vec::new();
+        let config = CharmConfig::from_json(&tools.config_get()?);
+        let broken = env.broken_relation().map(str::to_string);
+        let mut relations = Vec::new();
+        for ep in PUBLISHED_ENDPOINTS {
+            for id in tools.relation_ids(ep)? {
+                if Some(&id) == broken.as_ref() {
+                    continue;
+                }
+                let local = tools.relation_get(&id, &env.unit.name)?;
+                relations.push(Relation { endpoint: ep.to_string(), id, local });
+            }
+        }
+        let peers = match tools.relation_ids(PEER_ENDPOINT)?.into_iter().next() {
+            Some(id) => {
+                let local = tools.relation_get(&id, &env.unit.name)?;
+                let mut peers = Vec::new();
+                for name in tools.relation_list(&id)? {
+                    match Unit::parse(&name) {
+                        Some(unit) => peers.push(Peer { data: tools.relation_get(&id, &name)?, unit }),
+                        None => warnings.push(format!("ignoring peer with malformed unit name {name:?}")),
+                    }
+                }
+                peers.sort_by_key(|p| p.unit.number);
+                Some(PeerRelation { id, local, peers })
+            }
+            None => None,
+        };
+        let host = netinfo::read_host_facts()?;
+        let state = match WorkerState::read(&paths.worker_state()) {
+            Ok(s) => s,
+            Err(e) => {
+                warnings.push(e.to_string());
+                None
+            }
+        };
+        let worker = WorkerFacts { active: WorkerService.is_active()?, state };
+        let paused = paths.paused_flag().exists();
+        Ok((World { env, config, relations, peers, host, worker, paused }, warnings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names() {
+        assert_eq!(Unit::parse("keepalived/12"), Some(Unit { name: "keepalived/12".into(), number: 12 }));
+        assert_eq!(Unit::parse("keepalived"), None);
+        assert_eq!(Unit::parse("/1"), None);
+        assert_eq!(Unit::parse("k/x"), None);
+    }
+}
