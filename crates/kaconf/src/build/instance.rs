@@ -796,6 +796,13 @@ pub(crate) fn build(
         );
     }
 
+    if let Some(ifname) = raw.interface.as_deref() {
+        if raw.track_ifs.iter().any(|t| t.name == ifname) {
+            ctx.warn(st, format!("vrrp_instance {name}: track_interface {ifname} is the instance's own interface (always tracked); entry ignored"));
+            raw.track_ifs.retain(|t| t.name != ifname);
+        }
+    }
+
     let gg = &g.garp;
     let garp = crate::model::GarpSettings {
         master_delay: raw.garp_delay.unwrap_or(gg.master_delay),
