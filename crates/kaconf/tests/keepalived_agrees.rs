@@ -22,12 +22,21 @@ struct Netns {
 impl Netns {
     fn new() -> Netns {
         static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("kaconf-t-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let name = format!(
+            "kaconf-t-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
         run("ip", &["netns", "add", &name]);
         let ns = Netns { name };
         for i in ["eth0", "eth1"] {
             let peer = format!("{i}p");
-            run("ip", &["-n", &ns.name, "link", "add", i, "type", "veth", "peer", "name", &peer]);
+            run(
+                "ip",
+                &[
+                    "-n", &ns.name, "link", "add", i, "type", "veth", "peer", "name", &peer,
+                ],
+            );
             run("ip", &["-n", &ns.name, "link", "set", i, "up"]);
             run("ip", &["-n", &ns.name, "link", "set", &peer, "up"]);
         }
@@ -37,7 +46,9 @@ impl Netns {
     /// `keepalived -t` on `file` inside the namespace, with a time bound.
     fn keepalived_test(&self, file: &Path) -> Output {
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name, KEEPALIVED, "-t", "-n", "-l", "-f"])
+            .args([
+                "netns", "exec", &self.name, KEEPALIVED, "-t", "-n", "-l", "-f",
+            ])
             .arg(file)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -57,17 +68,24 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
 fn run(cmd: &str, args: &[&str]) {
-    let st = Command::new(cmd).args(args).status().unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let st = Command::new(cmd)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
     assert!(st.success(), "{cmd} {args:?} failed");
 }
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 fn available() -> bool {
@@ -81,11 +99,22 @@ fn available() -> bool {
 /// keepalived's verdict: Ok when accepted, Err(output) when it reported problems.
 fn keepalived_accepts(ns: &Netns, file: &Path) -> Result<(), String> {
     let out = ns.keepalived_test(file);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     match out.status.code() {
         Some(0) => Ok(()),
         // Script-security only: the configuration itself parsed fine.
-        Some(6) if text.lines().filter(|l| !l.trim().is_empty()).all(|l| l.starts_with("SECURITY VIOLATION")) => Ok(()),
+        Some(6)
+            if text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| l.starts_with("SECURITY VIOLATION")) =>
+        {
+            Ok(())
+        }
         code => Err(format!("exit {code:?}:\n{text}")),
     }
 }
@@ -127,8 +156,16 @@ fn keepalived_and_kaconf_reject_the_invalid_fixtures() {
     let mut n = 0;
     for entry in std::fs::read_dir(fixture("invalid")).expect("invalid dir") {
         let path = entry.expect("entry").path();
-        assert!(kaconf::load(&path).is_err(), "kaconf accepts {}", path.display());
-        assert!(keepalived_accepts(&ns, &path).is_err(), "keepalived accepts {}", path.display());
+        assert!(
+            kaconf::load(&path).is_err(),
+            "kaconf accepts {}",
+            path.display()
+        );
+        assert!(
+            keepalived_accepts(&ns, &path).is_err(),
+            "keepalived accepts {}",
+            path.display()
+        );
         n += 1;
     }
     assert!(n >= 10, "only {n} invalid fixtures");

@@ -77,7 +77,10 @@ fn http_get(st: &Stmt) -> Result<Probe, String> {
             None => (authority.to_string(), default_port),
         }
     };
-    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/' || c == ':') {
+    let bracketed = authority.starts_with('[');
+    if host.is_empty()
+        || host.contains(|c: char| c.is_whitespace() || c == '/' || (c == ':' && !bracketed))
+    {
         return Err(format!("http_get URL '{url}' has no valid host"));
     }
     Ok(Probe::HttpGet {
