@@ -96,7 +96,13 @@ impl Instance {
                 self.on_faults_changed(now, &mut out);
             }
             Input::SourceAddress(addr) => {
-                self.source = addr.filter(|a| Family::of(a) == self.cfg.family);
+                let addr = addr.filter(|a| Family::of(a) == self.cfg.family);
+                if addr.is_none() && self.state == State::Master {
+                    // Resign (priority 0) from the address we still know before losing it.
+                    let f = Reason::Fault(Fault::NoSourceAddress);
+                    self.change_state(now, State::Fault, f, &mut out);
+                }
+                self.source = addr;
                 self.on_faults_changed(now, &mut out);
             }
             Input::Track { index, up } => {

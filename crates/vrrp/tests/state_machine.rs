@@ -486,6 +486,33 @@ fn link_down_faults_and_recovers() {
     assert!(i.poll_timeout().is_some_and(|d| d > now));
 }
 
+/// keepalived: losing the source address is a FAULT; a master still resigns from the old one.
+#[test]
+fn losing_source_address_resigns() {
+    let t0 = Instant::now();
+    let (mut i, t) = master(v3_cfg(), t0);
+    let acts = i.handle(t, Input::SourceAddress(None));
+    let resign: Vec<(IpAddr, IpAddr, u8)> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { src, dst, payload } => Some((*src, *dst, payload[2])),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resign, vec![(ip(ME), ip(GROUP), 0)]);
+    assert!(acts.contains(&Action::RemoveVips(vips())));
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(i.status().faults, vec![Fault::NoSourceAddress]);
+    // An address of the wrong family counts as none.
+    let acts = i.handle(t, Input::SourceAddress(Some(ip("2001:db8::1"))));
+    assert!(acts.is_empty());
+    let acts = i.handle(t, Input::SourceAddress(Some(ip(ME))));
+    assert_eq!(
+        acts,
+        vec![changed(State::Fault, State::Backup, Reason::FaultCleared)]
+    );
+}
+
 /// keepalived: a weight-0 track failing means FAULT; when it clears an owner returns to Master.
 #[test]
 fn weight_zero_track_faults_owner_returns_master() {
