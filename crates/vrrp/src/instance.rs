@@ -1,7 +1,7 @@
 //! The VRRP state machine of one instance (RFC 3768 §6, RFC 5798/9568 §6; keepalived 2.2.7
 //! deviations named at each rule).
 //!
-//! Every transition goes through [`Instance::change_state`], the one place that emits the
+//! Every transition goes through `Instance::change_state`, the one place that emits the
 //! side effects of leaving and entering a state.
 
 use std::net::IpAddr;
