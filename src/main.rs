@@ -8,7 +8,11 @@ fn event_name() -> String {
         Ok(p) if !p.is_empty() => p,
         _ => std::env::args()
             .next()
-            .and_then(|a| std::path::Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()))
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
             .unwrap_or_default(),
     }
 }
@@ -20,7 +24,8 @@ fn main() -> ExitCode {
         Err(e) => {
             let msg = format!("{event} failed: {e}");
             eprintln!("{msg}");
-            let _ = charm::hooktools::HookTools::from_path().juju_log(charm::hooktools::LogLevel::Error, &msg);
+            let _ = charm::hooktools::HookTools::from_path()
+                .juju_log(charm::hooktools::LogLevel::Error, &msg);
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,13 @@ use super::workerstate::WorkerState;
 pub fn key_part(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let s = s.trim_matches('-').to_string();
     if s.is_empty() {
@@ -26,8 +32,14 @@ pub fn vrrp_status_results(active: bool, state: Option<&WorkerState>) -> Bag {
         let k = key_part(&i.name);
         out.insert(format!("{k}.role"), i.role.clone());
         out.insert(format!("{k}.base-priority"), i.base_priority.to_string());
-        out.insert(format!("{k}.effective-priority"), i.effective_priority.to_string());
-        out.insert(format!("{k}.master-address"), i.master_address.clone().unwrap_or_default());
+        out.insert(
+            format!("{k}.effective-priority"),
+            i.effective_priority.to_string(),
+        );
+        out.insert(
+            format!("{k}.master-address"),
+            i.master_address.clone().unwrap_or_default(),
+        );
         out.insert(format!("{k}.vips-held"), i.vips_held.join(" "));
     }
     out
@@ -63,7 +75,10 @@ mod tests {
         .unwrap();
         let r = vrrp_status_results(true, Some(&state));
         assert_eq!(r.get("vi-23.role").map(String::as_str), Some("MASTER"));
-        assert_eq!(r.get("vi-23.vips-held").map(String::as_str), Some("192.0.2.50/32"));
+        assert_eq!(
+            r.get("vi-23.vips-held").map(String::as_str),
+            Some("192.0.2.50/32")
+        );
         assert_eq!(r.get("worker-active").map(String::as_str), Some("true"));
         assert_eq!(vrrp_status_results(false, None).len(), 1);
     }

@@ -22,7 +22,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(option: &'static str, value: impl fmt::Display, reason: impl Into<String>) -> Self {
-        Self { option, value: value.to_string(), reason: reason.into() }
+        Self {
+            option,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
     }
     fn string(option: &'static str, value: &str, reason: impl Into<String>) -> Self {
         Self::new(option, format!("{value:?}"), reason)
@@ -157,12 +161,19 @@ pub struct CharmConfig {
 impl CharmConfig {
     /// The VIPs of one family, in configured order.
     pub fn vips_of(&self, family: Family) -> Vec<Vip> {
-        self.vips.iter().copied().filter(|v| v.family() == family).collect()
+        self.vips
+            .iter()
+            .copied()
+            .filter(|v| v.family() == family)
+            .collect()
     }
 
     /// The address families in use, IPv4 first.
     pub fn families(&self) -> Vec<Family> {
-        [Family::V4, Family::V6].into_iter().filter(|f| self.vips.iter().any(|v| v.family() == *f)).collect()
+        [Family::V4, Family::V6]
+            .into_iter()
+            .filter(|f| self.vips.iter().any(|v| v.family() == *f))
+            .collect()
     }
 
     /// The advert interval in centiseconds for an instance of `version`.
@@ -217,23 +228,32 @@ impl CharmConfig {
             return Err(ConfigErrors(errs));
         }
         match (port, router_id, hc, version, preempt, unicast) {
-            (Some(port), Some(router_id), Some(hc), Some(vrrp_version), Some(preempt), Some(unicast)) => {
-                Ok(CharmConfig {
-                    vips,
-                    vip_hostname,
-                    port,
-                    router_id,
-                    network_interface,
-                    healthcheck_interval: hc,
-                    vrrp_version,
-                    advert_interval_cs: advert_cs,
-                    preempt,
-                    auth_pass,
-                    unicast,
-                })
-            }
+            (
+                Some(port),
+                Some(router_id),
+                Some(hc),
+                Some(vrrp_version),
+                Some(preempt),
+                Some(unicast),
+            ) => Ok(CharmConfig {
+                vips,
+                vip_hostname,
+                port,
+                router_id,
+                network_interface,
+                healthcheck_interval: hc,
+                vrrp_version,
+                advert_interval_cs: advert_cs,
+                preempt,
+                auth_pass,
+                unicast,
+            }),
             // Every None above pushed an error, so this is unreachable in practice.
-            _ => Err(ConfigErrors(vec![ConfigError::new("config", "?", "incomplete configuration")])),
+            _ => Err(ConfigErrors(vec![ConfigError::new(
+                "config",
+                "?",
+                "incomplete configuration",
+            )])),
         }
     }
 }
@@ -242,7 +262,12 @@ fn type_error(option: &'static str, v: &Value, expected: &str) -> ConfigError {
     ConfigError::new(option, v, format!("expected {expected}"))
 }
 
-fn get_str(map: &Map<String, Value>, key: &'static str, default: &str, errs: &mut Vec<ConfigError>) -> String {
+fn get_str(
+    map: &Map<String, Value>,
+    key: &'static str,
+    default: &str,
+    errs: &mut Vec<ConfigError>,
+) -> String {
     match map.get(key) {
         None | Some(Value::Null) => default.to_string(),
         Some(Value::String(s)) => s.clone(),
@@ -258,7 +283,12 @@ fn get_str(map: &Map<String, Value>, key: &'static str, default: &str, errs: &mu
     }
 }
 
-fn get_int(map: &Map<String, Value>, key: &'static str, default: i64, errs: &mut Vec<ConfigError>) -> Option<i64> {
+fn get_int(
+    map: &Map<String, Value>,
+    key: &'static str,
+    default: i64,
+    errs: &mut Vec<ConfigError>,
+) -> Option<i64> {
     match map.get(key) {
         None | Some(Value::Null) => Some(default),
         Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
@@ -269,7 +299,12 @@ fn get_int(map: &Map<String, Value>, key: &'static str, default: i64, errs: &mut
     }
 }
 
-fn get_float(map: &Map<String, Value>, key: &'static str, default: f64, errs: &mut Vec<ConfigError>) -> Option<f64> {
+fn get_float(
+    map: &Map<String, Value>,
+    key: &'static str,
+    default: f64,
+    errs: &mut Vec<ConfigError>,
+) -> Option<f64> {
     match map.get(key) {
         None | Some(Value::Null) => Some(default),
         Some(Value::Number(n)) if n.as_f64().is_some_and(f64::is_finite) => n.as_f64(),
@@ -280,7 +315,12 @@ fn get_float(map: &Map<String, Value>, key: &'static str, default: f64, errs: &m
     }
 }
 
-fn get_bool(map: &Map<String, Value>, key: &'static str, default: bool, errs: &mut Vec<ConfigError>) -> Option<bool> {
+fn get_bool(
+    map: &Map<String, Value>,
+    key: &'static str,
+    default: bool,
+    errs: &mut Vec<ConfigError>,
+) -> Option<bool> {
     match map.get(key) {
         None | Some(Value::Null) => Some(default),
         Some(Value::Bool(b)) => Some(*b),
@@ -291,12 +331,22 @@ fn get_bool(map: &Map<String, Value>, key: &'static str, default: bool, errs: &m
     }
 }
 
-fn in_range(v: Option<i64>, key: &'static str, lo: i64, hi: i64, errs: &mut Vec<ConfigError>) -> Option<i64> {
+fn in_range(
+    v: Option<i64>,
+    key: &'static str,
+    lo: i64,
+    hi: i64,
+    errs: &mut Vec<ConfigError>,
+) -> Option<i64> {
     let v = v?;
     if (lo..=hi).contains(&v) {
         Some(v)
     } else {
-        errs.push(ConfigError::new(key, v, format!("must be between {lo} and {hi}")));
+        errs.push(ConfigError::new(
+            key,
+            v,
+            format!("must be between {lo} and {hi}"),
+        ));
         None
     }
 }
@@ -307,15 +357,22 @@ fn parse_vip(token: &str) -> Result<Vip, String> {
         Some((a, p)) => (a, Some(p)),
         None => (token, None),
     };
-    let addr: IpAddr = addr_s.parse().map_err(|_| format!("{addr_s:?} is not an IP address"))?;
+    let addr: IpAddr = addr_s
+        .parse()
+        .map_err(|_| format!("{addr_s:?} is not an IP address"))?;
     let fam = Vip { addr, prefix: 0 }.family();
     let max = fam.max_prefix();
     let prefix = match prefix_s {
         None => max,
         Some(p) => {
-            let n: u8 = p.parse().map_err(|_| format!("prefix length {p:?} is not a number"))?;
+            let n: u8 = p
+                .parse()
+                .map_err(|_| format!("prefix length {p:?} is not a number"))?;
             if n == 0 || n > max {
-                return Err(format!("prefix length {n} is out of range 1..{max} for {}", fam.as_str()));
+                return Err(format!(
+                    "prefix length {n} is out of range 1..{max} for {}",
+                    fam.as_str()
+                ));
             }
             n
         }
@@ -343,9 +400,11 @@ fn parse_vips(raw: &str, errs: &mut Vec<ConfigError>) -> Vec<Vip> {
     let mut vips: Vec<Vip> = Vec::new();
     for token in raw.split_whitespace() {
         match parse_vip(token) {
-            Ok(v) if vips.iter().any(|o| o.addr == v.addr) => {
-                errs.push(ConfigError::string("virtual_ip", raw, format!("{} is listed twice", v.addr)))
-            }
+            Ok(v) if vips.iter().any(|o| o.addr == v.addr) => errs.push(ConfigError::string(
+                "virtual_ip",
+                raw,
+                format!("{} is listed twice", v.addr),
+            )),
             Ok(v) => vips.push(v),
             Err(reason) => errs.push(ConfigError::string("virtual_ip", raw, reason)),
         }
@@ -356,7 +415,10 @@ fn parse_vips(raw: &str, errs: &mut Vec<ConfigError>) -> Vec<Vip> {
             errs.push(ConfigError::string(
                 "virtual_ip",
                 raw,
-                format!("{n} {} VIPs; at most {MAX_VIPS_PER_FAMILY} per address family", fam.as_str()),
+                format!(
+                    "{n} {} VIPs; at most {MAX_VIPS_PER_FAMILY} per address family",
+                    fam.as_str()
+                ),
             ));
         }
     }
@@ -396,7 +458,9 @@ fn check_ifname(raw: &str, errs: &mut Vec<ConfigError>) -> Option<String> {
     let ok = raw.len() <= 15
         && raw != "."
         && raw != ".."
-        && raw.chars().all(|c| c.is_ascii_graphic() && c != '/' && c != ':' && c != '"' && c != '\'');
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '/' && c != ':' && c != '"' && c != '\'');
     if ok {
         Some(raw.to_string())
     } else {
@@ -409,7 +473,12 @@ fn check_ifname(raw: &str, errs: &mut Vec<ConfigError>) -> Option<String> {
     }
 }
 
-fn check_advert(a: f64, ver: VrrpVersion, has_v6: bool, errs: &mut Vec<ConfigError>) -> Option<u16> {
+fn check_advert(
+    a: f64,
+    ver: VrrpVersion,
+    has_v6: bool,
+    errs: &mut Vec<ConfigError>,
+) -> Option<u16> {
     if a == 0.0 {
         return None;
     }
@@ -433,7 +502,10 @@ fn check_advert(a: f64, ver: VrrpVersion, has_v6: bool, errs: &mut Vec<ConfigErr
                 return None;
             }
             if has_v6 && !in_v3 {
-                push(errs, "IPv6 VIPs use VRRPv3, which allows 0.01 to 40.95 seconds");
+                push(
+                    errs,
+                    "IPv6 VIPs use VRRPv3, which allows 0.01 to 40.95 seconds",
+                );
                 return None;
             }
         }
@@ -458,9 +530,15 @@ fn check_auth(
         return None;
     }
     let hidden = "<hidden>";
-    let ok_chars = raw.chars().all(|c| c.is_ascii_graphic() && !"\"'#!{}\\".contains(c));
+    let ok_chars = raw
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !"\"'#!{}\\".contains(c));
     if raw.len() > 8 {
-        errs.push(ConfigError::new("auth_pass", hidden, "must be at most 8 characters (VRRPv2 limit)"));
+        errs.push(ConfigError::new(
+            "auth_pass",
+            hidden,
+            "must be at most 8 characters (VRRPv2 limit)",
+        ));
         return None;
     }
     if !ok_chars {
@@ -472,7 +550,11 @@ fn check_auth(
         return None;
     }
     if ver == Some(VrrpVersion::V3) {
-        errs.push(ConfigError::new("auth_pass", hidden, "needs vrrp_version=2 (VRRPv3 has no authentication)"));
+        errs.push(ConfigError::new(
+            "auth_pass",
+            hidden,
+            "needs vrrp_version=2 (VRRPv3 has no authentication)",
+        ));
         return None;
     }
     if !has_v4 && !no_vips {

@@ -17,8 +17,10 @@ fn err(v: Value) -> String {
 
 #[test]
 fn defaults_of_the_old_charm_parse() {
-    let c = parse(json!({"healthcheck_interval":2,"network_interface":"","port":443,"router_id":23,
-        "vip_hostname":"","virtual_ip":""}))
+    let c = parse(
+        json!({"healthcheck_interval":2,"network_interface":"","port":443,"router_id":23,
+        "vip_hostname":"","virtual_ip":""}),
+    )
     .unwrap();
     assert!(c.vips.is_empty());
     assert_eq!((c.port, c.router_id, c.healthcheck_interval), (443, 23, 2));
@@ -83,28 +85,67 @@ fn vip_errors_name_option_value_and_reason() {
     );
     let many: Vec<String> = (1..=21).map(|i| format!("10.0.0.{i}")).collect();
     let e = err(json!({"virtual_ip": many.join(" ")}));
-    assert!(e.ends_with(": 21 ipv4 VIPs; at most 20 per address family"), "{e}");
+    assert!(
+        e.ends_with(": 21 ipv4 VIPs; at most 20 per address family"),
+        "{e}"
+    );
 }
 
 #[test]
 fn numeric_ranges() {
-    assert_eq!(err(json!({"port":0})), "port=0: must be between 1 and 65535");
-    assert_eq!(err(json!({"port":65536})), "port=65536: must be between 1 and 65535");
-    assert_eq!(err(json!({"router_id":0})), "router_id=0: must be between 1 and 255");
-    assert_eq!(err(json!({"router_id":256})), "router_id=256: must be between 1 and 255");
-    assert_eq!(err(json!({"healthcheck_interval":0})), "healthcheck_interval=0: must be between 1 and 3600");
-    assert_eq!(err(json!({"vrrp_version":4})), "vrrp_version=4: must be 2 or 3");
-    assert_eq!(parse(json!({"port":1,"router_id":255})).unwrap().router_id, 255);
+    assert_eq!(
+        err(json!({"port":0})),
+        "port=0: must be between 1 and 65535"
+    );
+    assert_eq!(
+        err(json!({"port":65536})),
+        "port=65536: must be between 1 and 65535"
+    );
+    assert_eq!(
+        err(json!({"router_id":0})),
+        "router_id=0: must be between 1 and 255"
+    );
+    assert_eq!(
+        err(json!({"router_id":256})),
+        "router_id=256: must be between 1 and 255"
+    );
+    assert_eq!(
+        err(json!({"healthcheck_interval":0})),
+        "healthcheck_interval=0: must be between 1 and 3600"
+    );
+    assert_eq!(
+        err(json!({"vrrp_version":4})),
+        "vrrp_version=4: must be 2 or 3"
+    );
+    assert_eq!(
+        parse(json!({"port":1,"router_id":255})).unwrap().router_id,
+        255
+    );
 }
 
 #[test]
 fn wrong_json_types_are_reported() {
-    assert_eq!(err(json!({"port":"443"})), r#"port="443": expected an integer"#);
+    assert_eq!(
+        err(json!({"port":"443"})),
+        r#"port="443": expected an integer"#
+    );
     assert_eq!(err(json!({"port":4.5})), "port=4.5: expected an integer");
-    assert_eq!(err(json!({"preempt":"yes"})), r#"preempt="yes": expected a boolean"#);
-    assert_eq!(err(json!({"virtual_ip":5})), "virtual_ip=5: expected a string");
-    assert_eq!(err(json!({"advert_interval":"1"})), r#"advert_interval="1": expected a number"#);
-    assert_eq!(err(json!({"auth_pass":7})), "auth_pass=<hidden>: expected a string");
+    assert_eq!(
+        err(json!({"preempt":"yes"})),
+        r#"preempt="yes": expected a boolean"#
+    );
+    assert_eq!(
+        err(json!({"virtual_ip":5})),
+        "virtual_ip=5: expected a string"
+    );
+    assert_eq!(
+        err(json!({"advert_interval":"1"})),
+        r#"advert_interval="1": expected a number"#
+    );
+    assert_eq!(
+        err(json!({"auth_pass":7})),
+        "auth_pass=<hidden>: expected a string"
+    );
 }
 
 #[test]
@@ -117,18 +158,35 @@ fn several_errors_are_joined() {
 
 #[test]
 fn hostname_and_interface() {
-    assert_eq!(parse(json!({"vip_hostname":"api.example.com"})).unwrap().vip_hostname.as_deref(), Some("api.example.com"));
+    assert_eq!(
+        parse(json!({"vip_hostname":"api.example.com"}))
+            .unwrap()
+            .vip_hostname
+            .as_deref(),
+        Some("api.example.com")
+    );
     assert_eq!(
         err(json!({"vip_hostname":"bad_name.example"})),
         r#"vip_hostname="bad_name.example": not a valid DNS name (dot-separated labels of letters, digits and inner hyphens)"#
     );
-    assert_eq!(err(json!({"vip_hostname":"-a.b"})).split(':').next(), Some(r#"vip_hostname="-a.b""#));
-    assert_eq!(parse(json!({"network_interface":"ens3"})).unwrap().network_interface.as_deref(), Some("ens3"));
+    assert_eq!(
+        err(json!({"vip_hostname":"-a.b"})).split(':').next(),
+        Some(r#"vip_hostname="-a.b""#)
+    );
+    assert_eq!(
+        parse(json!({"network_interface":"ens3"}))
+            .unwrap()
+            .network_interface
+            .as_deref(),
+        Some("ens3")
+    );
     assert_eq!(
         err(json!({"network_interface":"a-very-long-interface"})),
         r#"network_interface="a-very-long-interface": not a valid interface name (at most 15 printable characters, no '/', ':' or quotes)"#
     );
-    assert!(err(json!({"network_interface":"eth0:1"})).starts_with(r#"network_interface="eth0:1": "#));
+    assert!(
+        err(json!({"network_interface":"eth0:1"})).starts_with(r#"network_interface="eth0:1": "#)
+    );
 }
 
 #[test]
@@ -137,13 +195,34 @@ fn advert_interval_rules() {
     let v3 = |a: Value| json!({"vrrp_version":3,"advert_interval":a,"virtual_ip":"192.0.2.1"});
     assert_eq!(parse(v2(json!(3))).unwrap().advert_cs(VrrpVersion::V2), 300);
     assert_eq!(parse(v2(json!(0))).unwrap().advert_cs(VrrpVersion::V2), 100);
-    assert_eq!(parse(v3(json!(0.05))).unwrap().advert_cs(VrrpVersion::V3), 5);
-    assert_eq!(parse(v3(json!(40.95))).unwrap().advert_cs(VrrpVersion::V3), 4095);
-    assert_eq!(err(v2(json!(0.5))), "advert_interval=0.5: VRRPv2 needs whole seconds between 1 and 255");
-    assert_eq!(err(v2(json!(256))), "advert_interval=256: VRRPv2 needs whole seconds between 1 and 255");
-    assert_eq!(err(v3(json!(41))), "advert_interval=41: VRRPv3 needs 0.01 to 40.95 seconds");
-    assert_eq!(err(v3(json!(0.005))), "advert_interval=0.005: must be a multiple of 0.01 seconds");
-    assert_eq!(err(v3(json!(-1))), "advert_interval=-1: must not be negative (0 means automatic)");
+    assert_eq!(
+        parse(v3(json!(0.05))).unwrap().advert_cs(VrrpVersion::V3),
+        5
+    );
+    assert_eq!(
+        parse(v3(json!(40.95))).unwrap().advert_cs(VrrpVersion::V3),
+        4095
+    );
+    assert_eq!(
+        err(v2(json!(0.5))),
+        "advert_interval=0.5: VRRPv2 needs whole seconds between 1 and 255"
+    );
+    assert_eq!(
+        err(v2(json!(256))),
+        "advert_interval=256: VRRPv2 needs whole seconds between 1 and 255"
+    );
+    assert_eq!(
+        err(v3(json!(41))),
+        "advert_interval=41: VRRPv3 needs 0.01 to 40.95 seconds"
+    );
+    assert_eq!(
+        err(v3(json!(0.005))),
+        "advert_interval=0.005: must be a multiple of 0.01 seconds"
+    );
+    assert_eq!(
+        err(v3(json!(-1))),
+        "advert_interval=-1: must not be negative (0 means automatic)"
+    );
     assert_eq!(
         err(json!({"vrrp_version":2,"advert_interval":60,"virtual_ip":"2001:db8::1"})),
         "advert_interval=60: IPv6 VIPs use VRRPv3, which allows 0.01 to 40.95 seconds"
@@ -152,7 +231,8 @@ fn advert_interval_rules() {
 
 #[test]
 fn auth_pass_rules_never_show_the_password() {
-    let ok = parse(json!({"vrrp_version":2,"auth_pass":"s3cret","virtual_ip":"192.0.2.1"})).unwrap();
+    let ok =
+        parse(json!({"vrrp_version":2,"auth_pass":"s3cret","virtual_ip":"192.0.2.1"})).unwrap();
     assert_eq!(ok.auth_pass.as_ref().map(AuthPass::expose), Some("s3cret"));
     assert!(!format!("{ok:?}").contains("s3cret"));
     let cases = [

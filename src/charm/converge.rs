@@ -33,7 +33,10 @@ pub enum ConvergeError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ConvergeError + '_ {
-    move |source| ConvergeError::Io { path: path.display().to_string(), source }
+    move |source| ConvergeError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// What the hook did, for logs and tests.
@@ -58,7 +61,12 @@ pub struct Converger<'a> {
 impl<'a> Converger<'a> {
     /// A converger using these tools and paths.
     pub fn new(tools: &'a HookTools, paths: &'a Paths) -> Self {
-        Self { tools, paths, svc: WorkerService, report: Report::default() }
+        Self {
+            tools,
+            paths,
+            svc: WorkerService,
+            report: Report::default(),
+        }
     }
 
     fn log(&self, level: LogLevel, msg: &str) {
@@ -97,7 +105,10 @@ impl<'a> Converger<'a> {
         for w in writes {
             self.tools.relation_set(&w.relation_id, &w.changes)?;
             let keys: Vec<&str> = w.changes.keys().map(String::as_str).collect();
-            self.log(LogLevel::Info, &format!("updated {} keys {}", w.relation_id, keys.join(",")));
+            self.log(
+                LogLevel::Info,
+                &format!("updated {} keys {}", w.relation_id, keys.join(",")),
+            );
             self.report.relations_written.push(w.relation_id.clone());
         }
         Ok(())
@@ -117,7 +128,10 @@ impl<'a> Converger<'a> {
     pub fn apply(mut self, plan: Plan, world: &World) -> Result<Report, ConvergeError> {
         match plan {
             Plan::Hold(status) => {
-                self.log(LogLevel::Warning, &format!("not applying configuration: {}", status.message));
+                self.log(
+                    LogLevel::Warning,
+                    &format!("not applying configuration: {}", status.message),
+                );
                 self.status(&status)?;
             }
             Plan::Idle { status, clear } => {
@@ -140,14 +154,22 @@ impl<'a> Converger<'a> {
             Plan::Remove => {
                 self.stop_and_disable(world.worker.active)?;
                 let unit_removed = self.remove(&self.paths.unit_file())?;
-                for p in self.paths.installed_files().into_iter().chain([self.paths.worker_state()]) {
+                for p in self
+                    .paths
+                    .installed_files()
+                    .into_iter()
+                    .chain([self.paths.worker_state()])
+                {
                     self.remove(&p)?;
                 }
                 if unit_removed {
                     self.report.service_calls.push("daemon-reload".into());
                     self.svc.daemon_reload()?;
                 }
-                self.status(&Status { level: StatusLevel::Maintenance, message: "vrrpd stopped and removed".into() })?;
+                self.status(&Status {
+                    level: StatusLevel::Maintenance,
+                    message: "vrrpd stopped and removed".into(),
+                })?;
             }
             Plan::Run(run) => self.run(*run, world)?,
         }
@@ -156,8 +178,13 @@ impl<'a> Converger<'a> {
 
     fn run(&mut self, run: RunPlan, world: &World) -> Result<(), ConvergeError> {
         let src = charm_worker_binary(&world.env.charm_dir);
-        let bin = std::fs::read(&src).map_err(|_| ConvergeError::MissingWorker(src.display().to_string()))?;
-        let bin_changed = self.write(&FileSpec { path: self.paths.worker_binary(), content: bin, mode: 0o755 })?;
+        let bin = std::fs::read(&src)
+            .map_err(|_| ConvergeError::MissingWorker(src.display().to_string()))?;
+        let bin_changed = self.write(&FileSpec {
+            path: self.paths.worker_binary(),
+            content: bin,
+            mode: 0o755,
+        })?;
         let unit_changed = self.write(&run.unit)?;
         let old_conf = std::fs::read(&run.config.path).ok();
         let conf_changed = self.write(&run.config)?;
@@ -220,7 +247,11 @@ impl<'a> Converger<'a> {
         }
         self.relation_writes(&run.publish)?;
         let fresh = matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart));
-        let state = if fresh { None } else { world.worker.state.as_ref() };
+        let state = if fresh {
+            None
+        } else {
+            world.worker.state.as_ref()
+        };
         self.status(&desired::ready_status(state))
     }
 }

@@ -34,7 +34,10 @@ pub struct Status {
 
 impl Status {
     fn new(level: StatusLevel, message: impl Into<String>) -> Self {
-        Self { level, message: message.into() }
+        Self {
+            level,
+            message: message.into(),
+        }
     }
 }
 
@@ -97,26 +100,63 @@ pub enum Plan {
 pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
     match &world.env.event {
         Event::Stop | Event::Remove => return Ok(Plan::Remove),
-        Event::PreSeriesUpgrade => return Ok(Plan::Pause(Status::new(StatusLevel::Blocked, MSG_SERIES_UPGRADE))),
+        Event::PreSeriesUpgrade => {
+            return Ok(Plan::Pause(Status::new(
+                StatusLevel::Blocked,
+                MSG_SERIES_UPGRADE,
+            )))
+        }
         Event::PostSeriesUpgrade => {}
-        _ if world.paused => return Ok(Plan::Pause(Status::new(StatusLevel::Blocked, MSG_SERIES_UPGRADE))),
+        _ if world.paused => {
+            return Ok(Plan::Pause(Status::new(
+                StatusLevel::Blocked,
+                MSG_SERIES_UPGRADE,
+            )))
+        }
         _ => {}
     }
     let cfg = match &world.config {
         Ok(c) => c,
-        Err(e) => return Ok(Plan::Hold(Status::new(StatusLevel::Blocked, format!("Invalid config: {e}")))),
+        Err(e) => {
+            return Ok(Plan::Hold(Status::new(
+                StatusLevel::Blocked,
+                format!("Invalid config: {e}"),
+            )))
+        }
     };
     if cfg.vips.is_empty() {
-        return Ok(Plan::Idle { status: Status::new(StatusLevel::Blocked, MSG_NO_VIP), clear: clear_writes(&world.relations) });
+        return Ok(Plan::Idle {
+            status: Status::new(StatusLevel::Blocked, MSG_NO_VIP),
+            clear: clear_writes(&world.relations),
+        });
     }
     let net = match resolve_network(cfg, &world.host) {
         Ok(n) => n,
-        Err(msg) => return Ok(Plan::Hold(Status::new(StatusLevel::Blocked, format!("Invalid config: {msg}")))),
+        Err(msg) => {
+            return Ok(Plan::Hold(Status::new(
+                StatusLevel::Blocked,
+                format!("Invalid config: {msg}"),
+            )))
+        }
     };
-    let spec = worker_spec(cfg, &net, &world.env.unit.name, world.env.unit.number, world.peers.as_ref());
+    let spec = worker_spec(
+        cfg,
+        &net,
+        &world.env.unit.name,
+        world.env.unit.number,
+        world.peers.as_ref(),
+    );
     let families = cfg.families();
-    let config = FileSpec { path: paths.worker_config(), content: render::worker_config(&spec)?.into_bytes(), mode: 0o600 };
-    let unit = FileSpec { path: paths.unit_file(), content: render::unit_file(&unit_spec(paths))?.into_bytes(), mode: 0o644 };
+    let config = FileSpec {
+        path: paths.worker_config(),
+        content: render::worker_config(&spec)?.into_bytes(),
+        mode: 0o600,
+    };
+    let unit = FileSpec {
+        path: paths.unit_file(),
+        content: render::unit_file(&unit_spec(paths))?.into_bytes(),
+        mode: 0o644,
+    };
     let sysctl = FileSpec {
         path: paths.sysctl_file(),
         content: render::sysctl_file(families.contains(&Family::V6))?.into_bytes(),
@@ -129,11 +169,26 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         .collect();
     let peer_publish = world.peers.as_ref().and_then(|p| {
         let mut want = Bag::new();
-        want.insert(PEER_KEY_V4.into(), net.src_v4.map(|a| a.to_string()).unwrap_or_default());
-        want.insert(PEER_KEY_V6.into(), net.src_v6.map(|a| a.to_string()).unwrap_or_default());
-        diff(&p.local, &want).map(|changes| BagWrite { relation_id: p.id.clone(), changes })
+        want.insert(
+            PEER_KEY_V4.into(),
+            net.src_v4.map(|a| a.to_string()).unwrap_or_default(),
+        );
+        want.insert(
+            PEER_KEY_V6.into(),
+            net.src_v6.map(|a| a.to_string()).unwrap_or_default(),
+        );
+        diff(&p.local, &want).map(|changes| BagWrite {
+            relation_id: p.id.clone(),
+            changes,
+        })
     });
-    Ok(Plan::Run(Box::new(RunPlan { config, unit, sysctl, publish, peer_publish })))
+    Ok(Plan::Run(Box::new(RunPlan {
+        config,
+        unit,
+        sysctl,
+        publish,
+        peer_publish,
+    })))
 }
 
 /// The `active` status once the worker runs, with its role(s) when the state file knows them.
@@ -185,15 +240,27 @@ pub fn resolve_network(cfg: &CharmConfig, host: &HostFacts) -> Result<Network, S
     let link = host.links.get(&interface).cloned().unwrap_or_default();
     let is_vip = |a: IpAddr| cfg.vips.iter().any(|v| v.addr == a);
     let src_v4 = link.v4.iter().copied().find(|a| !is_vip(IpAddr::V4(*a)));
-    let v6: Vec<_> = link.v6.iter().filter(|a| !is_vip(IpAddr::V6(a.addr))).collect();
-    let src_v6 = v6.iter().find(|a| !a.link_local).or_else(|| v6.first()).map(|a| a.addr);
+    let v6: Vec<_> = link
+        .v6
+        .iter()
+        .filter(|a| !is_vip(IpAddr::V6(a.addr)))
+        .collect();
+    let src_v6 = v6
+        .iter()
+        .find(|a| !a.link_local)
+        .or_else(|| v6.first())
+        .map(|a| a.addr);
     if families.contains(&Family::V4) && src_v4.is_none() {
         return Err(format!("network_interface={shown:?}: interface {interface} has no IPv4 address to send VRRP from"));
     }
     if families.contains(&Family::V6) && src_v6.is_none() {
         return Err(format!("network_interface={shown:?}: interface {interface} has no IPv6 address to send VRRP from"));
     }
-    Ok(Network { interface, src_v4, src_v6 })
+    Ok(Network {
+        interface,
+        src_v4,
+        src_v6,
+    })
 }
 
 /// Builds the worker config spec (pure).
@@ -211,8 +278,16 @@ pub fn worker_spec(
             Family::V6 => VrrpVersion::V3,
         };
         let (name, src, key) = match fam {
-            Family::V4 => (format!("VI_{}", cfg.router_id), net.src_v4.map(IpAddr::V4), PEER_KEY_V4),
-            Family::V6 => (format!("VI6_{}", cfg.router_id), net.src_v6.map(IpAddr::V6), PEER_KEY_V6),
+            Family::V4 => (
+                format!("VI_{}", cfg.router_id),
+                net.src_v4.map(IpAddr::V4),
+                PEER_KEY_V4,
+            ),
+            Family::V6 => (
+                format!("VI6_{}", cfg.router_id),
+                net.src_v6.map(IpAddr::V6),
+                PEER_KEY_V6,
+            ),
         };
         let unicast_peers = match (cfg.unicast, peers) {
             (true, Some(p)) => peer_addresses(p, key, fam),
@@ -231,7 +306,11 @@ pub fn worker_spec(
                 VrrpVersion::V3 => None,
             },
             unicast: cfg.unicast,
-            unicast_src: if cfg.unicast { src.map(|a| a.to_string()) } else { None },
+            unicast_src: if cfg.unicast {
+                src.map(|a| a.to_string())
+            } else {
+                None
+            },
             unicast_peers,
             vips: cfg.vips_of(fam).iter().map(ToString::to_string).collect(),
         });
@@ -252,8 +331,13 @@ pub fn worker_spec(
 fn peer_addresses(p: &PeerRelation, key: &str, fam: Family) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for peer in &p.peers {
-        let Some(Ok(addr)) = peer.data.get(key).map(|v| v.parse::<IpAddr>()) else { continue };
-        let right_family = matches!((fam, addr), (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_)));
+        let Some(Ok(addr)) = peer.data.get(key).map(|v| v.parse::<IpAddr>()) else {
+            continue;
+        };
+        let right_family = matches!(
+            (fam, addr),
+            (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+        );
         if right_family && !out.contains(&addr.to_string()) {
             out.push(addr.to_string());
         }
@@ -267,7 +351,10 @@ fn unit_spec(paths: &Paths) -> UnitSpec {
     UnitSpec {
         binary: s(paths.worker_binary()),
         config: s(paths.worker_config()),
-        state_dir: state.parent().map(|p| s(p.to_path_buf())).unwrap_or_default(),
+        state_dir: state
+            .parent()
+            .map(|p| s(p.to_path_buf()))
+            .unwrap_or_default(),
         state: s(state),
     }
 }
@@ -275,7 +362,9 @@ fn unit_spec(paths: &Paths) -> UnitSpec {
 /// The keys we publish on an endpoint, derived from app config only (identical on every unit).
 pub fn publication(cfg: &CharmConfig, endpoint: &str) -> Bag {
     let mut bag = Bag::new();
-    let Some(vip) = cfg.vips.first() else { return bag };
+    let Some(vip) = cfg.vips.first() else {
+        return bag;
+    };
     let addr = vip.addr.to_string();
     let port = cfg.port.to_string();
     match endpoint {
@@ -284,7 +373,10 @@ pub fn publication(cfg: &CharmConfig, endpoint: &str) -> Bag {
             bag.insert("port".into(), port);
         }
         "website" => {
-            bag.insert("hostname".into(), cfg.vip_hostname.clone().unwrap_or_else(|| addr.clone()));
+            bag.insert(
+                "hostname".into(),
+                cfg.vip_hostname.clone().unwrap_or_else(|| addr.clone()),
+            );
             bag.insert("private-address".into(), addr);
             bag.insert("port".into(), port);
         }
@@ -304,7 +396,10 @@ pub fn diff(current: &Bag, want: &Bag) -> Option<Bag> {
 }
 
 fn write_for(r: &Relation, want: &Bag) -> Option<BagWrite> {
-    diff(&r.local, want).map(|changes| BagWrite { relation_id: r.id.clone(), changes })
+    diff(&r.local, want).map(|changes| BagWrite {
+        relation_id: r.id.clone(),
+        changes,
+    })
 }
 
 /// Writes that remove our publications; `website`'s `private-address` returns to Juju's ingress address.

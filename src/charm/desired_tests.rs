@@ -1,0 +1,426 @@
+use super::*;
+use crate::charm::config::CharmConfig;
+use crate::charm::event::RelationHook;
+use crate::charm::netinfo::{LinkFacts, V6Addr};
+use crate::charm::world::{HookEnv, Peer, Unit, WorkerFacts};
+use serde_json::{json, Value};
+use std::net::Ipv4Addr;
+
+fn host() -> HostFacts {
+    let mut h = HostFacts::default();
+    h.links.insert(
+        "eth0".into(),
+        LinkFacts {
+            v4: vec![Ipv4Addr::new(192, 0, 2, 11), Ipv4Addr::new(192, 0, 2, 50)],
+            v6: vec![
+                V6Addr {
+                    addr: "fe80::11".parse().unwrap(),
+                    link_local: true,
+                },
+                V6Addr {
+                    addr: "2001:db8::11".parse().unwrap(),
+                    link_local: false,
+                },
+            ],
+        },
+    );
+    h.links.insert(
+        "lo".into(),
+        LinkFacts {
+            v4: vec![Ipv4Addr::LOCALHOST],
+            v6: vec![],
+        },
+    );
+    h.default_v4 = Some("eth0".into());
+    h
+}
+
+fn bag(pairs: &[(&str, &str)]) -> Bag {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn seeded(addr: &str) -> Bag {
+    bag(&[
+        ("private-address", addr),
+        ("ingress-address", addr),
+        ("egress-subnets", "192.0.2.11/32"),
+    ])
+}
+
+fn world(cfg: Value, unit: u32, event: Event) -> World {
+    let config = match cfg {
+        Value::Object(m) => CharmConfig::from_json(&m),
+        _ => panic!("object"),
+    };
+    World {
+        env: HookEnv {
+            event,
+            unit: Unit {
+                name: format!("keepalived/{unit}"),
+                number: unit,
+            },
+            charm_dir: "/charm".into(),
+            relation_id: None,
+        },
+        config,
+        relations: vec![
+            Relation {
+                endpoint: "loadbalancer".into(),
+                id: "loadbalancer:4".into(),
+                local: seeded("192.0.2.11"),
+            },
+            Relation {
+                endpoint: "website".into(),
+                id: "website:5".into(),
+                local: seeded("192.0.2.11"),
+            },
+        ],
+        peers: Some(PeerRelation {
+            id: "peers:1".into(),
+            local: Bag::new(),
+            peers: vec![
+                Peer {
+                    unit: Unit {
+                        name: "keepalived/1".into(),
+                        number: 1,
+                    },
+                    data: bag(&[("vrrp-ipv4", "192.0.2.12")]),
+                },
+                Peer {
+                    unit: Unit {
+                        name: "keepalived/2".into(),
+                        number: 2,
+                    },
+                    data: bag(&[("vrrp-ipv4", "garbage"), ("vrrp-ipv6", "2001:db8::13")]),
+                },
+                Peer {
+                    unit: Unit {
+                        name: "keepalived/3".into(),
+                        number: 3,
+                    },
+                    data: bag(&[("vrrp-ipv4", "192.0.2.14")]),
+                },
+            ],
+        }),
+        host: host(),
+        worker: WorkerFacts::default(),
+        paused: false,
+    }
+}
+
+fn paths() -> Paths {
+    Paths::new("/r")
+}
+
+fn run_plan(w: &World) -> RunPlan {
+    match plan(w, &paths()).unwrap() {
+        Plan::Run(r) => *r,
+        other => panic!("expected Run, got {other:?}"),
+    }
+}
+
+fn text(f: &FileSpec) -> String {
+    String::from_utf8(f.content.clone()).unwrap()
+}
+
+#[test]
+fn empty_vip_idles_and_clears_only_our_keys() {
+    let mut w = world(json!({"virtual_ip": ""}), 0, Event::ConfigChanged);
+    let Plan::Idle { status, clear } = plan(&w, &paths()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        status,
+        Status::new(StatusLevel::Blocked, "Please configure virtual ips")
+    );
+    assert!(
+        clear.is_empty(),
+        "nothing was published, nothing to clear: {clear:?}"
+    );
+    w.relations[0]
+        .local
+        .insert("public-address".into(), "10.0.0.1".into());
+    w.relations[0].local.insert("port".into(), "443".into());
+    w.relations[1].local = bag(&[
+        ("hostname", "api"),
+        ("private-address", "10.0.0.1"),
+        ("ingress-address", "192.0.2.11"),
+        ("port", "443"),
+    ]);
+    let Plan::Idle { clear, .. } = plan(&w, &paths()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        clear,
+        vec![
+            BagWrite {
+                relation_id: "loadbalancer:4".into(),
+                changes: bag(&[("public-address", ""), ("port", "")])
+            },
+            BagWrite {
+                relation_id: "website:5".into(),
+                changes: bag(&[
+                    ("hostname", ""),
+                    ("port", ""),
+                    ("private-address", "192.0.2.11")
+                ]),
+            },
+        ]
+    );
+}
+
+#[test]
+fn invalid_config_holds_everything() {
+    let w = world(
+        json!({"virtual_ip": "10.0.0.1/40", "port": 0}),
+        0,
+        Event::ConfigChanged,
+    );
+    assert_eq!(
+        plan(&w, &paths()).unwrap(),
+        Plan::Hold(Status::new(
+            StatusLevel::Blocked,
+            r#"Invalid config: virtual_ip="10.0.0.1/40": prefix length 40 is out of range 1..32 for ipv4; port=0: must be between 1 and 65535"#
+        ))
+    );
+    let w = world(
+        json!({"virtual_ip": "10.0.0.1", "network_interface": "eth9"}),
+        0,
+        Event::ConfigChanged,
+    );
+    assert_eq!(
+        plan(&w, &paths()).unwrap(),
+        Plan::Hold(Status::new(
+            StatusLevel::Blocked,
+            r#"Invalid config: network_interface="eth9": no such interface on this machine"#
+        ))
+    );
+    let mut w = world(json!({"virtual_ip": "10.0.0.1"}), 0, Event::ConfigChanged);
+    w.host.default_v4 = None;
+    let Plan::Hold(s) = plan(&w, &paths()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        s.message,
+        r#"Invalid config: network_interface="": no default route to find the interface; set network_interface"#
+    );
+    let w = world(
+        json!({"virtual_ip": "2001:db8::99", "network_interface": "lo"}),
+        0,
+        Event::ConfigChanged,
+    );
+    let Plan::Hold(s) = plan(&w, &paths()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        s.message,
+        r#"Invalid config: network_interface="lo": interface lo has no IPv6 address to send VRRP from"#
+    );
+}
+
+#[test]
+fn valid_config_renders_and_publishes_identical_data_on_every_unit() {
+    let cfg = json!({"virtual_ip": "10.1.2.3/16", "vip_hostname": "api.example.com", "port": 6443});
+    let a = run_plan(&world(cfg.clone(), 0, Event::ConfigChanged));
+    let mut other = world(cfg, 7, Event::LeaderElected);
+    other.host.links.get_mut("eth0").unwrap().v4 = vec![Ipv4Addr::new(192, 0, 2, 99)];
+    let b = run_plan(&other);
+    assert_eq!(
+        a.publish, b.publish,
+        "publications derive from app config only"
+    );
+    assert_eq!(
+        a.publish,
+        vec![
+            BagWrite {
+                relation_id: "loadbalancer:4".into(),
+                changes: bag(&[("public-address", "10.1.2.3"), ("port", "6443")]),
+            },
+            BagWrite {
+                relation_id: "website:5".into(),
+                changes: bag(&[
+                    ("hostname", "api.example.com"),
+                    ("private-address", "10.1.2.3"),
+                    ("port", "6443")
+                ]),
+            },
+        ]
+    );
+    assert_eq!(a.config.mode, 0o600);
+    assert_eq!(
+        a.config.path,
+        std::path::PathBuf::from("/r/etc/vrrpd/vrrpd.conf")
+    );
+    let conf = text(&a.config);
+    assert!(conf.contains("    priority 250\n") && text(&b.config).contains("    priority 243\n"));
+    assert!(conf.contains("    nopreempt\n"));
+    assert!(conf.contains("    tcp_connect 127.0.0.1 6443\n"));
+    assert!(conf.contains("    advert_int 0.1\n") && conf.contains("    version 3\n"));
+    assert!(!conf.contains("unicast"), "multicast by default");
+    assert_eq!(text(&a.sysctl), "# Written by the keepalived charm: let the load balancer bind VIPs this unit does not hold.\nnet.ipv4.ip_nonlocal_bind=1\n");
+    assert_eq!(
+        a.peer_publish,
+        Some(BagWrite {
+            relation_id: "peers:1".into(),
+            changes: bag(&[("vrrp-ipv4", "192.0.2.11"), ("vrrp-ipv6", "2001:db8::11")])
+        })
+    );
+    let unit = text(&a.unit);
+    assert!(unit.contains("ExecStart=/r/usr/local/sbin/vrrpd --config /r/etc/vrrpd/vrrpd.conf --state-file /r/run/vrrpd/state.json\n"), "{unit}");
+}
+
+#[test]
+fn already_published_data_is_not_rewritten() {
+    let mut w = world(json!({"virtual_ip": "10.1.2.3"}), 0, Event::UpdateStatus);
+    w.relations[0]
+        .local
+        .extend(bag(&[("public-address", "10.1.2.3"), ("port", "443")]));
+    w.relations[1].local.extend(bag(&[
+        ("hostname", "10.1.2.3"),
+        ("private-address", "10.1.2.3"),
+        ("port", "443"),
+    ]));
+    w.peers.as_mut().unwrap().local =
+        bag(&[("vrrp-ipv4", "192.0.2.11"), ("vrrp-ipv6", "2001:db8::11")]);
+    let r = run_plan(&w);
+    assert!(r.publish.is_empty(), "{:?}", r.publish);
+    assert_eq!(r.peer_publish, None);
+}
+
+#[test]
+fn teardown_and_series_upgrade() {
+    for e in [Event::Stop, Event::Remove] {
+        assert_eq!(
+            plan(&world(json!({"virtual_ip": "10.1.2.3"}), 0, e), &paths()).unwrap(),
+            Plan::Remove
+        );
+    }
+    let pause = Plan::Pause(Status::new(
+        StatusLevel::Blocked,
+        "Series upgrade in progress",
+    ));
+    assert_eq!(
+        plan(
+            &world(
+                json!({"virtual_ip": "10.1.2.3"}),
+                0,
+                Event::PreSeriesUpgrade
+            ),
+            &paths()
+        )
+        .unwrap(),
+        pause
+    );
+    let mut w = world(json!({"virtual_ip": "10.1.2.3"}), 0, Event::ConfigChanged);
+    w.paused = true;
+    assert_eq!(
+        plan(&w, &paths()).unwrap(),
+        pause,
+        "paused until post-series-upgrade"
+    );
+    w.env.event = Event::PostSeriesUpgrade;
+    assert!(matches!(plan(&w, &paths()).unwrap(), Plan::Run(_)));
+}
+
+#[test]
+fn unicast_uses_peer_addresses_of_the_right_family() {
+    let w = world(
+        json!({"virtual_ip": "10.1.2.3/24 2001:db8::10/64", "unicast": true}),
+        0,
+        Event::Relation {
+            endpoint: "peers".into(),
+            kind: RelationHook::Changed,
+        },
+    );
+    let spec = worker_spec(
+        w.config.as_ref().unwrap(),
+        &resolve_network(w.config.as_ref().unwrap(), &w.host).unwrap(),
+        "keepalived/0",
+        0,
+        w.peers.as_ref(),
+    );
+    assert_eq!(spec.instances.len(), 2);
+    let (v4, v6) = (&spec.instances[0], &spec.instances[1]);
+    assert_eq!((v4.name.as_str(), v6.name.as_str()), ("VI_23", "VI6_23"));
+    assert_eq!(v4.unicast_src.as_deref(), Some("192.0.2.11"));
+    assert_eq!(v4.unicast_peers, ["192.0.2.12", "192.0.2.14"]);
+    assert_eq!(v6.unicast_src.as_deref(), Some("2001:db8::11"));
+    assert_eq!(v6.unicast_peers, ["2001:db8::13"]);
+    assert_eq!((v4.version, v6.version), (3, 3));
+    assert_eq!(v6.vips, ["2001:db8::10/64"]);
+    let r = run_plan(&w);
+    assert!(text(&r.sysctl).contains("net.ipv6.ip_nonlocal_bind=1\n"));
+}
+
+#[test]
+fn v2_auth_only_on_the_ipv4_instance_and_ipv6_forced_to_v3() {
+    let w = world(
+        json!({"virtual_ip": "10.1.2.3 2001:db8::10", "vrrp_version": 2, "auth_pass": "pw", "preempt": true}),
+        1,
+        Event::ConfigChanged,
+    );
+    let cfg = w.config.as_ref().unwrap();
+    let spec = worker_spec(
+        cfg,
+        &resolve_network(cfg, &w.host).unwrap(),
+        "keepalived/1",
+        1,
+        None,
+    );
+    let (v4, v6) = (&spec.instances[0], &spec.instances[1]);
+    assert_eq!(
+        (v4.version, v4.advert_int.as_str(), v4.auth_pass.as_deref()),
+        (2, "1", Some("pw"))
+    );
+    assert_eq!(
+        (v6.version, v6.advert_int.as_str(), v6.auth_pass.as_deref()),
+        (3, "0.1", None),
+        "automatic interval per version"
+    );
+    assert!(!v4.nopreempt && !v6.nopreempt);
+    assert_eq!(v4.priority, 249);
+}
+
+#[test]
+fn the_source_address_is_never_a_vip() {
+    let w = world(
+        json!({"virtual_ip": "192.0.2.11/24"}),
+        0,
+        Event::ConfigChanged,
+    );
+    let net = resolve_network(w.config.as_ref().unwrap(), &w.host).unwrap();
+    assert_eq!(net.src_v4, Some(Ipv4Addr::new(192, 0, 2, 50)));
+}
+
+#[test]
+fn priorities_are_stable_and_distinct() {
+    let ps: std::collections::BTreeSet<u8> = (0..250).map(priority).collect();
+    assert_eq!(ps.len(), 250);
+    assert_eq!((priority(0), priority(1), priority(249)), (250, 249, 1));
+    assert!(ps.iter().all(|p| (1..=250).contains(p)));
+}
+
+#[test]
+fn ready_status_shows_the_role() {
+    assert_eq!(ready_status(None).message, "VIP ready");
+    let s: WorkerState =
+        serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"BACKUP"}]}"#)
+            .unwrap();
+    assert_eq!(
+        ready_status(Some(&s)),
+        Status::new(StatusLevel::Active, "VIP ready (BACKUP)")
+    );
+}
+
+#[test]
+fn diff_sets_only_changed_keys() {
+    let cur = bag(&[("a", "1"), ("b", "2"), ("x", "9")]);
+    assert_eq!(
+        diff(&cur, &bag(&[("a", "1"), ("b", "3"), ("c", "")])),
+        Some(bag(&[("b", "3")]))
+    );
+    assert_eq!(diff(&cur, &bag(&[("a", "1")])), None);
+}

@@ -111,7 +111,10 @@ impl Event {
                 ] {
                     if let Some(endpoint) = other.strip_suffix(suffix) {
                         if !endpoint.is_empty() {
-                            return Event::Relation { endpoint: endpoint.to_string(), kind };
+                            return Event::Relation {
+                                endpoint: endpoint.to_string(),
+                                kind,
+                            };
                         }
                     }
                 }
@@ -169,14 +172,29 @@ mod tests {
     #[test]
     fn parses_dispatch_paths_and_hook_names() {
         assert_eq!(Event::from_dispatch_path("hooks/install"), Event::Install);
-        assert_eq!(Event::from_dispatch_path("config-changed"), Event::ConfigChanged);
+        assert_eq!(
+            Event::from_dispatch_path("config-changed"),
+            Event::ConfigChanged
+        );
         assert_eq!(
             Event::from_dispatch_path("hooks/lb-sink-relation-departed"),
-            Event::Relation { endpoint: "lb-sink".into(), kind: RelationHook::Departed }
+            Event::Relation {
+                endpoint: "lb-sink".into(),
+                kind: RelationHook::Departed
+            }
         );
-        assert_eq!(Event::from_dispatch_path("actions/vrrp-status"), Event::Action("vrrp-status".into()));
-        assert_eq!(Event::from_dispatch_path("hooks/secret-changed"), Event::Other("secret-changed".into()));
-        assert_eq!(Event::from_hook_name("-relation-joined"), Event::Other("-relation-joined".into()));
+        assert_eq!(
+            Event::from_dispatch_path("actions/vrrp-status"),
+            Event::Action("vrrp-status".into())
+        );
+        assert_eq!(
+            Event::from_dispatch_path("hooks/secret-changed"),
+            Event::Other("secret-changed".into())
+        );
+        assert_eq!(
+            Event::from_hook_name("-relation-joined"),
+            Event::Other("-relation-joined".into())
+        );
     }
 
     #[test]

@@ -12,12 +12,22 @@ pub fn write_if_changed(path: &Path, content: &[u8], mode: u32) -> std::io::Resu
             return Ok(false);
         }
     }
-    let dir = path.parent().ok_or_else(|| std::io::Error::other(format!("{} has no parent", path.display())))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other(format!("{} has no parent", path.display())))?;
     fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let res = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode_set(mode).open(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode_set(mode)
+            .open(&tmp)?;
         // The umask may have masked bits off; set the exact mode before the content lands.
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(content)?;
@@ -59,9 +69,15 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("a/b/conf");
         assert!(write_if_changed(&p, b"x", 0o600).unwrap());
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert!(!write_if_changed(&p, b"x", 0o600).unwrap());
-        assert!(write_if_changed(&p, b"x", 0o644).unwrap(), "a mode change is a change");
+        assert!(
+            write_if_changed(&p, b"x", 0o644).unwrap(),
+            "a mode change is a change"
+        );
         assert!(write_if_changed(&p, b"y", 0o644).unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"y");
         let leftovers: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();

@@ -81,7 +81,11 @@ pub struct Invocation {
 
 impl Invocation {
     fn new(tool: &'static str, args: &[&str]) -> Self {
-        Self { tool, args: args.iter().map(|s| s.to_string()).collect(), stdin: None }
+        Self {
+            tool,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+        }
     }
 }
 
@@ -188,7 +192,11 @@ pub mod forms {
     /// `action-set k=v ...`
     pub fn action_set(values: &Bag) -> Invocation {
         let args: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        Invocation { tool: "action-set", args, stdin: None }
+        Invocation {
+            tool: "action-set",
+            args,
+            stdin: None,
+        }
     }
     /// `action-fail -- MESSAGE`
     pub fn action_fail(message: &str) -> Invocation {
@@ -210,7 +218,9 @@ impl HookTools {
 
     /// Tools taken from one directory.
     pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: Some(dir.into()) }
+        Self {
+            dir: Some(dir.into()),
+        }
     }
 
     /// Runs one invocation and returns its stdout.
@@ -221,13 +231,25 @@ impl HookTools {
         };
         let mut cmd = Command::new(program);
         cmd.args(&inv.args)
-            .stdin(if inv.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if inv.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let spawn_err = |source| HookToolError::Spawn { tool: inv.tool.to_string(), source };
+        let spawn_err = |source| HookToolError::Spawn {
+            tool: inv.tool.to_string(),
+            source,
+        };
         let mut child = cmd.spawn().map_err(spawn_err)?;
         if let (Some(data), Some(mut pipe)) = (&inv.stdin, child.stdin.take()) {
-            pipe.write_all(data).map_err(spawn_err)?;
+            // A tool that exits without reading stdin is judged by its exit status, not by EPIPE.
+            if let Err(e) = pipe.write_all(data) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(spawn_err(e));
+                }
+            }
         }
         let out = child.wait_with_output().map_err(spawn_err)?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -327,7 +349,12 @@ fn classify(inv: &Invocation, code: i32, stderr: String) -> HookToolError {
     } else if stderr.contains("not running an action") {
         HookToolError::NotInAction { tool }
     } else {
-        HookToolError::Failed { tool, args: inv.args.join(" "), code, stderr }
+        HookToolError::Failed {
+            tool,
+            args: inv.args.join(" "),
+            code,
+            stderr,
+        }
     }
 }
 
@@ -339,8 +366,14 @@ mod tests {
     #[test]
     fn argument_forms_match_the_juju_call_forms() {
         assert_eq!(forms::config_get().args, ["--format=json"]);
-        assert_eq!(forms::relation_ids("website").args, ["--format=json", "website"]);
-        assert_eq!(forms::relation_list("website:3").args, ["--format=json", "-r", "website:3"]);
+        assert_eq!(
+            forms::relation_ids("website").args,
+            ["--format=json", "website"]
+        );
+        assert_eq!(
+            forms::relation_list("website:3").args,
+            ["--format=json", "-r", "website:3"]
+        );
         assert_eq!(
             forms::relation_get("peers:1", "keepalived/1").args,
             ["--format=json", "-r", "peers:1", "-", "keepalived/1"]
@@ -351,14 +384,20 @@ mod tests {
         let set = forms::relation_set("website:3", &bag);
         assert_eq!(set.tool, "relation-set");
         assert_eq!(set.args, ["-r", "website:3", "--file", "-"]);
-        assert_eq!(set.stdin.as_deref(), Some(&br#"{"hostname":"","port":"443"}"#[..]));
+        assert_eq!(
+            set.stdin.as_deref(),
+            Some(&br#"{"hostname":"","port":"443"}"#[..])
+        );
         assert_eq!(
             forms::status_set(StatusLevel::Blocked, "-x").args,
             ["blocked", "--", "-x"],
             "a message starting with a dash must not be read as a flag"
         );
         assert_eq!(forms::is_leader().args, ["--format=json"]);
-        assert_eq!(forms::juju_log(LogLevel::Warning, "hi").args, ["--log-level", "WARNING", "--", "hi"]);
+        assert_eq!(
+            forms::juju_log(LogLevel::Warning, "hi").args,
+            ["--log-level", "WARNING", "--", "hi"]
+        );
         assert_eq!(forms::network_get("peers").args, ["--format=json", "peers"]);
         assert_eq!(forms::application_version_set("1.0").args, ["--", "1.0"]);
         assert_eq!(forms::action_get().args, ["--format=json"]);
@@ -376,7 +415,11 @@ mod tests {
     #[test]
     fn runs_tools_passes_stdin_and_decodes_json() {
         let d = tempfile::tempdir().unwrap();
-        script(d.path(), "relation-set", "echo \"$@\" > \"$(dirname \"$0\")/args\"; cat > \"$(dirname \"$0\")/stdin\"");
+        script(
+            d.path(),
+            "relation-set",
+            "echo \"$@\" > \"$(dirname \"$0\")/args\"; cat > \"$(dirname \"$0\")/stdin\"",
+        );
         script(d.path(), "relation-get", "echo '{\"a\":\"1\"}'");
         script(d.path(), "is-leader", "echo true");
         script(d.path(), "action-get", "echo null");
@@ -384,9 +427,22 @@ mod tests {
         let mut bag = Bag::new();
         bag.insert("k".into(), "v".into());
         tools.relation_set("peers:0", &bag).unwrap();
-        assert_eq!(std::fs::read_to_string(d.path().join("args")).unwrap(), "-r peers:0 --file -\n");
-        assert_eq!(std::fs::read_to_string(d.path().join("stdin")).unwrap(), r#"{"k":"v"}"#);
-        assert_eq!(tools.relation_get("peers:0", "x/1").unwrap().get("a").map(String::as_str), Some("1"));
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("args")).unwrap(),
+            "-r peers:0 --file -\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("stdin")).unwrap(),
+            r#"{"k":"v"}"#
+        );
+        assert_eq!(
+            tools
+                .relation_get("peers:0", "x/1")
+                .unwrap()
+                .get("a")
+                .map(String::as_str),
+            Some("1")
+        );
         assert!(tools.is_leader().unwrap());
         assert!(tools.action_get().unwrap().is_empty());
     }
@@ -399,27 +455,50 @@ mod tests {
             "relation-get",
             "echo 'ERROR invalid value \"burble:123\" for option -r: relation not found' >&2; exit 2",
         );
-        script(d.path(), "relation-set", "echo 'ERROR cannot write relation settings' >&2; exit 1");
-        script(d.path(), "action-set", "echo 'ERROR not running an action' >&2; exit 1");
-        script(d.path(), "status-set", "echo 'ERROR invalid status \"x\"' >&2; exit 2");
+        script(
+            d.path(),
+            "relation-set",
+            "echo 'ERROR cannot write relation settings' >&2; exit 1",
+        );
+        script(
+            d.path(),
+            "action-set",
+            "echo 'ERROR not running an action' >&2; exit 1",
+        );
+        script(
+            d.path(),
+            "status-set",
+            "echo 'ERROR invalid status \"x\"' >&2; exit 2",
+        );
         script(d.path(), "is-leader", "echo maybe");
         let tools = HookTools::in_dir(d.path());
         match tools.relation_get("burble:123", "u/0") {
-            Err(HookToolError::RelationNotFound { stderr, .. }) => assert!(stderr.contains("burble:123")),
+            Err(HookToolError::RelationNotFound { stderr, .. }) => {
+                assert!(stderr.contains("burble:123"))
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
             tools.relation_set("website:1", &Bag::new()),
             Err(HookToolError::PermissionDenied { .. })
         ));
-        assert!(matches!(tools.action_set(&Bag::new()), Err(HookToolError::NotInAction { .. })));
+        assert!(matches!(
+            tools.action_set(&Bag::new()),
+            Err(HookToolError::NotInAction { .. })
+        ));
         match tools.status_set(StatusLevel::Active, "m") {
             Err(e @ HookToolError::Failed { code: 2, .. }) => {
                 assert!(e.to_string().contains("ERROR invalid status"), "{e}")
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(tools.is_leader(), Err(HookToolError::BadOutput { .. })));
-        assert!(matches!(tools.config_get(), Err(HookToolError::Spawn { .. })));
+        assert!(matches!(
+            tools.is_leader(),
+            Err(HookToolError::BadOutput { .. })
+        ));
+        assert!(matches!(
+            tools.config_get(),
+            Err(HookToolError::Spawn { .. })
+        ));
     }
 }

@@ -54,8 +54,10 @@ pub fn run(event: Event) -> Result<converge::Report, CharmError> {
     }
     if env.event == Event::PostSeriesUpgrade {
         let flag = paths.paused_flag();
-        files::remove_if_exists(&flag)
-            .map_err(|source| CharmError::Io { path: flag.display().to_string(), source })?;
+        files::remove_if_exists(&flag).map_err(|source| CharmError::Io {
+            path: flag.display().to_string(),
+            source,
+        })?;
     }
     if matches!(env.event, Event::Install | Event::UpgradeCharm) {
         tools.application_version_set(env!("CARGO_PKG_VERSION"))?;

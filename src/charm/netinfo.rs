@@ -56,7 +56,10 @@ pub struct HostFacts {
 
 /// Reads the facts of the network namespace this process runs in.
 pub fn read_host_facts() -> Result<HostFacts, NetInfoError> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(NetInfoError::Open)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(NetInfoError::Open)?;
     rt.block_on(async {
         let (conn, handle, _) = rtnetlink::new_connection().map_err(NetInfoError::Open)?;
         let task = tokio::spawn(conn);
@@ -69,7 +72,14 @@ pub fn read_host_facts() -> Result<HostFacts, NetInfoError> {
 async fn collect(handle: &Handle) -> Result<HostFacts, NetInfoError> {
     let mut names: BTreeMap<u32, String> = BTreeMap::new();
     let mut links = handle.link().get().execute();
-    while let Some(msg) = links.try_next().await.map_err(|source| NetInfoError::Dump { what: "link", source })? {
+    while let Some(msg) = links
+        .try_next()
+        .await
+        .map_err(|source| NetInfoError::Dump {
+            what: "link",
+            source,
+        })?
+    {
         for attr in &msg.attributes {
             if let LinkAttribute::IfName(name) = attr {
                 names.insert(msg.header.index, name.clone());
@@ -82,8 +92,17 @@ async fn collect(handle: &Handle) -> Result<HostFacts, NetInfoError> {
     }
     let mut secondaries: BTreeMap<u32, Vec<Ipv4Addr>> = BTreeMap::new();
     let mut addrs = handle.address().get().execute();
-    while let Some(msg) = addrs.try_next().await.map_err(|source| NetInfoError::Dump { what: "address", source })? {
-        let Some(name) = names.get(&msg.header.index) else { continue };
+    while let Some(msg) = addrs
+        .try_next()
+        .await
+        .map_err(|source| NetInfoError::Dump {
+            what: "address",
+            source,
+        })?
+    {
+        let Some(name) = names.get(&msg.header.index) else {
+            continue;
+        };
         let local = msg.attributes.iter().find_map(|a| match a {
             AddressAttribute::Local(ip) => Some(*ip),
             _ => None,
@@ -92,7 +111,9 @@ async fn collect(handle: &Handle) -> Result<HostFacts, NetInfoError> {
             AddressAttribute::Address(ip) => Some(*ip),
             _ => None,
         });
-        let Some(entry) = facts.links.get_mut(name) else { continue };
+        let Some(entry) = facts.links.get_mut(name) else {
+            continue;
+        };
         match local.or(address) {
             Some(IpAddr::V4(a)) => {
                 if msg.header.flags.contains(AddressHeaderFlags::Secondary) {
@@ -101,9 +122,10 @@ async fn collect(handle: &Handle) -> Result<HostFacts, NetInfoError> {
                     entry.v4.push(a);
                 }
             }
-            Some(IpAddr::V6(a)) => {
-                entry.v6.push(V6Addr { addr: a, link_local: msg.header.scope == AddressScope::Link })
-            }
+            Some(IpAddr::V6(a)) => entry.v6.push(V6Addr {
+                addr: a,
+                link_local: msg.header.scope == AddressScope::Link,
+            }),
             None => {}
         }
     }
@@ -112,8 +134,18 @@ async fn collect(handle: &Handle) -> Result<HostFacts, NetInfoError> {
             entry.v4.extend(extra);
         }
     }
-    facts.default_v4 = default_route(handle, RouteMessageBuilder::<Ipv4Addr>::new().build(), &names).await?;
-    facts.default_v6 = default_route(handle, RouteMessageBuilder::<Ipv6Addr>::new().build(), &names).await?;
+    facts.default_v4 = default_route(
+        handle,
+        RouteMessageBuilder::<Ipv4Addr>::new().build(),
+        &names,
+    )
+    .await?;
+    facts.default_v6 = default_route(
+        handle,
+        RouteMessageBuilder::<Ipv6Addr>::new().build(),
+        &names,
+    )
+    .await?;
     Ok(facts)
 }
 
@@ -124,7 +156,14 @@ async fn default_route(
 ) -> Result<Option<String>, NetInfoError> {
     let mut best: Option<(u32, String)> = None;
     let mut routes = handle.route().get(msg).execute();
-    while let Some(r) = routes.try_next().await.map_err(|source| NetInfoError::Dump { what: "route", source })? {
+    while let Some(r) = routes
+        .try_next()
+        .await
+        .map_err(|source| NetInfoError::Dump {
+            what: "route",
+            source,
+        })?
+    {
         if r.header.destination_prefix_length != 0 || r.header.kind != RouteType::Unicast {
             continue;
         }

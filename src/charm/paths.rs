@@ -93,8 +93,17 @@ mod tests {
         for f in p.installed_files().iter().chain([p.worker_state()].iter()) {
             assert!(f.starts_with("/tmp/x"), "{}", f.display());
         }
-        assert_eq!(p.worker_config(), PathBuf::from("/tmp/x/etc/vrrpd/vrrpd.conf"));
-        assert_eq!(p.unit_file(), PathBuf::from("/tmp/x/etc/systemd/system/vrrpd.service"));
-        assert_eq!(Paths::new("/").sysctl_file(), PathBuf::from("/etc/sysctl.d/50-keepalived.conf"));
+        assert_eq!(
+            p.worker_config(),
+            PathBuf::from("/tmp/x/etc/vrrpd/vrrpd.conf")
+        );
+        assert_eq!(
+            p.unit_file(),
+            PathBuf::from("/tmp/x/etc/systemd/system/vrrpd.service")
+        );
+        assert_eq!(
+            Paths::new("/").sysctl_file(),
+            PathBuf::from("/etc/sysctl.d/50-keepalived.conf")
+        );
     }
 }

@@ -91,7 +91,10 @@ fn render(name: &'static str, src: &str, ctx: &Context) -> Result<String, Render
             detail.push_str(&s.to_string());
             source = s.source();
         }
-        RenderError { template: name, detail }
+        RenderError {
+            template: name,
+            detail,
+        }
     };
     let mut tera = Tera::default();
     tera.autoescape_on(vec![]);
@@ -100,7 +103,10 @@ fn render(name: &'static str, src: &str, ctx: &Context) -> Result<String, Render
 }
 
 fn context<T: Serialize>(name: &'static str, v: &T) -> Result<Context, RenderError> {
-    Context::from_serialize(v).map_err(|e| RenderError { template: name, detail: e.to_string() })
+    Context::from_serialize(v).map_err(|e| RenderError {
+        template: name,
+        detail: e.to_string(),
+    })
 }
 
 /// Renders `vrrpd.conf`.
@@ -110,7 +116,11 @@ pub fn worker_config(spec: &WorkerConfigSpec) -> Result<String, RenderError> {
 
 /// Renders `vrrpd.service`.
 pub fn unit_file(spec: &UnitSpec) -> Result<String, RenderError> {
-    render("vrrpd.service.tera", UNIT, &context("vrrpd.service.tera", spec)?)
+    render(
+        "vrrpd.service.tera",
+        UNIT,
+        &context("vrrpd.service.tera", spec)?,
+    )
 }
 
 /// Renders `50-keepalived.conf`.

@@ -58,11 +58,15 @@ pub struct WorkerService;
 impl WorkerService {
     /// `systemctl is-active --quiet vrrpd.service` (any non-zero exit means not active).
     pub fn is_active(&self) -> Result<bool, ServiceError> {
-        Ok(run("systemctl", &["is-active", "--quiet", SERVICE_NAME])?.status.success())
+        Ok(run("systemctl", &["is-active", "--quiet", SERVICE_NAME])?
+            .status
+            .success())
     }
     /// `systemctl is-enabled --quiet vrrpd.service`.
     pub fn is_enabled(&self) -> Result<bool, ServiceError> {
-        Ok(run("systemctl", &["is-enabled", "--quiet", SERVICE_NAME])?.status.success())
+        Ok(run("systemctl", &["is-enabled", "--quiet", SERVICE_NAME])?
+            .status
+            .success())
     }
     /// `systemctl daemon-reload`.
     pub fn daemon_reload(&self) -> Result<(), ServiceError> {

@@ -64,11 +64,19 @@ impl WorkerState {
     pub fn read(path: &std::path::Path) -> Result<Option<Self>, StateFileError> {
         let shown = path.display().to_string();
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| StateFileError::Parse { path: shown, source }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| StateFileError::Parse {
+                        path: shown,
+                        source,
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StateFileError::Read { path: shown, source }),
+            Err(source) => Err(StateFileError::Read {
+                path: shown,
+                source,
+            }),
         }
     }
 
@@ -82,7 +90,13 @@ impl WorkerState {
         let parts: Vec<String> = self
             .instances
             .iter()
-            .map(|i| if i.family.is_empty() { format!("{} {}", i.name, i.role) } else { format!("{} {}", i.family, i.role) })
+            .map(|i| {
+                if i.family.is_empty() {
+                    format!("{} {}", i.name, i.role)
+                } else {
+                    format!("{} {}", i.family, i.role)
+                }
+            })
             .collect();
         Some(parts.join(", "))
     }
@@ -114,12 +128,18 @@ mod tests {
         six.family = "ipv6".into();
         six.role = "BACKUP".into();
         s.instances.push(six);
-        assert_eq!(s.role_summary().as_deref(), Some("ipv4 MASTER, ipv6 BACKUP"));
+        assert_eq!(
+            s.role_summary().as_deref(),
+            Some("ipv4 MASTER, ipv6 BACKUP")
+        );
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("state.json");
         assert!(WorkerState::read(&p).unwrap().is_none());
         std::fs::write(&p, "{not json").unwrap();
-        assert!(matches!(WorkerState::read(&p), Err(StateFileError::Parse { .. })));
+        assert!(matches!(
+            WorkerState::read(&p),
+            Err(StateFileError::Parse { .. })
+        ));
         std::fs::write(&p, SAMPLE).unwrap();
         assert_eq!(WorkerState::read(&p).unwrap().map(|s| s.pid), Some(123));
     }

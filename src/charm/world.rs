@@ -47,7 +47,10 @@ impl Unit {
         if app.is_empty() {
             return None;
         }
-        Some(Self { name: name.to_string(), number: n.parse().ok()? })
+        Some(Self {
+            name: name.to_string(),
+            number: n.parse().ok()?,
+        })
     }
 }
 
@@ -68,20 +71,30 @@ impl HookEnv {
     /// Reads `JUJU_UNIT_NAME`, `JUJU_CHARM_DIR` (or `CHARM_DIR`, or the cwd) and `JUJU_RELATION_ID`.
     pub fn from_env(event: Event) -> Result<Self, WorldError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let unit_name = var("JUJU_UNIT_NAME").ok_or_else(|| WorldError::Env("JUJU_UNIT_NAME is not set".into()))?;
+        let unit_name = var("JUJU_UNIT_NAME")
+            .ok_or_else(|| WorldError::Env("JUJU_UNIT_NAME is not set".into()))?;
         let unit = Unit::parse(&unit_name)
             .ok_or_else(|| WorldError::Env(format!("JUJU_UNIT_NAME={unit_name:?} is not app/N")))?;
         let charm_dir = match var("JUJU_CHARM_DIR").or_else(|| var("CHARM_DIR")) {
             Some(d) => PathBuf::from(d),
-            None => std::env::current_dir().map_err(|e| WorldError::Env(format!("no charm dir: {e}")))?,
+            None => std::env::current_dir()
+                .map_err(|e| WorldError::Env(format!("no charm dir: {e}")))?,
         };
-        Ok(Self { event, unit, charm_dir, relation_id: var("JUJU_RELATION_ID") })
+        Ok(Self {
+            event,
+            unit,
+            charm_dir,
+            relation_id: var("JUJU_RELATION_ID"),
+        })
     }
 
     /// The relation being broken in this hook, which must be neither read nor written.
     pub fn broken_relation(&self) -> Option<&str> {
         match &self.event {
-            Event::Relation { kind: RelationHook::Broken, .. } => self.relation_id.as_deref(),
+            Event::Relation {
+                kind: RelationHook::Broken,
+                ..
+            } => self.relation_id.as_deref(),
             _ => None,
         }
     }
@@ -149,7 +162,11 @@ pub struct World {
 impl World {
     /// Reads the world through the hook tools, rtnetlink, systemctl and the filesystem.
     /// Returns the world and warnings worth logging.
-    pub fn read(env: HookEnv, tools: &HookTools, paths: &Paths) -> Result<(Self, Vec<String>), WorldError> {
+    pub fn read(
+        env: HookEnv,
+        tools: &HookTools,
+        paths: &Paths,
+    ) -> Result<(Self, Vec<String>), WorldError> {
         let mut warnings = Vec::new();
         let config = CharmConfig::from_json(&tools.config_get()?);
         let broken = env.broken_relation().map(str::to_string);
@@ -160,7 +177,11 @@ impl World {
                     continue;
                 }
                 let local = tools.relation_get(&id, &env.unit.name)?;
-                relations.push(Relation { endpoint: ep.to_string(), id, local });
+                relations.push(Relation {
+                    endpoint: ep.to_string(),
+                    id,
+                    local,
+                });
             }
         }
         let peers = match tools.relation_ids(PEER_ENDPOINT)?.into_iter().next() {
@@ -169,8 +190,12 @@ impl World {
                 let mut peers = Vec::new();
                 for name in tools.relation_list(&id)? {
                     match Unit::parse(&name) {
-                        Some(unit) => peers.push(Peer { data: tools.relation_get(&id, &name)?, unit }),
-                        None => warnings.push(format!("ignoring peer with malformed unit name {name:?}")),
+                        Some(unit) => peers.push(Peer {
+                            data: tools.relation_get(&id, &name)?,
+                            unit,
+                        }),
+                        None => warnings
+                            .push(format!("ignoring peer with malformed unit name {name:?}")),
                     }
                 }
                 peers.sort_by_key(|p| p.unit.number);
@@ -186,9 +211,23 @@ impl World {
                 None
             }
         };
-        let worker = WorkerFacts { active: WorkerService.is_active()?, state };
+        let worker = WorkerFacts {
+            active: WorkerService.is_active()?,
+            state,
+        };
         let paused = paths.paused_flag().exists();
-        Ok((World { env, config, relations, peers, host, worker, paused }, warnings))
+        Ok((
+            World {
+                env,
+                config,
+                relations,
+                peers,
+                host,
+                worker,
+                paused,
+            },
+            warnings,
+        ))
     }
 }
 
@@ -198,7 +237,13 @@ mod tests {
 
     #[test]
     fn unit_names() {
-        assert_eq!(Unit::parse("keepalived/12"), Some(Unit { name: "keepalived/12".into(), number: 12 }));
+        assert_eq!(
+            Unit::parse("keepalived/12"),
+            Some(Unit {
+                name: "keepalived/12".into(),
+                number: 12
+            })
+        );
         assert_eq!(Unit::parse("keepalived"), None);
         assert_eq!(Unit::parse("/1"), None);
         assert_eq!(Unit::parse("k/x"), None);
