@@ -1,0 +1,285 @@
+//! The hook runner: builds the §1.3 environment from scratch, installs the hook-tool symlinks,
+//! execs the charm's handler under the machine lock, and commits or discards the context.
+
+use crate::context::HookContext;
+use crate::error::{Error, Result};
+use crate::hook::{HookKind, HookRecord, HookSpec};
+use crate::model::Status;
+use crate::store::Store;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The default base PATH behind the tools dir.
+pub const DEFAULT_BASE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// How hooks are executed.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// The multi-call `juju-hook-tool` executable the tool symlinks point at.
+    pub hook_tool: PathBuf,
+    /// Extra variables added to (or overriding) the hook environment, e.g. `KEEPALIVED_CHARM_ROOT`.
+    pub extra_env: Vec<(String, String)>,
+    /// Directories placed in PATH right after the tools dir (fake `systemctl`, `sysctl`…).
+    pub path_prefix: Vec<PathBuf>,
+    /// The rest of PATH.
+    pub base_path: String,
+    /// Command prefix wrapping the handler, e.g. `["ip", "netns", "exec", "ns1"]`.
+    pub command_prefix: Vec<String>,
+    /// Per-hook time limit; the handler is killed (exit -1, hook failed) when exceeded.
+    pub timeout: Duration,
+    /// `settle()` gives up after this many hooks.
+    pub max_settle_hooks: usize,
+}
+
+impl RunnerOptions {
+    /// Options with the given hook tool and defaults for everything else.
+    pub fn new(hook_tool: impl Into<PathBuf>) -> RunnerOptions {
+        RunnerOptions {
+            hook_tool: hook_tool.into(),
+            extra_env: Vec::new(),
+            path_prefix: Vec::new(),
+            base_path: DEFAULT_BASE_PATH.to_string(),
+            command_prefix: Vec::new(),
+            timeout: Duration::from_secs(120),
+            max_settle_hooks: 500,
+        }
+    }
+}
+
+fn sanitize(id: &str) -> String {
+    id.replace('/', "-")
+}
+
+/// The environment of a hook (§1.3), without the tools dir / socket parts filled by the caller.
+pub(crate) fn hook_env(
+    m: &crate::model::Model,
+    unit: &str,
+    spec: &HookSpec,
+    ctx_id: &str,
+    socket: &Path,
+    tools_dir: &Path,
+    opts: &RunnerOptions,
+) -> Result<BTreeMap<String, String>> {
+    let u = m.unit(unit)?;
+    let app = m.app(&u.app)?;
+    let charm_dir = app.charm_dir.display().to_string();
+    let mut env = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    set("JUJU_DISPATCH_PATH", spec.dispatch_path());
+    set("JUJU_HOOK_NAME", if spec.kind == HookKind::Action { String::new() } else { spec.name() });
+    set("JUJU_UNIT_NAME", unit.to_string());
+    set("JUJU_CHARM_DIR", charm_dir.clone());
+    set("CHARM_DIR", charm_dir);
+    set("JUJU_CONTEXT_ID", ctx_id.to_string());
+    set("JUJU_AGENT_SOCKET_ADDRESS", socket.display().to_string());
+    set("JUJU_AGENT_SOCKET_NETWORK", "unix".into());
+    set("JUJU_MODEL_UUID", m.info.uuid.clone());
+    set("JUJU_MODEL_NAME", m.info.name.clone());
+    set("JUJU_API_ADDRESSES", m.info.api_addresses.clone());
+    set("JUJU_MACHINE_ID", u.machine.clone());
+    set("JUJU_PRINCIPAL_UNIT", u.principal.clone().unwrap_or_default());
+    set("JUJU_AVAILABILITY_ZONE", m.info.availability_zone.clone());
+    set("JUJU_VERSION", m.info.juju_version.clone());
+    set("CLOUD_API_VERSION", String::new());
+    for p in ["JUJU_CHARM_HTTP_PROXY", "JUJU_CHARM_HTTPS_PROXY", "JUJU_CHARM_FTP_PROXY", "JUJU_CHARM_NO_PROXY"] {
+        set(p, String::new());
+    }
+    let mut path: Vec<String> = vec![tools_dir.display().to_string()];
+    path.extend(opts.path_prefix.iter().map(|p| p.display().to_string()));
+    if !opts.base_path.is_empty() {
+        path.push(opts.base_path.clone());
+    }
+    set("PATH", path.join(":"));
+    set("LANG", "C.UTF-8".into());
+    set("TERM", "tmux-256color".into());
+    set("DEBIAN_FRONTEND", "noninteractive".into());
+    set("APT_LISTCHANGES_FRONTEND", "none".into());
+    if let Some(r) = &spec.relation {
+        set("JUJU_RELATION", r.endpoint.clone());
+        set("JUJU_RELATION_ID", format!("{}:{}", r.endpoint, r.id));
+        set("JUJU_REMOTE_APP", r.remote_app.clone());
+        set("JUJU_REMOTE_UNIT", r.remote_unit.clone());
+        if let Some(d) = r.departing_unit.as_ref().filter(|d| !d.is_empty()) {
+            set("JUJU_DEPARTING_UNIT", d.clone());
+        }
+    }
+    if let Some(a) = &spec.action {
+        set("JUJU_ACTION_NAME", a.name.clone());
+        set("JUJU_ACTION_UUID", a.uuid.clone());
+        set("JUJU_ACTION_TAG", format!("action-{}", a.uuid));
+    }
+    if let Some(b) = &spec.target_base {
+        set("JUJU_TARGET_BASE", b.clone());
+        set("JUJU_TARGET_SERIES", series_of(b));
+    }
+    for (k, v) in &opts.extra_env {
+        env.insert(k.clone(), v.clone());
+    }
+    Ok(env)
+}
+
+fn series_of(base: &str) -> String {
+    match base.strip_prefix("ubuntu@") {
+        Some("20.04") => "focal",
+        Some("22.04") => "jammy",
+        Some("24.04") => "noble",
+        Some("18.04") => "bionic",
+        _ => "",
+    }
+    .to_string()
+}
+
+/// The handler to exec, or `None` when the hook is missing (counts as success).
+fn discover_handler(charm_dir: &Path, spec: &HookSpec) -> std::result::Result<Option<PathBuf>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    if !charm_dir.join("metadata.yaml").exists() {
+        return Err("charm missing from disk".into());
+    }
+    let executable = |p: &Path| p.metadata().map(|md| md.is_file() && md.permissions().mode() & 0o111 != 0);
+    let dispatch = charm_dir.join("dispatch");
+    if dispatch.exists() {
+        return match executable(&dispatch) {
+            Ok(true) => Ok(Some(dispatch)),
+            _ => Err(format!("exec: {:?}: permission denied", dispatch.display().to_string())),
+        };
+    }
+    let legacy = if spec.kind == HookKind::Action {
+        charm_dir.join("actions").join(spec.name())
+    } else {
+        charm_dir.join("hooks").join(spec.name())
+    };
+    if legacy.exists() && executable(&legacy).unwrap_or(false) {
+        return Ok(Some(legacy));
+    }
+    Ok(None)
+}
+
+fn reader_thread(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Runs `spec` on `unit` now (no resolver checks), commits on exit 0, discards otherwise, and
+/// records the result in the hook log.
+pub fn run_hook(store: &Store, opts: &RunnerOptions, unit: &str, spec: &HookSpec) -> Result<HookRecord> {
+    let ctx_id = format!("{unit}-{}-{}", spec.name(), crate::fsutil::random_hex(16));
+    let ctx_dir = store.contexts_dir().join(sanitize(&ctx_id));
+    let tools_dir = ctx_dir.join("tools");
+    std::fs::create_dir_all(&tools_dir).map_err(|e| Error::io(&tools_dir, e))?;
+    for t in crate::tools::TOOL_NAMES {
+        let link = tools_dir.join(t);
+        std::os::unix::fs::symlink(&opts.hook_tool, &link).map_err(|e| Error::io(&link, e))?;
+    }
+    let socket = ctx_dir.join("context.json");
+    let (env, charm_dir, machine) = store.update(|m| {
+        crate::resolver::prepare(m, unit, spec)?;
+        let ctx = HookContext::build(m, store.dir(), unit, spec, ctx_id.clone())?;
+        ctx.save(&socket)?;
+        let env = hook_env(m, unit, spec, &ctx_id, &socket, &tools_dir, opts)?;
+        let u = m.unit(unit)?.clone();
+        let charm_dir = m.app(&u.app)?.charm_dir.clone();
+        Ok((env, charm_dir, u.machine))
+    })?;
+
+    let started = {
+        let _machine_lock = store.machine_lock(&machine)?;
+        exec_handler(opts, &charm_dir, spec, &env)
+    };
+    let (exit_code, missing, stdout, stderr) = started;
+
+    let ctx = HookContext::load(&socket)?;
+    let ok = exit_code == 0;
+    store.update(|m| crate::resolver::finish(m, unit, spec, &ctx, ok))?;
+    let _ = std::fs::remove_dir_all(&ctx_dir);
+
+    let record = HookRecord {
+        unit: unit.to_string(),
+        hook: spec.name(),
+        dispatch_path: spec.dispatch_path(),
+        spec: spec.clone(),
+        env,
+        exit_code,
+        missing,
+        stdout,
+        stderr,
+        logs: ctx.logs.clone(),
+    };
+    store.append_hook_record(&record)?;
+    if let Some(a) = &spec.action {
+        let result = crate::emulator::ActionResult::from_run(&record, ctx.action.as_ref());
+        store.update(|m| {
+            m.action_results.insert(a.uuid.clone(), serde_json::to_value(&result).unwrap_or_default());
+            Ok(())
+        })?;
+    }
+    Ok(record)
+}
+
+/// Returns (exit code, missing handler, stdout, stderr).
+fn exec_handler(
+    opts: &RunnerOptions,
+    charm_dir: &Path,
+    spec: &HookSpec,
+    env: &BTreeMap<String, String>,
+) -> (i32, bool, String, String) {
+    let handler = match discover_handler(charm_dir, spec) {
+        Ok(Some(h)) => h,
+        Ok(None) => return (0, true, String::new(), String::new()),
+        Err(msg) => return (1, false, String::new(), msg),
+    };
+    let mut argv: Vec<String> = opts.command_prefix.clone();
+    argv.push(handler.display().to_string());
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(charm_dir)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return (1, false, String::new(), format!("fork/exec {}: {e}", argv[0])),
+    };
+    let out_t = child.stdout.take().map(reader_thread);
+    let err_t = child.stderr.take().map(reader_thread);
+    let deadline = Instant::now() + opts.timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(_) => break None,
+        }
+    };
+    let join = |t: Option<std::thread::JoinHandle<Vec<u8>>>| {
+        t.and_then(|h| h.join().ok()).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+    };
+    let stdout = join(out_t);
+    let mut stderr = join(err_t);
+    let code = match status {
+        Some(s) => s.code().unwrap_or(-1),
+        None => {
+            stderr.push_str("\nhook timed out and was killed\n");
+            -1
+        }
+    };
+    (code, false, stdout, stderr)
+}
+
+/// Sets an agent status on a unit (helper for the resolver).
+pub(crate) fn agent_status(u: &mut crate::model::Unit, status: &str, message: &str) {
+    u.agent_status = Status::new(status, message);
+}
