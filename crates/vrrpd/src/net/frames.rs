@@ -66,7 +66,14 @@ pub struct Ipv4Header {
 impl Ipv4Header {
     /// The header keepalived sends: TTL 255, TOS 0xc0, protocol 112.
     pub fn vrrp(src: Ipv4Addr, dst: Ipv4Addr, id: u16) -> Self {
-        Ipv4Header { src, dst, id, ttl: 255, tos: TOS_INTERNETCONTROL, protocol: IPPROTO_VRRP }
+        Ipv4Header {
+            src,
+            dst,
+            id,
+            ttl: 255,
+            tos: TOS_INTERNETCONTROL,
+            protocol: IPPROTO_VRRP,
+        }
     }
 
     /// Serialises a 20-byte header (IHL 5, DF clear, no options) for a payload of
@@ -134,7 +141,9 @@ pub enum Ipv4ParseError {
 /// Parses an IPv4 packet as delivered by a raw socket: respects IHL (options), requires
 /// `tot_len` to equal the bytes received.
 pub fn parse_ipv4(pkt: &[u8]) -> Result<Ipv4Parsed<'_>, Ipv4ParseError> {
-    let Some(first) = pkt.first() else { return Err(Ipv4ParseError::Runt(0)) };
+    let Some(first) = pkt.first() else {
+        return Err(Ipv4ParseError::Runt(0));
+    };
     if pkt.len() < 20 {
         return Err(Ipv4ParseError::Runt(pkt.len()));
     }
@@ -145,14 +154,26 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Ipv4Parsed<'_>, Ipv4ParseError> {
     let ihl = first & 0x0f;
     let hlen = usize::from(ihl) * 4;
     if ihl < 5 || hlen > pkt.len() {
-        return Err(Ipv4ParseError::Ihl { ihl, len: pkt.len() });
+        return Err(Ipv4ParseError::Ihl {
+            ihl,
+            len: pkt.len(),
+        });
     }
     let tot_len = u16::from_be_bytes([pkt[2], pkt[3]]);
     if usize::from(tot_len) != pkt.len() {
-        return Err(Ipv4ParseError::TotalLength { tot_len, len: pkt.len() });
+        return Err(Ipv4ParseError::TotalLength {
+            tot_len,
+            len: pkt.len(),
+        });
     }
     let ip4 = |o: usize| Ipv4Addr::new(pkt[o], pkt[o + 1], pkt[o + 2], pkt[o + 3]);
-    Ok(Ipv4Parsed { src: ip4(12), dst: ip4(16), ttl: pkt[8], protocol: pkt[9], payload: &pkt[hlen..] })
+    Ok(Ipv4Parsed {
+        src: ip4(12),
+        dst: ip4(16),
+        ttl: pkt[8],
+        protocol: pkt[9],
+        payload: &pkt[hlen..],
+    })
 }
 
 /// A gratuitous ARP as keepalived sends it: Ethernet broadcast from `mac`, ARP request (op 1),
@@ -228,8 +249,8 @@ mod tests {
     fn checksum_known_vector() {
         // RFC 1071-style example header (192.168.0.1 -> 192.168.0.199), checksum 0xb861.
         let h = [
-            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0,
-            0xa8, 0x00, 0xc7,
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8,
+            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
         ];
         assert_eq!(internet_checksum(&h), 0xb861);
         assert_eq!(internet_checksum(&[0x01]), !0x0100);
@@ -250,7 +271,11 @@ mod tests {
         assert_eq!(&h[12..16], &[192, 0, 2, 1]);
         assert_eq!(&h[16..20], &[224, 0, 0, 18]);
         assert_eq!(internet_checksum(&h), 0, "a valid header sums to zero");
-        assert!(Ipv4Header::vrrp(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 0).encode(65516).is_none());
+        assert!(
+            Ipv4Header::vrrp(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 0)
+                .encode(65516)
+                .is_none()
+        );
     }
 
     #[test]
@@ -261,7 +286,15 @@ mod tests {
             .unwrap();
         let pkt = [&h[..], &payload[..]].concat();
         let p = parse_ipv4(&pkt).unwrap();
-        assert_eq!((p.src, p.dst, p.ttl, p.protocol), (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 18), 255, 112));
+        assert_eq!(
+            (p.src, p.dst, p.ttl, p.protocol),
+            (
+                Ipv4Addr::new(192, 0, 2, 1),
+                Ipv4Addr::new(224, 0, 0, 18),
+                255,
+                112
+            )
+        );
         assert_eq!(p.payload, &payload);
 
         // IHL 6: 4 bytes of options (router alert) before the payload.
@@ -276,7 +309,9 @@ mod tests {
 
     #[test]
     fn ipv4_parse_rejects_malformed() {
-        let h = Ipv4Header::vrrp(Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 18), 9).encode(8).unwrap();
+        let h = Ipv4Header::vrrp(Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 18), 9)
+            .encode(8)
+            .unwrap();
         let good = [&h[..], &[0u8; 8][..]].concat();
         assert_eq!(parse_ipv4(&good[..10]), Err(Ipv4ParseError::Runt(10)));
         assert_eq!(parse_ipv4(&[]), Err(Ipv4ParseError::Runt(0)));
@@ -288,10 +323,19 @@ mod tests {
         assert!(matches!(parse_ipv4(&ihl), Err(Ipv4ParseError::Ihl { .. })));
         ihl[0] = 0x4f; // 60 bytes of header in a 28-byte packet
         assert!(matches!(parse_ipv4(&ihl), Err(Ipv4ParseError::Ihl { .. })));
-        assert!(matches!(parse_ipv4(&good[..27]), Err(Ipv4ParseError::TotalLength { tot_len: 28, len: 27 })));
+        assert!(matches!(
+            parse_ipv4(&good[..27]),
+            Err(Ipv4ParseError::TotalLength {
+                tot_len: 28,
+                len: 27
+            })
+        ));
         let mut long = good.clone();
         long.push(0);
-        assert!(matches!(parse_ipv4(&long), Err(Ipv4ParseError::TotalLength { .. })));
+        assert!(matches!(
+            parse_ipv4(&long),
+            Err(Ipv4ParseError::TotalLength { .. })
+        ));
     }
 
     #[test]
