@@ -165,11 +165,21 @@ impl CharmMeta {
         let meta_path = dir.join("metadata.yaml");
         let meta = yaml_file(&meta_path)?
             .ok_or_else(|| Error::Charm(format!("{}: charm missing from disk", dir.display())))?;
-        let name = ystr(&meta, "name").ok_or_else(|| Error::Charm("metadata: name: expected string".into()))?;
-        let subordinate = meta.get("subordinate").and_then(|v| v.as_bool()).unwrap_or(false);
+        let name = ystr(&meta, "name")
+            .ok_or_else(|| Error::Charm("metadata: name: expected string".into()))?;
+        let subordinate = meta
+            .get("subordinate")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let mut endpoints = Vec::new();
-        for (key, role) in [("provides", Role::Provider), ("requires", Role::Requirer), ("peers", Role::Peer)] {
-            let Some(map) = meta.get(key).and_then(|m| m.as_mapping()) else { continue };
+        for (key, role) in [
+            ("provides", Role::Provider),
+            ("requires", Role::Requirer),
+            ("peers", Role::Peer),
+        ] {
+            let Some(map) = meta.get(key).and_then(|m| m.as_mapping()) else {
+                continue;
+            };
             for (k, v) in map {
                 let ep = yaml_key(k);
                 let interface = ystr(v, "interface")
@@ -178,12 +188,25 @@ impl CharmMeta {
                 let scope = match ystr(v, "scope").as_deref() {
                     None | Some("global") => Scope::Global,
                     Some("container") => Scope::Container,
-                    Some(s) => return Err(Error::Charm(format!("endpoint {ep:?}: invalid scope {s:?}"))),
+                    Some(s) => {
+                        return Err(Error::Charm(format!(
+                            "endpoint {ep:?}: invalid scope {s:?}"
+                        )))
+                    }
                 };
-                endpoints.push(EndpointDef { name: ep, role, interface, scope, implicit: false });
+                endpoints.push(EndpointDef {
+                    name: ep,
+                    role,
+                    interface,
+                    scope,
+                    implicit: false,
+                });
             }
         }
-        if !endpoints.iter().any(|e| e.name == "juju-info" && e.role == Role::Provider) {
+        if !endpoints
+            .iter()
+            .any(|e| e.name == "juju-info" && e.role == Role::Provider)
+        {
             endpoints.push(EndpointDef {
                 name: "juju-info".into(),
                 role: Role::Provider,
@@ -203,18 +226,29 @@ impl CharmMeta {
         }
         let config = load_config(&dir.join("config.yaml"))?;
         let actions = load_actions(&dir.join("actions.yaml"))?;
-        Ok(CharmMeta { name, subordinate, endpoints, config, actions })
+        Ok(CharmMeta {
+            name,
+            subordinate,
+            endpoints,
+            config,
+            actions,
+        })
     }
 
     /// Endpoints with this name (a name may exist once as requires and once as implicit provides).
-    pub fn endpoints_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a EndpointDef> + 'a {
+    pub fn endpoints_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a EndpointDef> + 'a {
         self.endpoints.iter().filter(move |e| e.name == name)
     }
 }
 
 fn load_config(path: &Path) -> Result<BTreeMap<String, ConfigOption>> {
     let mut out = BTreeMap::new();
-    let Some(doc) = yaml_file(path)? else { return Ok(out) };
+    let Some(doc) = yaml_file(path)? else {
+        return Ok(out);
+    };
     let Some(opts) = doc.get("options").and_then(|o| o.as_mapping()) else {
         return Err(Error::Charm(format!("{}: missing options", path.display())));
     };
@@ -226,14 +260,17 @@ fn load_config(path: &Path) -> Result<BTreeMap<String, ConfigOption>> {
             Some("float") => ConfigType::Float,
             Some("boolean") => ConfigType::Boolean,
             Some("secret") => ConfigType::Secret,
-            Some(t) => return Err(Error::Charm(format!("option {name:?} has unknown type {t:?}"))),
+            Some(t) => {
+                return Err(Error::Charm(format!(
+                    "option {name:?} has unknown type {t:?}"
+                )))
+            }
         };
         let default = match v.get("default") {
             None | Some(Yaml::Null) => None,
-            Some(d) => Some(
-                coerce_typed(ty, &yaml_to_json(d))
-                    .map_err(|e| Error::Charm(format!("invalid config default: option {name:?} {e}")))?,
-            ),
+            Some(d) => Some(coerce_typed(ty, &yaml_to_json(d)).map_err(|e| {
+                Error::Charm(format!("invalid config default: option {name:?} {e}"))
+            })?),
         };
         out.insert(name, ConfigOption { ty, default });
     }
@@ -242,8 +279,12 @@ fn load_config(path: &Path) -> Result<BTreeMap<String, ConfigOption>> {
 
 fn load_actions(path: &Path) -> Result<BTreeMap<String, ActionDef>> {
     let mut out = BTreeMap::new();
-    let Some(doc) = yaml_file(path)? else { return Ok(out) };
-    let Some(map) = doc.as_mapping() else { return Ok(out) };
+    let Some(doc) = yaml_file(path)? else {
+        return Ok(out);
+    };
+    let Some(map) = doc.as_mapping() else {
+        return Ok(out);
+    };
     for (k, v) in map {
         let mut defaults = BTreeMap::new();
         if let Some(params) = v.get("params").and_then(|p| p.as_mapping()) {
@@ -274,7 +315,9 @@ pub fn coerce_typed(ty: ConfigType, v: &Value) -> std::result::Result<Value, Str
             },
         },
         ConfigType::Float => match v.as_f64() {
-            Some(f) => Ok(serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+            Some(f) => Ok(serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)),
             None => bad(),
         },
         ConfigType::Boolean => match v {
@@ -291,10 +334,15 @@ pub fn parse_typed(ty: ConfigType, s: &str) -> std::result::Result<Value, String
         ConfigType::String | ConfigType::Secret => Ok(Value::String(s.to_string())),
         ConfigType::Int => s.parse::<i64>().map(Value::from).or_else(|_| bad()),
         ConfigType::Float => match s.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+            Ok(f) if f.is_finite() => Ok(serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)),
             _ => bad(),
         },
-        ConfigType::Boolean => parse_go_bool(s).map(Value::Bool).ok_or(()).or_else(|_| bad()),
+        ConfigType::Boolean => parse_go_bool(s)
+            .map(Value::Bool)
+            .ok_or(())
+            .or_else(|_| bad()),
     }
 }
 

@@ -89,12 +89,22 @@ pub struct HookContext {
 
 impl HookContext {
     /// Builds the context of `spec` on `unit` from the model (the start-of-hook snapshot).
-    pub fn build(model: &Model, model_dir: &Path, unit: &str, spec: &HookSpec, id: String) -> Result<HookContext> {
+    pub fn build(
+        model: &Model,
+        model_dir: &Path,
+        unit: &str,
+        spec: &HookSpec,
+        id: String,
+    ) -> Result<HookContext> {
         let u = model.unit(unit)?;
         let mut relations = BTreeMap::new();
         for (rid, rstate) in &u.agent.relations {
-            let Some(rel) = model.relations.get(rid) else { continue };
-            let Some(end) = rel.end_of(&u.app) else { continue };
+            let Some(rel) = model.relations.get(rid) else {
+                continue;
+            };
+            let Some(end) = rel.end_of(&u.app) else {
+                continue;
+            };
             if !rstate.created && spec.relation.as_ref().map(|r| r.id) != Some(*rid) {
                 continue;
             }
@@ -117,15 +127,26 @@ impl HookContext {
                     peer: rel.peer,
                     key: rel.key(),
                     members,
-                    unit_bag: rel.unit_settings.get(unit).map(|b| b.data.clone()).unwrap_or_default(),
+                    unit_bag: rel
+                        .unit_settings
+                        .get(unit)
+                        .map(|b| b.data.clone())
+                        .unwrap_or_default(),
                     unit_dirty: false,
-                    app_bag: rel.app_settings.get(&u.app).map(|b| b.data.clone()).unwrap_or_default(),
+                    app_bag: rel
+                        .app_settings
+                        .get(&u.app)
+                        .map(|b| b.data.clone())
+                        .unwrap_or_default(),
                     app_dirty: false,
                     remote_cache: BTreeMap::new(),
                 },
             );
         }
-        let action = spec.action.as_ref().map(|a| CtxAction { params: a.params.clone(), ..CtxAction::default() });
+        let action = spec.action.as_ref().map(|a| CtxAction {
+            params: a.params.clone(),
+            ..CtxAction::default()
+        });
         Ok(HookContext {
             id,
             model_dir: model_dir.to_path_buf(),
@@ -144,14 +165,20 @@ impl HookContext {
 
     /// Writes the context as `<dir>/context.json`.
     pub fn save(&self, file: &Path) -> Result<()> {
-        let data = serde_json::to_vec(self).map_err(|e| Error::Parse { path: file.to_path_buf(), msg: e.to_string() })?;
+        let data = serde_json::to_vec(self).map_err(|e| Error::Parse {
+            path: file.to_path_buf(),
+            msg: e.to_string(),
+        })?;
         write_atomic(file, &data)
     }
 
     /// Reads a context file.
     pub fn load(file: &Path) -> Result<HookContext> {
         let text = crate::fsutil::read_text(file)?;
-        serde_json::from_str(&text).map_err(|e| Error::Parse { path: file.to_path_buf(), msg: e.to_string() })
+        serde_json::from_str(&text).map_err(|e| Error::Parse {
+            path: file.to_path_buf(),
+            msg: e.to_string(),
+        })
     }
 
     /// The lock file next to a context file.

@@ -5,8 +5,8 @@ use crate::charm::{self, CharmMeta, Role, Scope};
 use crate::error::{Error, Result};
 use crate::hook::{ActionSpec, HookKind, HookRecord, HookSpec};
 use crate::model::{
-    AgentState, Application, Bag, Life, Machine, Model, ModelInfo, Relation, RelationEnd, SeriesUpgrade, Status,
-    Unit,
+    AgentState, Application, Bag, Life, Machine, Model, ModelInfo, Relation, RelationEnd,
+    SeriesUpgrade, Status, Unit,
 };
 use crate::resolver;
 use crate::runner::{run_hook, RunnerOptions};
@@ -36,7 +36,10 @@ pub struct ActionResult {
 }
 
 impl ActionResult {
-    pub(crate) fn from_run(rec: &HookRecord, action: Option<&crate::context::CtxAction>) -> ActionResult {
+    pub(crate) fn from_run(
+        rec: &HookRecord,
+        action: Option<&crate::context::CtxAction>,
+    ) -> ActionResult {
         let fail_msg = action.and_then(|a| a.failed.clone());
         let (failed, message) = match (fail_msg, rec.exit_code) {
             (Some(m), _) => (true, m),
@@ -46,7 +49,9 @@ impl ActionResult {
         ActionResult {
             status: if failed { "failed" } else { "completed" }.into(),
             message,
-            results: action.map(|a| Value::Object(a.results.clone())).unwrap_or(Value::Object(Default::default())),
+            results: action
+                .map(|a| Value::Object(a.results.clone()))
+                .unwrap_or(Value::Object(Default::default())),
             stdout: rec.stdout.clone(),
             stderr: rec.stderr.clone(),
             return_code: rec.exit_code,
@@ -61,12 +66,19 @@ pub struct Juju {
     store: Store,
     /// How hooks are run; may be changed at any time.
     pub opts: RunnerOptions,
-    cursor: u64,
+    cursor: Option<u64>,
 }
 
 /// Adds a unit to the model (used by deploy/add_unit and subordinate creation).
-pub(crate) fn create_unit(m: &mut Model, app: &str, machine: String, principal: Option<String>) -> String {
-    let Some(a) = m.apps.get_mut(app) else { return String::new() };
+pub(crate) fn create_unit(
+    m: &mut Model,
+    app: &str,
+    machine: String,
+    principal: Option<String>,
+) -> String {
+    let Some(a) = m.apps.get_mut(app) else {
+        return String::new();
+    };
     let name = format!("{app}/{}", a.next_unit);
     a.next_unit += 1;
     let generation = a.charm_generation;
@@ -87,7 +99,10 @@ pub(crate) fn create_unit(m: &mut Model, app: &str, machine: String, principal: 
             ports: BTreeMap::new(),
             life: Life::Alive,
             seq,
-            agent: AgentState { charm_generation: generation, ..AgentState::default() },
+            agent: AgentState {
+                charm_generation: generation,
+                ..AgentState::default()
+            },
         },
     );
     if m.apps.get(app).is_some_and(|a| a.leader.is_none()) {
@@ -132,12 +147,20 @@ impl Juju {
 
     /// Creates a fresh model in `dir` with the given settings.
     pub fn create_with(dir: &Path, info: ModelInfo, opts: RunnerOptions) -> Result<Juju> {
-        Ok(Juju { store: Store::create(dir, info)?, opts, cursor: 0 })
+        Ok(Juju {
+            store: Store::create(dir, info)?,
+            opts,
+            cursor: None,
+        })
     }
 
     /// Opens an existing model (another process may have created it).
     pub fn open(dir: &Path, opts: RunnerOptions) -> Result<Juju> {
-        Ok(Juju { store: Store::open(dir)?, opts, cursor: 0 })
+        Ok(Juju {
+            store: Store::open(dir)?,
+            opts,
+            cursor: None,
+        })
     }
 
     /// The model store (low-level access).
@@ -163,19 +186,30 @@ impl Juju {
     /// Deploys `charm_dir` as `app` with `units` units (0 for subordinates). Peer relations
     /// are created at once. Returns the new unit names.
     pub fn deploy(&self, app: &str, charm_dir: &Path, units: usize) -> Result<Vec<String>> {
-        let charm_dir: PathBuf = charm_dir.canonicalize().map_err(|e| Error::io(charm_dir, e))?;
+        let charm_dir: PathBuf = charm_dir
+            .canonicalize()
+            .map_err(|e| Error::io(charm_dir, e))?;
         let meta = CharmMeta::load(&charm_dir)?;
         if !crate::tools::valid_app_name(app) {
             return Err(Error::Invalid(format!("invalid application name {app:?}")));
         }
         if meta.subordinate && units > 0 {
-            return Err(Error::Invalid("cannot use --num-units or --to with subordinate application".into()));
+            return Err(Error::Invalid(
+                "cannot use --num-units or --to with subordinate application".into(),
+            ));
         }
         self.store.update(|m| {
             if m.apps.contains_key(app) {
-                return Err(Error::Invalid(format!("application {app:?} already exists")));
+                return Err(Error::Invalid(format!(
+                    "application {app:?} already exists"
+                )));
             }
-            let peers: Vec<_> = meta.endpoints.iter().filter(|e| e.role == Role::Peer).cloned().collect();
+            let peers: Vec<_> = meta
+                .endpoints
+                .iter()
+                .filter(|e| e.role == Role::Peer)
+                .cloned()
+                .collect();
             m.apps.insert(
                 app.to_string(),
                 Application {
@@ -197,7 +231,12 @@ impl Juju {
                     id,
                     Relation {
                         id,
-                        ends: vec![RelationEnd { app: app.to_string(), endpoint: p.name.clone(), role: Role::Peer, implicit: false }],
+                        ends: vec![RelationEnd {
+                            app: app.to_string(),
+                            endpoint: p.name.clone(),
+                            role: Role::Peer,
+                            implicit: false,
+                        }],
                         interface: p.interface.clone(),
                         scope: p.scope,
                         peer: true,
@@ -222,7 +261,9 @@ impl Juju {
         self.store.update(|m| {
             let a = m.app(app)?;
             if a.charm.subordinate {
-                return Err(Error::Invalid(format!("cannot add unit to application {app:?}: application is a subordinate")));
+                return Err(Error::Invalid(format!(
+                    "cannot add unit to application {app:?}: application is a subordinate"
+                )));
             }
             let mc = new_machine(m);
             Ok(create_unit(m, app, mc, None))
@@ -232,7 +273,10 @@ impl Juju {
     /// Marks a principal unit Dying; it (and its subordinates) tear down on `settle`.
     pub fn remove_unit(&self, unit: &str) -> Result<()> {
         self.store.update(|m| {
-            let u = m.units.get_mut(unit).ok_or_else(|| Error::NotFound(format!("unit {unit:?}")))?;
+            let u = m
+                .units
+                .get_mut(unit)
+                .ok_or_else(|| Error::NotFound(format!("unit {unit:?}")))?;
             if u.principal.is_some() {
                 return Err(Error::Invalid(format!(
                     "removing unit {unit:?}: unit is a subordinate, remove the relation instead"
@@ -251,31 +295,62 @@ impl Juju {
             let ma = &m.app(&aa)?.charm;
             let mb = &m.app(&ba)?.charm;
             let mut pairs = Vec::new();
-            for x in ma.endpoints.iter().filter(|e| ae.as_ref().is_none_or(|n| *n == e.name)) {
-                for y in mb.endpoints.iter().filter(|e| be.as_ref().is_none_or(|n| *n == e.name)) {
-                    if resolver::compatible(x.role, y.role) && x.interface == y.interface && !(x.implicit && y.implicit) {
+            for x in ma
+                .endpoints
+                .iter()
+                .filter(|e| ae.as_ref().is_none_or(|n| *n == e.name))
+            {
+                for y in mb
+                    .endpoints
+                    .iter()
+                    .filter(|e| be.as_ref().is_none_or(|n| *n == e.name))
+                {
+                    if resolver::compatible(x.role, y.role)
+                        && x.interface == y.interface
+                        && !(x.implicit && y.implicit)
+                    {
                         pairs.push((x.clone(), y.clone()));
                     }
                 }
             }
             if pairs.len() > 1 {
-                let explicit: Vec<_> = pairs.iter().filter(|(x, y)| !x.implicit && !y.implicit).cloned().collect();
+                let explicit: Vec<_> = pairs
+                    .iter()
+                    .filter(|(x, y)| !x.implicit && !y.implicit)
+                    .cloned()
+                    .collect();
                 if explicit.len() == 1 {
                     pairs = explicit;
                 }
             }
             let (x, y) = match pairs.as_slice() {
                 [p] => p.clone(),
-                [] => return Err(Error::Invalid(format!("no relations found between {a:?} and {b:?}"))),
-                _ => return Err(Error::Invalid(format!("ambiguous relation: {a:?} {b:?} could refer to several relations"))),
+                [] => {
+                    return Err(Error::Invalid(format!(
+                        "no relations found between {a:?} and {b:?}"
+                    )))
+                }
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "ambiguous relation: {a:?} {b:?} could refer to several relations"
+                    )))
+                }
             };
             let exists = m.relations.values().any(|r| {
-                r.end_of(&aa).is_some_and(|e| e.endpoint == x.name) && r.end_of(&ba).is_some_and(|e| e.endpoint == y.name)
+                r.end_of(&aa).is_some_and(|e| e.endpoint == x.name)
+                    && r.end_of(&ba).is_some_and(|e| e.endpoint == y.name)
             });
             if exists {
-                return Err(Error::Invalid(format!("relation {aa}:{} {ba}:{} already exists", x.name, y.name)));
+                return Err(Error::Invalid(format!(
+                    "relation {aa}:{} {ba}:{} already exists",
+                    x.name, y.name
+                )));
             }
-            let scope = if x.scope == Scope::Container || y.scope == Scope::Container { Scope::Container } else { Scope::Global };
+            let scope = if x.scope == Scope::Container || y.scope == Scope::Container {
+                Scope::Container
+            } else {
+                Scope::Global
+            };
             let id = m.next_relation_id;
             m.next_relation_id += 1;
             m.relations.insert(
@@ -283,8 +358,18 @@ impl Juju {
                 Relation {
                     id,
                     ends: vec![
-                        RelationEnd { app: aa.clone(), endpoint: x.name.clone(), role: x.role, implicit: x.implicit },
-                        RelationEnd { app: ba.clone(), endpoint: y.name.clone(), role: y.role, implicit: y.implicit },
+                        RelationEnd {
+                            app: aa.clone(),
+                            endpoint: x.name.clone(),
+                            role: x.role,
+                            implicit: x.implicit,
+                        },
+                        RelationEnd {
+                            app: ba.clone(),
+                            endpoint: y.name.clone(),
+                            role: y.role,
+                            implicit: y.implicit,
+                        },
                     ],
                     interface: x.interface.clone(),
                     scope,
@@ -302,7 +387,10 @@ impl Juju {
     /// Marks a relation Dying (departed/broken hooks follow on `settle`).
     pub fn remove_relation(&self, id: u64) -> Result<()> {
         self.store.update(|m| {
-            let r = m.relations.get_mut(&id).ok_or_else(|| Error::NotFound(format!("relation {id}")))?;
+            let r = m
+                .relations
+                .get_mut(&id)
+                .ok_or_else(|| Error::NotFound(format!("relation {id}")))?;
             if r.peer {
                 return Err(Error::Invalid("cannot remove a peer relation".into()));
             }
@@ -314,11 +402,19 @@ impl Juju {
     /// `juju config app k=v …`: values parsed per option type; all-or-nothing.
     pub fn set_config(&self, app: &str, values: &[(&str, &str)]) -> Result<()> {
         self.store.update(|m| {
-            let a = m.apps.get_mut(app).ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
+            let a = m
+                .apps
+                .get_mut(app)
+                .ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
             let mut new = a.config.clone();
             for (k, v) in values {
-                let opt = a.charm.config.get(*k).ok_or_else(|| Error::Config(format!("unknown option {k:?}")))?;
-                let val = charm::parse_typed(opt.ty, v).map_err(|e| Error::Config(format!("option {k:?} {e}")))?;
+                let opt = a
+                    .charm
+                    .config
+                    .get(*k)
+                    .ok_or_else(|| Error::Config(format!("unknown option {k:?}")))?;
+                let val = charm::parse_typed(opt.ty, v)
+                    .map_err(|e| Error::Config(format!("option {k:?} {e}")))?;
                 new.insert(k.to_string(), val);
             }
             a.config = new;
@@ -329,11 +425,19 @@ impl Juju {
     /// Sets typed config values (JSON), validated against the schema; all-or-nothing.
     pub fn set_config_values(&self, app: &str, values: &BTreeMap<String, Value>) -> Result<()> {
         self.store.update(|m| {
-            let a = m.apps.get_mut(app).ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
+            let a = m
+                .apps
+                .get_mut(app)
+                .ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
             let mut new = a.config.clone();
             for (k, v) in values {
-                let opt = a.charm.config.get(k).ok_or_else(|| Error::Config(format!("unknown option {k:?}")))?;
-                let val = charm::coerce_typed(opt.ty, v).map_err(|e| Error::Config(format!("option {k:?} {e}")))?;
+                let opt = a
+                    .charm
+                    .config
+                    .get(k)
+                    .ok_or_else(|| Error::Config(format!("unknown option {k:?}")))?;
+                let val = charm::coerce_typed(opt.ty, v)
+                    .map_err(|e| Error::Config(format!("option {k:?} {e}")))?;
                 new.insert(k.clone(), val);
             }
             a.config = new;
@@ -344,7 +448,10 @@ impl Juju {
     /// `juju config --reset`: back to defaults.
     pub fn reset_config(&self, app: &str, keys: &[&str]) -> Result<()> {
         self.store.update(|m| {
-            let a = m.apps.get_mut(app).ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
+            let a = m
+                .apps
+                .get_mut(app)
+                .ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
             for k in keys {
                 if !a.charm.config.contains_key(*k) {
                     return Err(Error::Config(format!("unknown option {k:?}")));
@@ -370,7 +477,10 @@ impl Juju {
     /// Sets a machine's address (also used for relation seeds of units entering scope later).
     pub fn set_machine_address(&self, machine: &str, address: &str, cidr: &str) -> Result<()> {
         self.store.update(|m| {
-            let mc = m.machines.get_mut(machine).ok_or_else(|| Error::NotFound(format!("machine {machine:?}")))?;
+            let mc = m
+                .machines
+                .get_mut(machine)
+                .ok_or_else(|| Error::NotFound(format!("machine {machine:?}")))?;
             mc.address = address.into();
             mc.public_address = Some(address.into());
             mc.cidr = cidr.into();
@@ -393,7 +503,10 @@ impl Juju {
     /// `juju upgrade-machine M prepare BASE`: every unit on the machine runs `pre-series-upgrade`.
     pub fn pre_series_upgrade(&self, machine: &str, target_base: &str) -> Result<()> {
         self.store.update(|m| {
-            let mc = m.machines.get_mut(machine).ok_or_else(|| Error::NotFound(format!("machine {machine:?}")))?;
+            let mc = m
+                .machines
+                .get_mut(machine)
+                .ok_or_else(|| Error::NotFound(format!("machine {machine:?}")))?;
             mc.series_upgrade = Some(target_base.into());
             for u in m.units.values_mut().filter(|u| u.machine == machine) {
                 u.agent.series_upgrade = SeriesUpgrade::PrePending;
@@ -405,7 +518,10 @@ impl Juju {
     /// `juju upgrade-machine M complete`: paused units run `post-series-upgrade`.
     pub fn complete_series_upgrade(&self, machine: &str) -> Result<()> {
         self.store.update(|m| {
-            let mc = m.machines.get_mut(machine).ok_or_else(|| Error::NotFound(format!("machine {machine:?}")))?;
+            let mc = m
+                .machines
+                .get_mut(machine)
+                .ok_or_else(|| Error::NotFound(format!("machine {machine:?}")))?;
             if let Some(b) = mc.series_upgrade.take() {
                 mc.base = b;
             }
@@ -420,10 +536,15 @@ impl Juju {
 
     /// `juju refresh --path DIR`: new charm for `app`; units run upgrade-charm → config-changed → start.
     pub fn upgrade_charm(&self, app: &str, charm_dir: &Path) -> Result<()> {
-        let charm_dir = charm_dir.canonicalize().map_err(|e| Error::io(charm_dir, e))?;
+        let charm_dir = charm_dir
+            .canonicalize()
+            .map_err(|e| Error::io(charm_dir, e))?;
         let meta = CharmMeta::load(&charm_dir)?;
         self.store.update(|m| {
-            let a = m.apps.get_mut(app).ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
+            let a = m
+                .apps
+                .get_mut(app)
+                .ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
             if a.charm.subordinate != meta.subordinate {
                 return Err(Error::Invalid("cannot change subordinate status".into()));
             }
@@ -438,12 +559,16 @@ impl Juju {
     /// `juju resolved [--no-retry]`: clears the error; `retry` re-runs the failed hook first.
     pub fn resolved(&self, unit: &str, retry: bool) -> Result<()> {
         self.store.update(|m| {
-            let u = m.units.get_mut(unit).ok_or_else(|| Error::NotFound(format!("unit {unit:?}")))?;
+            let u = m
+                .units
+                .get_mut(unit)
+                .ok_or_else(|| Error::NotFound(format!("unit {unit:?}")))?;
             let Some(spec) = u.agent.error.take() else {
-                return Err(Error::Invalid(format!("unit {unit:?} is not in an error state")));
+                return Err(Error::Invalid(format!(
+                    "unit {unit:?} is not in an error state"
+                )));
             };
             u.agent_status = Status::new("idle", "");
-            u.workload_status = Status::new("unknown", "");
             if retry {
                 u.agent.retry = Some(spec);
             } else {
@@ -461,6 +586,28 @@ impl Juju {
         })
     }
 
+    /// Opens a hook context without running a handler (drive tools with
+    /// [`HookSession::tool`](crate::runner::HookSession::tool), then call [`Juju::end_hook`]).
+    pub fn begin_hook(&self, unit: &str, spec: &HookSpec) -> Result<crate::runner::HookSession> {
+        crate::runner::begin_hook(&self.store, &self.opts, unit, spec)
+    }
+
+    /// Closes a context opened by [`Juju::begin_hook`] as if the handler exited with `exit_code`.
+    pub fn end_hook(
+        &self,
+        session: &crate::runner::HookSession,
+        exit_code: i32,
+    ) -> Result<HookRecord> {
+        crate::runner::end_hook(
+            &self.store,
+            session,
+            exit_code,
+            false,
+            String::new(),
+            String::new(),
+        )
+    }
+
     /// Runs `spec` on `unit` right now (no resolver checks).
     pub fn run_hook(&self, unit: &str, spec: &HookSpec) -> Result<HookRecord> {
         run_hook(&self.store, &self.opts, unit, spec)
@@ -470,12 +617,9 @@ impl Juju {
     pub fn run_action(&self, unit: &str, name: &str, params: Value) -> Result<ActionResult> {
         let m = self.model()?;
         let u = m.unit(unit)?;
-        let def = m
-            .app(&u.app)?
-            .charm
-            .actions
-            .get(name)
-            .ok_or_else(|| Error::Invalid(format!("action {name:?} not defined on unit {unit:?}")))?;
+        let def = m.app(&u.app)?.charm.actions.get(name).ok_or_else(|| {
+            Error::Invalid(format!("action {name:?} not defined on unit {unit:?}"))
+        })?;
         let mut p = match params {
             Value::Object(o) => o,
             Value::Null => Default::default(),
@@ -488,12 +632,20 @@ impl Juju {
         let spec = HookSpec {
             kind: HookKind::Action,
             relation: None,
-            action: Some(ActionSpec { name: name.into(), uuid: uuid.clone(), params: Value::Object(p) }),
+            action: Some(ActionSpec {
+                name: name.into(),
+                uuid: uuid.clone(),
+                params: Value::Object(p),
+            }),
             target_base: None,
         };
         self.run_hook(unit, &spec)?;
         let m = self.model()?;
-        let v = m.action_results.get(&uuid).cloned().ok_or_else(|| Error::NotFound(format!("action {uuid}")))?;
+        let v = m
+            .action_results
+            .get(&uuid)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("action {uuid}")))?;
         serde_json::from_value(v).map_err(|e| Error::Invalid(e.to_string()))
     }
 
@@ -503,13 +655,16 @@ impl Juju {
             resolver::silent_steps(m);
             Ok(resolver::pending(m))
         })?;
+        let from = self.cursor.map_or(0, |c| c + 1);
         let chosen = pending
-            .range(self.cursor + 1..)
+            .range(from..)
             .next()
             .or_else(|| pending.iter().next())
             .map(|(seq, v)| (*seq, v.clone()));
-        let Some((seq, (unit, spec))) = chosen else { return Ok(None) };
-        self.cursor = seq;
+        let Some((seq, (unit, spec))) = chosen else {
+            return Ok(None);
+        };
+        self.cursor = Some(seq);
         self.run_hook(&unit, &spec).map(Some)
     }
 
@@ -529,15 +684,30 @@ impl Juju {
     /// Relation data as committed: a unit's bag or (with an app name) an app bag.
     pub fn relation_data(&self, id: u64, unit_or_app: &str) -> Result<BTreeMap<String, String>> {
         let m = self.model()?;
-        let r = m.relations.get(&id).ok_or_else(|| Error::NotFound(format!("relation {id}")))?;
-        let bag = if unit_or_app.contains('/') { r.unit_settings.get(unit_or_app) } else { r.app_settings.get(unit_or_app) };
+        let r = m
+            .relations
+            .get(&id)
+            .ok_or_else(|| Error::NotFound(format!("relation {id}")))?;
+        let bag = if unit_or_app.contains('/') {
+            r.unit_settings.get(unit_or_app)
+        } else {
+            r.app_settings.get(unit_or_app)
+        };
         Ok(bag.map(|b| b.data.clone()).unwrap_or_default())
     }
 
     /// Writes a bag directly, as a remote (non-emulated) party would; bumps its version.
-    pub fn set_relation_data(&self, id: u64, unit_or_app: &str, data: BTreeMap<String, String>) -> Result<()> {
+    pub fn set_relation_data(
+        &self,
+        id: u64,
+        unit_or_app: &str,
+        data: BTreeMap<String, String>,
+    ) -> Result<()> {
         self.store.update(|m| {
-            let r = m.relations.get_mut(&id).ok_or_else(|| Error::NotFound(format!("relation {id}")))?;
+            let r = m
+                .relations
+                .get_mut(&id)
+                .ok_or_else(|| Error::NotFound(format!("relation {id}")))?;
             let bag = if unit_or_app.contains('/') {
                 r.unit_settings.entry(unit_or_app.to_string()).or_default()
             } else {
@@ -579,14 +749,23 @@ pub fn locate_or_build_hook_tool() -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| Error::HookTool(e.to_string()))?;
     let target = exe
         .ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == "debug" || n == "release"))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n == "debug" || n == "release")
+        })
         .and_then(Path::parent)
         .map(|p| p.join("juju-emu-tool"))
         .unwrap_or_else(|| std::env::temp_dir().join("juju-emu-tool"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let status = std::process::Command::new(cargo)
-        .args(["build", "--quiet", "--bin", "juju-hook-tool", "--manifest-path"])
+        .args([
+            "build",
+            "--quiet",
+            "--bin",
+            "juju-hook-tool",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .env("CARGO_TARGET_DIR", &target)
         .status()
@@ -595,6 +774,8 @@ pub fn locate_or_build_hook_tool() -> Result<PathBuf> {
     if status.success() && bin.is_file() {
         Ok(bin)
     } else {
-        Err(Error::HookTool(format!("building the hook tool failed ({status})")))
+        Err(Error::HookTool(format!(
+            "building the hook tool failed ({status})"
+        )))
     }
 }

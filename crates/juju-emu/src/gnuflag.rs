@@ -36,7 +36,11 @@ pub struct Parsed {
 impl Parsed {
     /// Last value of a flag.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.flags.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.flags
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
     /// A bool flag's final value (false when absent).
     pub fn bool(&self, name: &str) -> bool {
@@ -87,7 +91,10 @@ pub fn parse(
                     out.help = true;
                     continue;
                 }
-                return Err(format!("option provided but not defined: {}", with_minus(name)));
+                return Err(format!(
+                    "option provided but not defined: {}",
+                    with_minus(name)
+                ));
             };
             let canon = def.names[0];
             match def.kind {
@@ -108,13 +115,18 @@ pub fn parse(
                         Some(v) => v,
                         None => {
                             let Some(v) = args.get(i) else {
-                                return Err(format!("option needs an argument: {}", with_minus(name)));
+                                return Err(format!(
+                                    "option needs an argument: {}",
+                                    with_minus(name)
+                                ));
                             };
                             i += 1;
                             v.clone()
                         }
                     };
-                    set(canon, &v).map_err(|e| format!("invalid value {v:?} for option {}: {e}", with_minus(name)))?;
+                    set(canon, &v).map_err(|e| {
+                        format!("invalid value {v:?} for option {}: {e}", with_minus(name))
+                    })?;
                     out.flags.push((canon, v));
                 }
             }
@@ -146,7 +158,8 @@ pub fn parse(
                     } else {
                         return Err(format!("option needs an argument: -{c}"));
                     };
-                    set(canon, &v).map_err(|e| format!("invalid value {v:?} for option -{c}: {e}"))?;
+                    set(canon, &v)
+                        .map_err(|e| format!("invalid value {v:?} for option -{c}: {e}"))?;
                     out.flags.push((canon, v));
                     break;
                 }
@@ -172,7 +185,9 @@ pub fn go_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -187,7 +202,11 @@ pub fn help_text(name: &str, usage: &str, purpose: &str, defs: &[FlagDef]) -> St
         s.push_str("\nOptions:\n");
         for d in defs {
             let names: Vec<String> = d.names.iter().map(|n| with_minus(n)).collect();
-            let val = if d.kind == FlagKind::Value { " (= \"\")" } else { " (= false)" };
+            let val = if d.kind == FlagKind::Value {
+                " (= \"\")"
+            } else {
+                " (= false)"
+            };
             s.push_str(&format!("{}{}\n    {}\n", names.join(", "), val, d.help));
         }
     }
@@ -200,13 +219,27 @@ mod tests {
 
     fn defs() -> Vec<FlagDef> {
         vec![
-            FlagDef { names: vec!["r", "relation"], kind: FlagKind::Value, help: "" },
-            FlagDef { names: vec!["app"], kind: FlagKind::Bool, help: "" },
+            FlagDef {
+                names: vec!["r", "relation"],
+                kind: FlagKind::Value,
+                help: "",
+            },
+            FlagDef {
+                names: vec!["app"],
+                kind: FlagKind::Bool,
+                help: "",
+            },
         ]
     }
     fn p(args: &[&str]) -> Result<Parsed, String> {
         let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse(&defs(), &a, &mut |_, v| if v.parse::<u32>().is_ok() { Ok(()) } else { Err("invalid relation id".into()) })
+        parse(&defs(), &a, &mut |_, v| {
+            if v.parse::<u32>().is_ok() {
+                Ok(())
+            } else {
+                Err("invalid relation id".into())
+            }
+        })
     }
 
     #[test]
@@ -214,11 +247,23 @@ mod tests {
         assert_eq!(p(&["-r3"]).unwrap().get("r"), Some("3"));
         assert_eq!(p(&["-r", "3", "x"]).unwrap().args, vec!["x"]);
         assert_eq!(p(&["x", "--relation=4"]).unwrap().get("r"), Some("4"));
-        assert_eq!(p(&["-r=3"]).unwrap_err(), "invalid value \"=3\" for option -r: invalid relation id");
+        assert_eq!(
+            p(&["-r=3"]).unwrap_err(),
+            "invalid value \"=3\" for option -r: invalid relation id"
+        );
         assert_eq!(p(&["-r"]).unwrap_err(), "option needs an argument: -r");
-        assert_eq!(p(&["--relation"]).unwrap_err(), "option needs an argument: --relation");
-        assert_eq!(p(&["--foo"]).unwrap_err(), "option provided but not defined: --foo");
-        assert_eq!(p(&["-app"]).unwrap_err(), "option provided but not defined: -a");
+        assert_eq!(
+            p(&["--relation"]).unwrap_err(),
+            "option needs an argument: --relation"
+        );
+        assert_eq!(
+            p(&["--foo"]).unwrap_err(),
+            "option provided but not defined: --foo"
+        );
+        assert_eq!(
+            p(&["-app"]).unwrap_err(),
+            "option provided but not defined: -a"
+        );
         assert!(!p(&["--app=False"]).unwrap().bool("app"));
         assert!(p(&["--app=true"]).unwrap().bool("app"));
         assert_eq!(p(&["--", "--app"]).unwrap().args, vec!["--app"]);

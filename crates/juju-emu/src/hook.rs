@@ -80,10 +80,21 @@ impl HookKind {
     /// Parses a simple (non-relation, non-action) hook name.
     pub fn from_simple(name: &str) -> Option<HookKind> {
         use HookKind::*;
-        [Install, Start, ConfigChanged, UpgradeCharm, Stop, Remove, UpdateStatus, LeaderElected,
-         LeaderSettingsChanged, PreSeriesUpgrade, PostSeriesUpgrade]
-            .into_iter()
-            .find(|k| k.base_name() == name)
+        [
+            Install,
+            Start,
+            ConfigChanged,
+            UpgradeCharm,
+            Stop,
+            Remove,
+            UpdateStatus,
+            LeaderElected,
+            LeaderSettingsChanged,
+            PreSeriesUpgrade,
+            PostSeriesUpgrade,
+        ]
+        .into_iter()
+        .find(|k| k.base_name() == name)
     }
 }
 
@@ -131,16 +142,28 @@ pub struct HookSpec {
 impl HookSpec {
     /// A hook without relation/action details (install, start, …).
     pub fn simple(kind: HookKind) -> HookSpec {
-        HookSpec { kind, relation: None, action: None, target_base: None }
+        HookSpec {
+            kind,
+            relation: None,
+            action: None,
+            target_base: None,
+        }
     }
     /// A relation hook.
     pub fn relation(kind: HookKind, rel: RelationHook) -> HookSpec {
-        HookSpec { kind, relation: Some(rel), action: None, target_base: None }
+        HookSpec {
+            kind,
+            relation: Some(rel),
+            action: None,
+            target_base: None,
+        }
     }
     /// The hook name (`JUJU_HOOK_NAME`); the action name for actions.
     pub fn name(&self) -> String {
         match (&self.relation, &self.action) {
-            (Some(r), _) if self.kind.is_relation() => format!("{}-{}", r.endpoint, self.kind.base_name()),
+            (Some(r), _) if self.kind.is_relation() => {
+                format!("{}-{}", r.endpoint, self.kind.base_name())
+            }
             (_, Some(a)) => a.name.clone(),
             _ => self.kind.base_name().to_string(),
         }

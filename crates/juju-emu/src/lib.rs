@@ -48,5 +48,5 @@ pub use emulator::{locate_hook_tool, locate_or_build_hook_tool, ActionResult, Ju
 pub use error::{Error, Result};
 pub use hook::{ActionSpec, HookKind, HookRecord, HookSpec, LogLine, RelationHook};
 pub use model::{Life, Model, ModelInfo, Status};
-pub use runner::{RunnerOptions, DEFAULT_BASE_PATH};
+pub use runner::{HookSession, RunnerOptions, DEFAULT_BASE_PATH};
 pub use store::Store;

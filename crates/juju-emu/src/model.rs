@@ -31,7 +31,10 @@ pub struct Status {
 impl Status {
     /// Builds a status.
     pub fn new(status: &str, message: &str) -> Status {
-        Status { status: status.into(), message: message.into() }
+        Status {
+            status: status.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -47,7 +50,8 @@ pub struct Bag {
 impl Bag {
     /// Applies `new` as the full content; bumps the version when something changed.
     pub fn replace(&mut self, new: BTreeMap<String, String>) -> bool {
-        let new: BTreeMap<String, String> = new.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let new: BTreeMap<String, String> =
+            new.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         if new != self.data {
             self.data = new;
             self.version += 1;
@@ -278,7 +282,10 @@ impl Relation {
         if self.peer {
             return self.ends.first().map(|e| e.app.as_str());
         }
-        self.ends.iter().find(|e| e.app != app).map(|e| e.app.as_str())
+        self.ends
+            .iter()
+            .find(|e| e.app != app)
+            .map(|e| e.app.as_str())
     }
     /// `app:endpoint app:endpoint` (Juju's relation key).
     pub fn key(&self) -> String {
@@ -349,11 +356,15 @@ pub struct Model {
 impl Model {
     /// Looks up a unit.
     pub fn unit(&self, name: &str) -> crate::Result<&Unit> {
-        self.units.get(name).ok_or_else(|| crate::Error::NotFound(format!("unit {name:?}")))
+        self.units
+            .get(name)
+            .ok_or_else(|| crate::Error::NotFound(format!("unit {name:?}")))
     }
     /// Looks up an application.
     pub fn app(&self, name: &str) -> crate::Result<&Application> {
-        self.apps.get(name).ok_or_else(|| crate::Error::NotFound(format!("application {name:?}")))
+        self.apps
+            .get(name)
+            .ok_or_else(|| crate::Error::NotFound(format!("application {name:?}")))
     }
     /// The address of a unit (its machine's).
     pub fn unit_address(&self, unit: &str) -> String {
@@ -372,13 +383,17 @@ impl Model {
     }
     /// Whether `unit`'s end of `rel` is implicit (the unit runs no hooks for it).
     pub fn end_is_implicit(&self, rel: &Relation, unit: &str) -> bool {
-        let Some(u) = self.units.get(unit) else { return false };
+        let Some(u) = self.units.get(unit) else {
+            return false;
+        };
         rel.end_of(&u.app).is_some_and(|e| e.implicit)
     }
     /// Whether `unit` takes part in `rel` at all (app is an end; container scope limits subordinates
     /// to relations with their principal's application).
     pub fn unit_eligible(&self, rel: &Relation, unit: &str) -> bool {
-        let Some(u) = self.units.get(unit) else { return false };
+        let Some(u) = self.units.get(unit) else {
+            return false;
+        };
         if rel.end_of(&u.app).is_none() {
             return false;
         }
@@ -393,8 +408,12 @@ impl Model {
     /// Remote units of `rel` that `unit` should see as members (in scope, other side, same container
     /// for container scope). Ignores the local unit's and relation's life.
     pub fn remote_members(&self, rel: &Relation, unit: &str) -> Vec<String> {
-        let Some(u) = self.units.get(unit) else { return vec![] };
-        let Some(remote_app) = rel.remote_app(&u.app) else { return vec![] };
+        let Some(u) = self.units.get(unit) else {
+            return vec![];
+        };
+        let Some(remote_app) = rel.remote_app(&u.app) else {
+            return vec![];
+        };
         rel.in_scope
             .iter()
             .filter(|n| n.as_str() != unit)

@@ -38,7 +38,9 @@ impl From<&Value> for Out {
             },
             Value::String(s) => Out::Str(s.clone()),
             Value::Array(a) => Out::List(a.iter().map(Out::from).collect()),
-            Value::Object(m) => Out::Map(m.iter().map(|(k, v)| (k.clone(), Out::from(v))).collect()),
+            Value::Object(m) => {
+                Out::Map(m.iter().map(|(k, v)| (k.clone(), Out::from(v))).collect())
+            }
         }
     }
 }
@@ -46,7 +48,11 @@ impl From<&Value> for Out {
 impl Out {
     /// A map of strings.
     pub fn str_map(m: &BTreeMap<String, String>) -> Out {
-        Out::Map(m.iter().map(|(k, v)| (k.clone(), Out::Str(v.clone()))).collect())
+        Out::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Out::Str(v.clone())))
+                .collect(),
+        )
     }
 }
 
@@ -165,7 +171,9 @@ fn json_str(t: &str, s: &mut String) {
             '\n' => s.push_str("\\n"),
             '\r' => s.push_str("\\r"),
             '\t' => s.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => s.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                s.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
             c => s.push(c),
         }
@@ -185,8 +193,18 @@ pub fn go_float(f: f64) -> String {
 fn yaml_node(v: &Out, indent: usize, s: &mut String) {
     let pad = " ".repeat(indent);
     match v {
-        Out::Map(m) => yaml_map(m.iter().map(|(k, v)| (k.as_str(), v)), indent, s, m.is_empty()),
-        Out::Struct(f) => yaml_map(f.iter().map(|(k, v)| (k.as_str(), v)), indent, s, f.is_empty()),
+        Out::Map(m) => yaml_map(
+            m.iter().map(|(k, v)| (k.as_str(), v)),
+            indent,
+            s,
+            m.is_empty(),
+        ),
+        Out::Struct(f) => yaml_map(
+            f.iter().map(|(k, v)| (k.as_str(), v)),
+            indent,
+            s,
+            f.is_empty(),
+        ),
         Out::List(l) if l.is_empty() => s.push_str("[]\n"),
         Out::StrList(l) if l.is_empty() => s.push_str("[]\n"),
         Out::StrList(l) => {
@@ -221,7 +239,12 @@ fn yaml_node(v: &Out, indent: usize, s: &mut String) {
     }
 }
 
-fn yaml_map<'a>(it: impl Iterator<Item = (&'a str, &'a Out)>, indent: usize, s: &mut String, empty: bool) {
+fn yaml_map<'a>(
+    it: impl Iterator<Item = (&'a str, &'a Out)>,
+    indent: usize,
+    s: &mut String,
+    empty: bool,
+) {
     if empty {
         s.push_str("{}\n");
         return;
@@ -300,9 +323,9 @@ fn yaml_scalar_str(t: &str, indent: usize, s: &mut String) {
 /// True when yaml.v2 would resolve the plain scalar to something other than a string.
 fn resolves_non_string(t: &str) -> bool {
     const SPECIAL: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true",
-        "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf",
-        ".INF", "-.inf", "-.Inf", "-.INF", "+.inf", ".nan", ".NaN", ".NAN", "<<",
+        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+        "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+        ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf", ".nan", ".NaN", ".NAN", "<<",
     ];
     if SPECIAL.contains(&t) {
         return true;
@@ -327,16 +350,24 @@ fn resolves_non_string(t: &str) -> bool {
 
 fn plain_allowed(t: &str) -> bool {
     let first = t.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(matches!(first, '-' | '?' | ':') && t.len() > 1 && !t[1..].starts_with(' ')) {
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && !(matches!(first, '-' | '?' | ':') && t.len() > 1 && !t[1..].starts_with(' '))
+    {
         return false;
     }
-    if t.starts_with(' ') || t.ends_with(' ') || t.contains(": ") || t.contains(" #") || t.ends_with(':') {
+    if t.starts_with(' ')
+        || t.ends_with(' ')
+        || t.contains(": ")
+        || t.contains(" #")
+        || t.ends_with(':')
+    {
         return false;
     }
     if t.starts_with("---") || t.starts_with("...") {
         return false;
     }
-    !t.chars().any(|c| (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{feff}')
+    !t.chars()
+        .any(|c| (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{feff}')
 }
 
 fn yaml_plain_or_quoted(t: &str) -> String {
@@ -366,10 +397,24 @@ mod tests {
         assert_eq!(render(Format::Smart, &Out::Str(String::new())), "");
         assert_eq!(render(Format::Smart, &Out::Bool(false)), "False\n");
         assert_eq!(render(Format::Json, &Out::Float(2.0)), "2\n");
-        assert_eq!(render(Format::Json, &Out::Str("<a&b>".into())), "\"\\u003ca\\u0026b\\u003e\"\n");
-        let m = Out::Map([("pew".to_string(), Out::Str("pew\npew\n".into()))].into_iter().collect());
+        assert_eq!(
+            render(Format::Json, &Out::Str("<a&b>".into())),
+            "\"\\u003ca\\u0026b\\u003e\"\n"
+        );
+        let m = Out::Map(
+            [("pew".to_string(), Out::Str("pew\npew\n".into()))]
+                .into_iter()
+                .collect(),
+        );
         assert_eq!(render(Format::Smart, &m), "pew: |\n  pew\n  pew\n");
-        let m = Out::Map([("b".to_string(), Out::Str("80".into())), ("a".to_string(), Out::Str("x y".into()))].into_iter().collect());
+        let m = Out::Map(
+            [
+                ("b".to_string(), Out::Str("80".into())),
+                ("a".to_string(), Out::Str("x y".into())),
+            ]
+            .into_iter()
+            .collect(),
+        );
         assert_eq!(render(Format::Yaml, &m), "a: x y\nb: \"80\"\n");
         assert_eq!(render(Format::Json, &m), "{\"a\":\"x y\",\"b\":\"80\"}\n");
         assert_eq!(render(Format::Smart, &Out::StrList(vec![])), "");

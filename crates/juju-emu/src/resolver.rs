@@ -11,10 +11,20 @@ use crate::Result;
 use std::collections::BTreeMap;
 
 fn config_json(m: &Model, app: &str) -> String {
-    m.apps.get(app).map(|a| serde_json::to_string(&a.effective_config()).unwrap_or_default()).unwrap_or_default()
+    m.apps
+        .get(app)
+        .map(|a| serde_json::to_string(&a.effective_config()).unwrap_or_default())
+        .unwrap_or_default()
 }
 
-fn rel_hook(kind: HookKind, id: u64, endpoint: &str, remote_app: &str, remote_unit: &str, version: u64) -> HookSpec {
+fn rel_hook(
+    kind: HookKind,
+    id: u64,
+    endpoint: &str,
+    remote_app: &str,
+    remote_unit: &str,
+    version: u64,
+) -> HookSpec {
     HookSpec::relation(
         kind,
         RelationHook {
@@ -51,7 +61,10 @@ pub fn next_hook(m: &Model, unit: &str) -> Option<HookSpec> {
     match a.series_upgrade {
         SeriesUpgrade::PrePending => {
             let mut s = HookSpec::simple(HookKind::PreSeriesUpgrade);
-            s.target_base = m.machines.get(&u.machine).and_then(|mc| mc.series_upgrade.clone());
+            s.target_base = m
+                .machines
+                .get(&u.machine)
+                .and_then(|mc| mc.series_upgrade.clone());
             return Some(s);
         }
         SeriesUpgrade::Paused => return None,
@@ -70,7 +83,14 @@ pub fn next_hook(m: &Model, unit: &str) -> Option<HookSpec> {
         }
         let end = rel.end_of(&u.app)?;
         let remote = rel.remote_app(&u.app).unwrap_or_default();
-        return Some(rel_hook(HookKind::RelationCreated, rel.id, &end.endpoint, remote, "", 0));
+        return Some(rel_hook(
+            HookKind::RelationCreated,
+            rel.id,
+            &end.endpoint,
+            remote,
+            "",
+            0,
+        ));
     }
     let leader = m.is_leader(unit);
     if leader && !a.leader_elected_seen {
@@ -107,7 +127,11 @@ fn relation_hook(m: &Model, u: &Unit, rid: u64, rs: &RelationAgentState) -> Opti
     let end = rel.end_of(&u.app)?;
     let remote_app = rel.remote_app(&u.app).unwrap_or_default().to_string();
     let dying = u.life == Life::Dying || rel.life == Life::Dying;
-    let remote: Vec<String> = if dying { vec![] } else { m.remote_members(rel, &u.name) };
+    let remote: Vec<String> = if dying {
+        vec![]
+    } else {
+        m.remote_members(rel, &u.name)
+    };
     let unit_version = |x: &str| rel.unit_settings.get(x).map(|b| b.version).unwrap_or(0);
     let mk = |kind, ru: &str, v| rel_hook(kind, rid, &end.endpoint, &remote_app, ru, v);
     if let Some(x) = &rs.pending_changed {
@@ -118,14 +142,26 @@ fn relation_hook(m: &Model, u: &Unit, rid: u64, rs: &RelationAgentState) -> Opti
     if let Some(x) = rs.members.keys().find(|x| !remote.contains(x)) {
         let mut h = mk(HookKind::RelationDeparted, x, 0);
         if let Some(r) = h.relation.as_mut() {
-            r.departing_unit = Some(if u.life == Life::Dying { u.name.clone() } else { x.clone() });
+            r.departing_unit = Some(if u.life == Life::Dying {
+                u.name.clone()
+            } else {
+                x.clone()
+            });
         }
         return Some(h);
     }
     if dying {
-        return if rel.peer { None } else { Some(mk(HookKind::RelationBroken, "", 0)) };
+        return if rel.peer {
+            None
+        } else {
+            Some(mk(HookKind::RelationBroken, "", 0))
+        };
     }
-    let app_version = rel.app_settings.get(&remote_app).map(|b| b.version).unwrap_or(0);
+    let app_version = rel
+        .app_settings
+        .get(&remote_app)
+        .map(|b| b.version)
+        .unwrap_or(0);
     if app_version > 0 && app_version > rs.app_version_seen {
         return Some(mk(HookKind::RelationChanged, "", app_version));
     }
@@ -160,7 +196,9 @@ fn teardown_hook(m: &Model, u: &Unit) -> Option<HookSpec> {
 /// Puts `unit` into the scope of relation `rid`, seeding its bag.
 fn enter_scope(m: &mut Model, unit: &str, rid: u64) {
     let addr = m.unit_address(unit);
-    let Some(rel) = m.relations.get_mut(&rid) else { return };
+    let Some(rel) = m.relations.get_mut(&rid) else {
+        return;
+    };
     if rel.in_scope.insert(unit.to_string()) {
         let bag = rel.unit_settings.entry(unit.to_string()).or_default();
         let mut data = bag.data.clone();
@@ -181,13 +219,17 @@ pub fn prepare(m: &mut Model, unit: &str, spec: &HookSpec) -> Result<()> {
             u.agent.relations.entry(r.id).or_default();
         }
     }
-    let Some(u) = m.units.get_mut(unit) else { return Ok(()) };
+    let Some(u) = m.units.get_mut(unit) else {
+        return Ok(());
+    };
     match spec.kind {
         HookKind::Install if !u.charm_set_status => {
             u.workload_status = Status::new("maintenance", "installing charm software");
         }
         HookKind::Stop => u.workload_status = Status::new("maintenance", "stopping charm software"),
-        HookKind::Remove => u.workload_status = Status::new("maintenance", "cleaning up prior to charm deletion"),
+        HookKind::Remove => {
+            u.workload_status = Status::new("maintenance", "cleaning up prior to charm deletion")
+        }
         _ => {}
     }
     let what = if spec.kind == HookKind::Action {
@@ -200,14 +242,19 @@ pub fn prepare(m: &mut Model, unit: &str, spec: &HookSpec) -> Result<()> {
 }
 
 /// Commits (ok) or discards the hook's buffered changes and advances the agent state.
-pub fn finish(m: &mut Model, unit: &str, spec: &HookSpec, ctx: &HookContext, ok: bool) -> Result<()> {
+pub fn finish(
+    m: &mut Model,
+    unit: &str,
+    spec: &HookSpec,
+    ctx: &HookContext,
+    ok: bool,
+) -> Result<()> {
     if !ok {
         if spec.kind != HookKind::Action {
             if let Some(u) = m.units.get_mut(unit) {
                 u.agent.error = Some(spec.clone());
                 u.agent.retry = None;
                 agent_status(u, "error", &format!("hook failed: {:?}", spec.name()));
-                u.workload_status = Status::new("error", &format!("hook failed: {:?}", spec.name()));
             }
         } else if let Some(u) = m.units.get_mut(unit) {
             agent_status(u, "idle", "");
@@ -231,7 +278,10 @@ fn commit(m: &mut Model, unit: &str, ctx: &HookContext) {
         let mut app_version = None;
         if let Some(rel) = m.relations.get_mut(rid) {
             if cr.unit_dirty {
-                rel.unit_settings.entry(unit.to_string()).or_default().replace(cr.unit_bag.clone());
+                rel.unit_settings
+                    .entry(unit.to_string())
+                    .or_default()
+                    .replace(cr.unit_bag.clone());
             }
             if cr.app_dirty {
                 let bag = rel.app_settings.entry(app.clone()).or_default();
@@ -248,13 +298,18 @@ fn commit(m: &mut Model, unit: &str, ctx: &HookContext) {
             }
         }
     }
-    let Some(u) = m.units.get_mut(unit) else { return };
+    let Some(u) = m.units.get_mut(unit) else {
+        return;
+    };
     if ctx.state_dirty {
         u.charm_state = ctx.state.clone();
     }
     for op in &ctx.port_ops {
         if op.open {
-            u.ports.entry(op.range.clone()).or_default().extend(op.endpoints.iter().cloned());
+            u.ports
+                .entry(op.range.clone())
+                .or_default()
+                .extend(op.endpoints.iter().cloned());
         } else if op.endpoints.is_empty() {
             u.ports.remove(&op.range);
         } else if let Some(eps) = u.ports.get_mut(&op.range) {
@@ -278,7 +333,9 @@ pub fn hook_done(m: &mut Model, unit: &str, spec: &HookSpec) {
         .map(|a| (a.charm_generation, a.leader_settings.version))
         .unwrap_or((0, 0));
     let mut leave: Option<u64> = None;
-    let Some(u) = m.units.get_mut(unit) else { return };
+    let Some(u) = m.units.get_mut(unit) else {
+        return;
+    };
     let a = &mut u.agent;
     if a.queued.first().map(String::as_str) == Some(spec.kind.base_name()) {
         a.queued.remove(0);
@@ -328,8 +385,11 @@ pub fn hook_done(m: &mut Model, unit: &str, spec: &HookSpec) {
             u.workload_status = Status::new("terminated", "");
         }
         HookKind::Action => {}
-        HookKind::RelationCreated | HookKind::RelationJoined | HookKind::RelationChanged
-        | HookKind::RelationDeparted | HookKind::RelationBroken => {
+        HookKind::RelationCreated
+        | HookKind::RelationJoined
+        | HookKind::RelationChanged
+        | HookKind::RelationDeparted
+        | HookKind::RelationBroken => {
             let Some(r) = &spec.relation else { return };
             let rs = a.relations.entry(r.id).or_default();
             match spec.kind {
@@ -338,7 +398,9 @@ pub fn hook_done(m: &mut Model, unit: &str, spec: &HookSpec) {
                     rs.members.insert(r.remote_unit.clone(), r.version);
                     rs.pending_changed = Some(r.remote_unit.clone());
                 }
-                HookKind::RelationChanged if r.remote_unit.is_empty() => rs.app_version_seen = r.version,
+                HookKind::RelationChanged if r.remote_unit.is_empty() => {
+                    rs.app_version_seen = r.version
+                }
                 HookKind::RelationChanged => {
                     rs.members.insert(r.remote_unit.clone(), r.version);
                     if rs.pending_changed.as_deref() == Some(r.remote_unit.as_str()) {
@@ -379,40 +441,63 @@ fn silent_step(m: &mut Model) -> bool {
     // 1. Implicit ends (principal side of juju-info) enter scope silently after install.
     let rels: Vec<u64> = m.relations.keys().copied().collect();
     for rid in &rels {
-        let Some(rel) = m.relations.get(rid) else { continue };
+        let Some(rel) = m.relations.get(rid) else {
+            continue;
+        };
         if rel.life != Life::Alive {
             continue;
         }
         let candidates: Vec<String> = m
             .units
             .values()
-            .filter(|u| u.life == Life::Alive && u.agent.installed && !rel.in_scope.contains(&u.name))
+            .filter(|u| {
+                u.life == Life::Alive && u.agent.installed && !rel.in_scope.contains(&u.name)
+            })
             .filter(|u| rel.end_of(&u.app).is_some_and(|e| e.implicit))
             .map(|u| u.name.clone())
             .collect();
         if let Some(name) = candidates.first() {
             enter_scope(m, name, *rid);
             if let Some(u) = m.units.get_mut(name) {
-                u.agent.relations.insert(*rid, RelationAgentState { created: true, ..Default::default() });
+                u.agent.relations.insert(
+                    *rid,
+                    RelationAgentState {
+                        created: true,
+                        ..Default::default()
+                    },
+                );
             }
             return true;
         }
     }
     // 2. Subordinate creation: one per principal unit in scope of a container relation.
     for rid in &rels {
-        let Some(rel) = m.relations.get(rid) else { continue };
+        let Some(rel) = m.relations.get(rid) else {
+            continue;
+        };
         if rel.life != Life::Alive || rel.scope != Scope::Container || rel.peer {
             continue;
         }
-        let sub_app = rel.ends.iter().find(|e| m.apps.get(&e.app).is_some_and(|a| a.charm.subordinate));
-        let prin_app = rel.ends.iter().find(|e| m.apps.get(&e.app).is_some_and(|a| !a.charm.subordinate));
-        let (Some(sub), Some(prin)) = (sub_app, prin_app) else { continue };
+        let sub_app = rel
+            .ends
+            .iter()
+            .find(|e| m.apps.get(&e.app).is_some_and(|a| a.charm.subordinate));
+        let prin_app = rel
+            .ends
+            .iter()
+            .find(|e| m.apps.get(&e.app).is_some_and(|a| !a.charm.subordinate));
+        let (Some(sub), Some(prin)) = (sub_app, prin_app) else {
+            continue;
+        };
         for p in &rel.in_scope {
             let Some(pu) = m.units.get(p) else { continue };
             if pu.app != prin.app || pu.life != Life::Alive {
                 continue;
             }
-            let exists = m.units.values().any(|x| x.app == sub.app && x.principal.as_deref() == Some(p.as_str()));
+            let exists = m
+                .units
+                .values()
+                .any(|x| x.app == sub.app && x.principal.as_deref() == Some(p.as_str()));
             if !exists {
                 let (sub_name, machine, p) = (sub.app.clone(), pu.machine.clone(), p.clone());
                 crate::emulator::create_unit(m, &sub_name, machine, Some(p));
@@ -425,10 +510,18 @@ fn silent_step(m: &mut Model) -> bool {
         .units
         .values()
         .filter(|u| u.life == Life::Alive)
-        .filter_map(|u| u.principal.clone().map(|p| (u.name.clone(), u.app.clone(), p)))
+        .filter_map(|u| {
+            u.principal
+                .clone()
+                .map(|p| (u.name.clone(), u.app.clone(), p))
+        })
         .collect();
     for (s, sapp, p) in subs {
-        let papp = m.units.get(&p).filter(|pu| pu.life == Life::Alive).map(|pu| pu.app.clone());
+        let papp = m
+            .units
+            .get(&p)
+            .filter(|pu| pu.life == Life::Alive)
+            .map(|pu| pu.app.clone());
         let linked = papp.as_ref().is_some_and(|pa| {
             m.relations.values().any(|r| {
                 r.life == Life::Alive
@@ -469,7 +562,12 @@ fn silent_step(m: &mut Model) -> bool {
         return true;
     }
     // 5. Dying relations with nobody in scope are removed.
-    if let Some(rid) = m.relations.values().find(|r| r.life == Life::Dying && r.in_scope.is_empty()).map(|r| r.id) {
+    if let Some(rid) = m
+        .relations
+        .values()
+        .find(|r| r.life == Life::Dying && r.in_scope.is_empty())
+        .map(|r| r.id)
+    {
         m.relations.remove(&rid);
         return true;
     }
@@ -477,7 +575,10 @@ fn silent_step(m: &mut Model) -> bool {
     let dead = m.units.values().find(|u| {
         u.life == Life::Dying
             && (u.agent.removed || (!u.agent.installed && u.agent.error.is_none()))
-            && !m.units.values().any(|x| x.principal.as_deref() == Some(u.name.as_str()))
+            && !m
+                .units
+                .values()
+                .any(|x| x.principal.as_deref() == Some(u.name.as_str()))
     });
     if let Some(name) = dead.map(|u| u.name.clone()) {
         remove_unit_now(m, &name);
@@ -520,7 +621,9 @@ pub fn set_leader(m: &mut Model, app: &str, unit: &str) {
 }
 
 fn remove_unit_now(m: &mut Model, name: &str) {
-    let Some(u) = m.units.remove(name) else { return };
+    let Some(u) = m.units.remove(name) else {
+        return;
+    };
     for rel in m.relations.values_mut() {
         rel.in_scope.remove(name);
     }
@@ -544,5 +647,8 @@ pub fn pending(m: &Model) -> BTreeMap<u64, (String, HookSpec)> {
 
 /// Role helper used by relate().
 pub fn compatible(a: Role, b: Role) -> bool {
-    matches!((a, b), (Role::Provider, Role::Requirer) | (Role::Requirer, Role::Provider))
+    matches!(
+        (a, b),
+        (Role::Provider, Role::Requirer) | (Role::Requirer, Role::Provider)
+    )
 }

@@ -71,7 +71,14 @@ pub(crate) fn hook_env(
         env.insert(k.to_string(), v);
     };
     set("JUJU_DISPATCH_PATH", spec.dispatch_path());
-    set("JUJU_HOOK_NAME", if spec.kind == HookKind::Action { String::new() } else { spec.name() });
+    set(
+        "JUJU_HOOK_NAME",
+        if spec.kind == HookKind::Action {
+            String::new()
+        } else {
+            spec.name()
+        },
+    );
     set("JUJU_UNIT_NAME", unit.to_string());
     set("JUJU_CHARM_DIR", charm_dir.clone());
     set("CHARM_DIR", charm_dir);
@@ -82,11 +89,19 @@ pub(crate) fn hook_env(
     set("JUJU_MODEL_NAME", m.info.name.clone());
     set("JUJU_API_ADDRESSES", m.info.api_addresses.clone());
     set("JUJU_MACHINE_ID", u.machine.clone());
-    set("JUJU_PRINCIPAL_UNIT", u.principal.clone().unwrap_or_default());
+    set(
+        "JUJU_PRINCIPAL_UNIT",
+        u.principal.clone().unwrap_or_default(),
+    );
     set("JUJU_AVAILABILITY_ZONE", m.info.availability_zone.clone());
     set("JUJU_VERSION", m.info.juju_version.clone());
     set("CLOUD_API_VERSION", String::new());
-    for p in ["JUJU_CHARM_HTTP_PROXY", "JUJU_CHARM_HTTPS_PROXY", "JUJU_CHARM_FTP_PROXY", "JUJU_CHARM_NO_PROXY"] {
+    for p in [
+        "JUJU_CHARM_HTTP_PROXY",
+        "JUJU_CHARM_HTTPS_PROXY",
+        "JUJU_CHARM_FTP_PROXY",
+        "JUJU_CHARM_NO_PROXY",
+    ] {
         set(p, String::new());
     }
     let mut path: Vec<String> = vec![tools_dir.display().to_string()];
@@ -135,17 +150,26 @@ fn series_of(base: &str) -> String {
 }
 
 /// The handler to exec, or `None` when the hook is missing (counts as success).
-fn discover_handler(charm_dir: &Path, spec: &HookSpec) -> std::result::Result<Option<PathBuf>, String> {
+fn discover_handler(
+    charm_dir: &Path,
+    spec: &HookSpec,
+) -> std::result::Result<Option<PathBuf>, String> {
     use std::os::unix::fs::PermissionsExt;
     if !charm_dir.join("metadata.yaml").exists() {
         return Err("charm missing from disk".into());
     }
-    let executable = |p: &Path| p.metadata().map(|md| md.is_file() && md.permissions().mode() & 0o111 != 0);
+    let executable = |p: &Path| {
+        p.metadata()
+            .map(|md| md.is_file() && md.permissions().mode() & 0o111 != 0)
+    };
     let dispatch = charm_dir.join("dispatch");
     if dispatch.exists() {
         return match executable(&dispatch) {
             Ok(true) => Ok(Some(dispatch)),
-            _ => Err(format!("exec: {:?}: permission denied", dispatch.display().to_string())),
+            _ => Err(format!(
+                "exec: {:?}: permission denied",
+                dispatch.display().to_string()
+            )),
         };
     }
     let legacy = if spec.kind == HookKind::Action {
@@ -167,45 +191,124 @@ fn reader_thread(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<V
     })
 }
 
-/// Runs `spec` on `unit` now (no resolver checks), commits on exit 0, discards otherwise, and
-/// records the result in the hook log.
-pub fn run_hook(store: &Store, opts: &RunnerOptions, unit: &str, spec: &HookSpec) -> Result<HookRecord> {
-    let ctx_id = format!("{unit}-{}-{}", spec.name(), crate::fsutil::random_hex(16));
-    let ctx_dir = store.contexts_dir().join(sanitize(&ctx_id));
-    let tools_dir = ctx_dir.join("tools");
+/// A hook context that is open: its tools dir and environment exist until [`end_hook`].
+#[derive(Debug, Clone)]
+pub struct HookSession {
+    /// Unit running the hook.
+    pub unit: String,
+    /// The hook.
+    pub spec: HookSpec,
+    /// `JUJU_CONTEXT_ID`.
+    pub context_id: String,
+    /// Directory holding the context file and tools dir (removed by [`end_hook`]).
+    pub dir: PathBuf,
+    /// The context file (`JUJU_AGENT_SOCKET_ADDRESS`).
+    pub socket: PathBuf,
+    /// The tools dir (hook-tool symlinks), first in PATH.
+    pub tools_dir: PathBuf,
+    /// The full hook environment.
+    pub env: BTreeMap<String, String>,
+    /// Charm directory (the hook's cwd).
+    pub charm_dir: PathBuf,
+    /// Machine id (for the machine lock).
+    pub machine: String,
+}
+
+impl HookSession {
+    /// Runs hook tool `name` of this context with `args` (and optional stdin) as a hook would:
+    /// through its symlink, with the hook env, cwd = charm dir.
+    pub fn tool(
+        &self,
+        name: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Result<std::process::Output> {
+        use std::io::Write;
+        let mut cmd = Command::new(self.tools_dir.join(name));
+        cmd.args(args)
+            .current_dir(&self.charm_dir)
+            .env_clear()
+            .envs(&self.env)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::io(self.tools_dir.join(name), e))?;
+        if let (Some(data), Some(mut w)) = (stdin, child.stdin.take()) {
+            w.write_all(data.as_bytes())
+                .map_err(|e| Error::io(self.tools_dir.join(name), e))?;
+        }
+        child
+            .wait_with_output()
+            .map_err(|e| Error::io(self.tools_dir.join(name), e))
+    }
+}
+
+/// Opens the context of `spec` on `unit`: prepares the model (scope entry, agent-set statuses),
+/// writes the context file and the tool symlinks, and builds the environment.
+pub fn begin_hook(
+    store: &Store,
+    opts: &RunnerOptions,
+    unit: &str,
+    spec: &HookSpec,
+) -> Result<HookSession> {
+    let context_id = format!("{unit}-{}-{}", spec.name(), crate::fsutil::random_hex(16));
+    let dir = store.contexts_dir().join(sanitize(&context_id));
+    let tools_dir = dir.join("tools");
     std::fs::create_dir_all(&tools_dir).map_err(|e| Error::io(&tools_dir, e))?;
     for t in crate::tools::TOOL_NAMES {
         let link = tools_dir.join(t);
         std::os::unix::fs::symlink(&opts.hook_tool, &link).map_err(|e| Error::io(&link, e))?;
     }
-    let socket = ctx_dir.join("context.json");
+    let socket = dir.join("context.json");
     let (env, charm_dir, machine) = store.update(|m| {
         crate::resolver::prepare(m, unit, spec)?;
-        let ctx = HookContext::build(m, store.dir(), unit, spec, ctx_id.clone())?;
+        let ctx = HookContext::build(m, store.dir(), unit, spec, context_id.clone())?;
         ctx.save(&socket)?;
-        let env = hook_env(m, unit, spec, &ctx_id, &socket, &tools_dir, opts)?;
+        let env = hook_env(m, unit, spec, &context_id, &socket, &tools_dir, opts)?;
         let u = m.unit(unit)?.clone();
         let charm_dir = m.app(&u.app)?.charm_dir.clone();
         Ok((env, charm_dir, u.machine))
     })?;
-
-    let started = {
-        let _machine_lock = store.machine_lock(&machine)?;
-        exec_handler(opts, &charm_dir, spec, &env)
-    };
-    let (exit_code, missing, stdout, stderr) = started;
-
-    let ctx = HookContext::load(&socket)?;
-    let ok = exit_code == 0;
-    store.update(|m| crate::resolver::finish(m, unit, spec, &ctx, ok))?;
-    let _ = std::fs::remove_dir_all(&ctx_dir);
-
-    let record = HookRecord {
+    Ok(HookSession {
         unit: unit.to_string(),
+        spec: spec.clone(),
+        context_id,
+        dir,
+        socket,
+        tools_dir,
+        env,
+        charm_dir,
+        machine,
+    })
+}
+
+/// Closes a context: commits (exit 0) or discards, advances the agent state, removes the
+/// context dir and appends the hook record.
+pub fn end_hook(
+    store: &Store,
+    session: &HookSession,
+    exit_code: i32,
+    missing: bool,
+    stdout: String,
+    stderr: String,
+) -> Result<HookRecord> {
+    let ctx = HookContext::load(&session.socket)?;
+    let ok = exit_code == 0;
+    let (unit, spec) = (&session.unit, &session.spec);
+    store.update(|m| crate::resolver::finish(m, unit, spec, &ctx, ok))?;
+    let _ = std::fs::remove_dir_all(&session.dir);
+    let record = HookRecord {
+        unit: unit.clone(),
         hook: spec.name(),
         dispatch_path: spec.dispatch_path(),
         spec: spec.clone(),
-        env,
+        env: session.env.clone(),
         exit_code,
         missing,
         stdout,
@@ -215,12 +318,29 @@ pub fn run_hook(store: &Store, opts: &RunnerOptions, unit: &str, spec: &HookSpec
     store.append_hook_record(&record)?;
     if let Some(a) = &spec.action {
         let result = crate::emulator::ActionResult::from_run(&record, ctx.action.as_ref());
+        let value = serde_json::to_value(&result).map_err(|e| Error::Invalid(e.to_string()))?;
         store.update(|m| {
-            m.action_results.insert(a.uuid.clone(), serde_json::to_value(&result).unwrap_or_default());
+            m.action_results.insert(a.uuid.clone(), value);
             Ok(())
         })?;
     }
     Ok(record)
+}
+
+/// Runs `spec` on `unit` now (no resolver checks) under the machine lock, commits on exit 0,
+/// discards otherwise, and records the result in the hook log.
+pub fn run_hook(
+    store: &Store,
+    opts: &RunnerOptions,
+    unit: &str,
+    spec: &HookSpec,
+) -> Result<HookRecord> {
+    let session = begin_hook(store, opts, unit, spec)?;
+    let (exit_code, missing, stdout, stderr) = {
+        let _machine_lock = store.machine_lock(&session.machine)?;
+        exec_handler(opts, &session.charm_dir, spec, &session.env)
+    };
+    end_hook(store, &session, exit_code, missing, stdout, stderr)
 }
 
 /// Returns (exit code, missing handler, stdout, stderr).
@@ -247,7 +367,14 @@ fn exec_handler(
         .stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return (1, false, String::new(), format!("fork/exec {}: {e}", argv[0])),
+        Err(e) => {
+            return (
+                1,
+                false,
+                String::new(),
+                format!("fork/exec {}: {e}", argv[0]),
+            )
+        }
     };
     let out_t = child.stdout.take().map(reader_thread);
     let err_t = child.stderr.take().map(reader_thread);
@@ -265,7 +392,9 @@ fn exec_handler(
         }
     };
     let join = |t: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        t.and_then(|h| h.join().ok()).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+        t.and_then(|h| h.join().ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     };
     let stdout = join(out_t);
     let mut stderr = join(err_t);

@@ -25,7 +25,10 @@ impl Store {
             std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
         }
         let store = Store { dir };
-        let model = Model { info, ..Model::default() };
+        let model = Model {
+            info,
+            ..Model::default()
+        };
         let _lock = FileLock::acquire(&store.lock_path())?;
         store.save(&model)?;
         let log = store.dir.join("hooks.jsonl");
@@ -54,7 +57,10 @@ impl Store {
     fn load(&self) -> Result<Model> {
         let path = self.dir.join("model.json");
         let text = crate::fsutil::read_text(&path)?;
-        serde_json::from_str(&text).map_err(|e| Error::Parse { path, msg: e.to_string() })
+        serde_json::from_str(&text).map_err(|e| Error::Parse {
+            path,
+            msg: e.to_string(),
+        })
     }
 
     fn save(&self, model: &Model) -> Result<()> {
@@ -95,7 +101,8 @@ impl Store {
             .create(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        f.write_all(line.as_bytes()).map_err(|e| Error::io(&path, e))
+        f.write_all(line.as_bytes())
+            .map_err(|e| Error::io(&path, e))
     }
 
     /// The whole hook log, oldest first.
@@ -105,7 +112,12 @@ impl Store {
         let text = crate::fsutil::read_text(&path)?;
         text.lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(|e| Error::Parse { path: path.clone(), msg: e.to_string() }))
+            .map(|l| {
+                serde_json::from_str(l).map_err(|e| Error::Parse {
+                    path: path.clone(),
+                    msg: e.to_string(),
+                })
+            })
             .collect()
     }
 
@@ -116,6 +128,11 @@ impl Store {
 
     /// Lock file serialising hooks on one machine.
     pub fn machine_lock(&self, machine: &str) -> Result<FileLock> {
-        FileLock::acquire(&self.dir.join("locks").join(format!("machine-{machine}.lock")))
+        FileLock::acquire(
+            &self
+                .dir
+                .join("locks")
+                .join(format!("machine-{machine}.lock")),
+        )
     }
 }

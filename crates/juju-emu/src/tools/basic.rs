@@ -8,7 +8,13 @@ use crate::output::{Format, Out};
 use std::collections::BTreeMap;
 
 pub(super) fn def(name: &str) -> Option<ToolDef> {
-    let d = |usage, purpose, flags, formatted, run| ToolDef { usage, purpose, flags, formatted, run };
+    let d = |usage, purpose, flags, formatted, run| ToolDef {
+        usage,
+        purpose,
+        flags,
+        formatted,
+        run,
+    };
     Some(match name {
         "status-set" => d(
             "[options] <maintenance | blocked | waiting | active> [message]",
@@ -71,7 +77,10 @@ fn status_set(c: &mut Call) -> TResult<Option<Out>> {
         return usage("invalid args, require <status> [message]");
     };
     if !SETTABLE.contains(&status.as_str()) {
-        return usage(format!("invalid status {status:?}, expected one of [{}]", SETTABLE.join(" ")));
+        return usage(format!(
+            "invalid status {status:?}, expected one of [{}]",
+            SETTABLE.join(" ")
+        ));
     }
     c.max_args(2)?;
     let message = c.p.args.get(1).cloned().unwrap_or_default();
@@ -164,7 +173,9 @@ fn juju_log(c: &mut Call) -> TResult<Option<Out>> {
 }
 
 fn network_get(c: &mut Call) -> TResult<Option<Out>> {
-    let Some(binding) = c.p.args.first().cloned() else { return usage("no arguments specified") };
+    let Some(binding) = c.p.args.first().cloned() else {
+        return usage("no arguments specified");
+    };
     c.max_args(1)?;
     let m = c.store()?.read()?;
     let unit = m.unit(&c.ctx.unit)?;
@@ -175,10 +186,15 @@ fn network_get(c: &mut Call) -> TResult<Option<Out>> {
     if !app.charm.endpoints.iter().any(|e| e.name == binding) {
         return runerr(format!("no network config found for binding {binding:?}"));
     }
-    let keys: Vec<&str> = ["primary-address", "bind-address", "ingress-address", "egress-subnets"]
-        .into_iter()
-        .filter(|k| c.p.bool(k))
-        .collect();
+    let keys: Vec<&str> = [
+        "primary-address",
+        "bind-address",
+        "ingress-address",
+        "egress-subnets",
+    ]
+    .into_iter()
+    .filter(|k| c.p.bool(k))
+    .collect();
     if keys.contains(&"primary-address") && keys.len() > 1 {
         return runerr("--primary-address must be the only flag specified");
     }
@@ -192,10 +208,16 @@ fn network_get(c: &mut Call) -> TResult<Option<Out>> {
         return Ok(Some(value(keys[0])));
     }
     if !keys.is_empty() {
-        return Ok(Some(Out::Map(keys.iter().map(|k| (k.to_string(), value(k))).collect())));
+        return Ok(Some(Out::Map(
+            keys.iter().map(|k| (k.to_string(), value(k))).collect(),
+        )));
     }
     let json = c.format == Format::Json;
-    let (mac, ifn, val) = if json { ("mac-address", "interface-name", "value") } else { ("macaddress", "interfacename", "address") };
+    let (mac, ifn, val) = if json {
+        ("mac-address", "interface-name", "value")
+    } else {
+        ("macaddress", "interfacename", "address")
+    };
     let address = Out::Struct(vec![
         ("hostname".into(), Out::Str(String::new())),
         (val.into(), Out::Str(addr.clone())),
@@ -214,14 +236,18 @@ fn network_get(c: &mut Call) -> TResult<Option<Out>> {
 }
 
 fn unit_get(c: &mut Call) -> TResult<Option<Out>> {
-    let Some(setting) = c.p.args.first().cloned() else { return usage("no setting specified") };
+    let Some(setting) = c.p.args.first().cloned() else {
+        return usage("no setting specified");
+    };
     if setting != "private-address" && setting != "public-address" {
         return usage(format!("unknown setting {setting:?}"));
     }
     c.max_args(1)?;
     let m = c.store()?.read()?;
     let unit = m.unit(&c.ctx.unit)?;
-    let Some(machine) = m.machines.get(&unit.machine) else { return runerr("private address not found") };
+    let Some(machine) = m.machines.get(&unit.machine) else {
+        return runerr("private address not found");
+    };
     if setting == "private-address" {
         return Ok(Some(Out::Str(machine.address.clone())));
     }
@@ -232,7 +258,9 @@ fn unit_get(c: &mut Call) -> TResult<Option<Out>> {
 }
 
 fn app_version_set(c: &mut Call) -> TResult<Option<Out>> {
-    let Some(version) = c.p.args.first().cloned() else { return usage("no version specified") };
+    let Some(version) = c.p.args.first().cloned() else {
+        return usage("no version specified");
+    };
     c.max_args(1)?;
     let unit = c.ctx.unit.clone();
     c.store()?.update(|m| {

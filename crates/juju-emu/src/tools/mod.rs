@@ -18,10 +18,30 @@ pub use support::{parse_keyvalues, valid_app_name, valid_unit_name};
 
 /// Every tool name the multi-call binary answers to.
 pub const TOOL_NAMES: &[&str] = &[
-    "config-get", "relation-ids", "relation-list", "relation-get", "relation-set", "status-set",
-    "status-get", "is-leader", "juju-log", "network-get", "unit-get", "application-version-set",
-    "leader-get", "leader-set", "state-get", "state-set", "state-delete", "open-port", "close-port",
-    "opened-ports", "action-get", "action-set", "action-fail", "action-log",
+    "config-get",
+    "relation-ids",
+    "relation-list",
+    "relation-get",
+    "relation-set",
+    "status-set",
+    "status-get",
+    "is-leader",
+    "juju-log",
+    "network-get",
+    "unit-get",
+    "application-version-set",
+    "leader-get",
+    "leader-set",
+    "state-get",
+    "state-set",
+    "state-delete",
+    "open-port",
+    "close-port",
+    "opened-ports",
+    "action-get",
+    "action-set",
+    "action-fail",
+    "action-log",
 ];
 
 /// The environment a tool invocation sees.
@@ -62,7 +82,11 @@ pub struct ToolOutput {
 
 impl ToolOutput {
     fn error(code: i32, msg: &str) -> ToolOutput {
-        ToolOutput { stdout: vec![], stderr: format!("ERROR {msg}\n").into_bytes(), code }
+        ToolOutput {
+            stdout: vec![],
+            stderr: format!("ERROR {msg}\n").into_bytes(),
+            code,
+        }
     }
 }
 
@@ -109,23 +133,38 @@ pub(crate) struct Call<'a> {
 }
 
 pub(crate) fn flag(names: &[&'static str], kind: FlagKind, help: &'static str) -> FlagDef {
-    FlagDef { names: names.to_vec(), kind, help }
+    FlagDef {
+        names: names.to_vec(),
+        kind,
+        help,
+    }
 }
 
 fn format_flags() -> Vec<FlagDef> {
     vec![
-        flag(&["format"], FlagKind::Value, "Specify output format (json|smart|yaml)"),
+        flag(
+            &["format"],
+            FlagKind::Value,
+            "Specify output format (json|smart|yaml)",
+        ),
         flag(&["o", "output"], FlagKind::Value, "Specify an output file"),
     ]
 }
 
 fn def(name: &str) -> Option<ToolDef> {
     let mut d = match name {
-        "config-get" | "relation-ids" | "relation-list" | "relation-get" | "relation-set" => relation::def(name)?,
-        "status-set" | "status-get" | "is-leader" | "juju-log" | "network-get" | "unit-get"
+        "config-get" | "relation-ids" | "relation-list" | "relation-get" | "relation-set" => {
+            relation::def(name)?
+        }
+        "status-set"
+        | "status-get"
+        | "is-leader"
+        | "juju-log"
+        | "network-get"
+        | "unit-get"
         | "application-version-set" => basic::def(name)?,
-        "leader-get" | "leader-set" | "state-get" | "state-set" | "state-delete" | "open-port" | "close-port"
-        | "opened-ports" => data::def(name)?,
+        "leader-get" | "leader-set" | "state-get" | "state-set" | "state-delete" | "open-port"
+        | "close-port" | "opened-ports" => data::def(name)?,
         _ => action::def(name)?,
     };
     if d.formatted {
@@ -147,10 +186,16 @@ pub fn run(name: &str, args: &[String], env: &ToolEnv, stdin: &mut dyn Read) -> 
     };
     let file = PathBuf::from(addr);
     if !file.is_file() {
-        return ToolOutput::error(1, &format!("dial {network} {addr}: connect: no such file or directory"));
+        return ToolOutput::error(
+            1,
+            &format!("dial {network} {addr}: connect: no such file or directory"),
+        );
     }
     if !env.cwd.is_absolute() {
-        return ToolOutput::error(1, &format!("bad request: Dir is not absolute: {:?}", env.cwd));
+        return ToolOutput::error(
+            1,
+            &format!("bad request: Dir is not absolute: {:?}", env.cwd),
+        );
     }
     let _lock = match HookContext::lock(&file) {
         Ok(l) => l,
@@ -161,7 +206,13 @@ pub fn run(name: &str, args: &[String], env: &ToolEnv, stdin: &mut dyn Read) -> 
         Err(e) => return ToolOutput::error(1, &e.to_string()),
     };
     if ctx.id != ctx_id {
-        return ToolOutput::error(1, &format!("bad request: expected context id {:?}, got {:?}", ctx.id, ctx_id));
+        return ToolOutput::error(
+            1,
+            &format!(
+                "bad request: expected context id {:?}, got {:?}",
+                ctx.id, ctx_id
+            ),
+        );
     }
     let Some(tool) = def(name) else {
         return ToolOutput::error(1, &format!("bad request: unknown command {name:?}"));
@@ -178,13 +229,32 @@ pub fn run(name: &str, args: &[String], env: &ToolEnv, stdin: &mut dyn Read) -> 
     };
     if p.help {
         let text = gnuflag::help_text(name, tool.usage, tool.purpose, &tool.flags);
-        return ToolOutput { stdout: text.into_bytes(), stderr: vec![], code: 0 };
+        return ToolOutput {
+            stdout: text.into_bytes(),
+            stderr: vec![],
+            code: 0,
+        };
     }
-    let format = p.get("format").and_then(|f| Format::parse(f).ok()).unwrap_or(Format::Smart);
+    let format = p
+        .get("format")
+        .and_then(|f| Format::parse(f).ok())
+        .unwrap_or(Format::Smart);
     let output = p.get("o").map(str::to_string);
-    let mut call = Call { name, ctx, p, env, stdin, stderr: Vec::new(), format };
+    let mut call = Call {
+        name,
+        ctx,
+        p,
+        env,
+        stdin,
+        stderr: Vec::new(),
+        format,
+    };
     let result = (tool.run)(&mut call);
-    let mut out = ToolOutput { stdout: vec![], stderr: std::mem::take(&mut call.stderr), code: 0 };
+    let mut out = ToolOutput {
+        stdout: vec![],
+        stderr: std::mem::take(&mut call.stderr),
+        code: 0,
+    };
     match result {
         Err(Fail::Usage(m)) => {
             out.stderr.extend(format!("ERROR {m}\n").bytes());

@@ -69,7 +69,8 @@ fn config_get(c: &mut Call) -> TResult<Option<Out>> {
     if let Some(k) = key {
         return Ok(Some(cfg.get(&k).map(Out::from).unwrap_or(Out::Null)));
     }
-    let mut out: BTreeMap<String, Out> = cfg.iter().map(|(k, v)| (k.clone(), Out::from(v))).collect();
+    let mut out: BTreeMap<String, Out> =
+        cfg.iter().map(|(k, v)| (k.clone(), Out::from(v))).collect();
     if all {
         for k in app.charm.config.keys() {
             out.entry(k.clone()).or_insert(Out::Null);
@@ -82,7 +83,11 @@ fn relation_ids(c: &mut Call) -> TResult<Option<Out>> {
     c.max_args(1)?;
     let endpoint = match c.p.args.first() {
         Some(e) => e.clone(),
-        None => match c.ctx.hook_relation().and_then(|id| c.ctx.relations.get(&id)) {
+        None => match c
+            .ctx
+            .hook_relation()
+            .and_then(|id| c.ctx.relations.get(&id))
+        {
             Some(r) => r.endpoint.clone(),
             None => return usage("no endpoint name specified"),
         },
@@ -100,7 +105,9 @@ fn relation_ids(c: &mut Call) -> TResult<Option<Out>> {
 fn relation_list(c: &mut Call) -> TResult<Option<Out>> {
     let id = c.relation_id()?;
     c.max_args(0)?;
-    let Some(r) = c.ctx.relations.get(&id) else { return runerr("relation not found") };
+    let Some(r) = c.ctx.relations.get(&id) else {
+        return runerr("relation not found");
+    };
     if c.p.bool("app") {
         return Ok(Some(Out::Str(r.remote_app.clone())));
     }
@@ -154,13 +161,20 @@ fn relation_get(c: &mut Call) -> TResult<Option<Out>> {
         }
     };
     if !args.is_empty() {
-        return usage(format!("unrecognized args: {}", crate::gnuflag::go_quote_list(&args)));
+        return usage(format!(
+            "unrecognized args: {}",
+            crate::gnuflag::go_quote_list(&args)
+        ));
     }
     let bag = read_bag(c, id, target)?;
     if key.is_empty() {
         return Ok(Some(Out::str_map(&bag)));
     }
-    Ok(Some(bag.get(&key).map(|v| Out::Str(v.clone())).unwrap_or(Out::Null)))
+    Ok(Some(
+        bag.get(&key)
+            .map(|v| Out::Str(v.clone()))
+            .unwrap_or(Out::Null),
+    ))
 }
 
 fn read_bag(c: &mut Call, id: u64, target: Target) -> TResult<BTreeMap<String, String>> {
@@ -232,8 +246,14 @@ fn relation_set(c: &mut Call) -> TResult<Option<Out>> {
     if app && !c.is_leader()? {
         return runerr("cannot write relation settings");
     }
-    let Some(r) = c.ctx.relations.get_mut(&id) else { return runerr("relation not found") };
-    let (bag, dirty) = if app { (&mut r.app_bag, &mut r.app_dirty) } else { (&mut r.unit_bag, &mut r.unit_dirty) };
+    let Some(r) = c.ctx.relations.get_mut(&id) else {
+        return runerr("relation not found");
+    };
+    let (bag, dirty) = if app {
+        (&mut r.app_bag, &mut r.app_dirty)
+    } else {
+        (&mut r.unit_bag, &mut r.unit_dirty)
+    };
     for (k, v) in settings {
         if v.is_empty() {
             bag.remove(&k);
