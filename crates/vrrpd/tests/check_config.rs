@@ -7,7 +7,11 @@ use std::process::Command;
 const VRRPD: &str = env!("CARGO_BIN_EXE_vrrpd");
 
 fn check(path: &Path) -> (i32, String, String) {
-    let out = Command::new(VRRPD).arg("--check-config").arg(path).output().unwrap();
+    let out = Command::new(VRRPD)
+        .arg("--check-config")
+        .arg(path)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -31,7 +35,10 @@ fn valid_file_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = check(&write(dir.path(), "ok.conf", GOOD));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("configuration OK (1 instance(s), 1 check(s))"), "{out}");
+    assert!(
+        out.contains("configuration OK (1 instance(s), 1 check(s))"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -60,7 +67,11 @@ fn errors_name_file_and_line_and_exit_non_zero() {
 fn daemon_refuses_an_invalid_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "bad.conf", "vrrp_instance x {\n");
-    let out = Command::new(VRRPD).arg("--config").arg(&p).output().unwrap();
+    let out = Command::new(VRRPD)
+        .arg("--config")
+        .arg(&p)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.conf:"));
 }

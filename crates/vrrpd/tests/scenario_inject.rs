@@ -15,12 +15,22 @@ fn malformed_and_foreign_adverts_are_dropped_and_counted() {
         return;
     }
     let w = Kind::Worker;
-    let mut bed = Bed::new("inject", vec![(w, Inst::v3(150)), (w, Inst::v3(100)), (w, Inst::v3(1))]);
+    let mut bed = Bed::new(
+        "inject",
+        vec![(w, Inst::v3(150)), (w, Inst::v3(100)), (w, Inst::v3(1))],
+    );
     // Node 2 only injects; it runs no daemon.
     bed.nodes[0].start();
     bed.nodes[1].start();
     bed.wait_sole_holder(0, Duration::from_secs(5));
-    assert!(wait_until(Duration::from_secs(5), Duration::from_millis(50), || bed.nodes[1].role().as_deref() == Some("BACKUP")).is_some());
+    assert!(
+        wait_until(Duration::from_secs(5), Duration::from_millis(50), || bed
+            .nodes[1]
+            .role()
+            .as_deref()
+            == Some("BACKUP"))
+        .is_some()
+    );
 
     let src = Ipv4Addr::new(192, 0, 2, 12);
     let grp = Ipv4Addr::new(224, 0, 0, 18);
@@ -62,7 +72,12 @@ fn malformed_and_foreign_adverts_are_dropped_and_counted() {
     // The state file is refreshed at most once a second for counter changes.
     wait_until(Duration::from_secs(3), Duration::from_millis(50), || {
         let st = bed.nodes[1].state().unwrap();
-        reasons.iter().all(|r| st["instances"][0]["counters"]["drops"][r].as_u64().unwrap_or(0) >= 1)
+        reasons.iter().all(|r| {
+            st["instances"][0]["counters"]["drops"][r]
+                .as_u64()
+                .unwrap_or(0)
+                >= 1
+        })
     });
     let st = bed.nodes[1].state().unwrap();
     let inst = &st["instances"][0];
@@ -70,17 +85,29 @@ fn malformed_and_foreign_adverts_are_dropped_and_counted() {
     assert_eq!(inst["master_address"], "192.0.2.10", "{st}");
     let drops = &inst["counters"]["drops"];
     for reason in reasons {
-        assert!(drops[reason].as_u64().unwrap_or(0) >= 1, "no {reason} drop counted: {drops}");
+        assert!(
+            drops[reason].as_u64().unwrap_or(0) >= 1,
+            "no {reason} drop counted: {drops}"
+        );
     }
     // Drops are logged rate-limited: far fewer lines than the 120 bad packets.
     let logs = bed.nodes[1].logs();
-    let lines = logs.lines().filter(|l| l.contains("packet dropped")).count();
+    let lines = logs
+        .lines()
+        .filter(|l| l.contains("packet dropped"))
+        .count();
     assert!(lines <= 12, "{lines} drop log lines");
 
     // A valid injected advert with higher priority is accepted (control: the injector works).
     bed.nodes[2]
         .host
-        .run_in(move || send_frame(ifindex, &ipv4(src, grp, 255, &v3_advert(src, grp, 23, 254, 10, &[vip]))).unwrap())
+        .run_in(move || {
+            send_frame(
+                ifindex,
+                &ipv4(src, grp, 255, &v3_advert(src, grp, 23, 254, 10, &[vip])),
+            )
+            .unwrap()
+        })
         .unwrap();
     assert!(
         wait_until(Duration::from_secs(3), Duration::from_millis(20), || {

@@ -39,7 +39,10 @@ fn crash_roundtrip(tag: &str, m: Kind, b: Kind, mk: fn(u8) -> Inst, bound: Durat
         wait_until(bound, Duration::from_millis(5), || bed.nodes[1].holds(vip)).is_some(),
         "backup did not take over"
     );
-    eprintln!("MEASURE {tag}: master {m:?} SIGKILL -> backup {b:?} holds VIP: {:?}", t0.elapsed());
+    eprintln!(
+        "MEASURE {tag}: master {m:?} SIGKILL -> backup {b:?} holds VIP: {:?}",
+        t0.elapsed()
+    );
     bed.nodes[0].start();
     bed.wait_sole_holder(0, SETTLE);
     bed.assert_stable(0, Duration::from_secs(1));
@@ -55,8 +58,14 @@ fn graceful(tag: &str, m: Kind, b: Kind, mk: fn(u8) -> Inst, bound: Duration) {
     let vip = bed.vip();
     let t0 = Instant::now();
     bed.nodes[0].signal(Signal::SIGTERM);
-    assert!(wait_until(bound, Duration::from_millis(2), || bed.nodes[1].holds(vip)).is_some(), "no takeover");
-    eprintln!("MEASURE {tag}: master {m:?} SIGTERM -> backup {b:?} holds VIP: {:?}", t0.elapsed());
+    assert!(
+        wait_until(bound, Duration::from_millis(2), || bed.nodes[1].holds(vip)).is_some(),
+        "no takeover"
+    );
+    eprintln!(
+        "MEASURE {tag}: master {m:?} SIGTERM -> backup {b:?} holds VIP: {:?}",
+        t0.elapsed()
+    );
     let p = bed.nodes[0].proc.take().unwrap();
     assert!(p.wait_timeout(Duration::from_secs(5)).is_some());
     assert!(!bed.nodes[0].holds(vip), "VIP left on the stopped master");
@@ -119,14 +128,29 @@ fn v2_wrong_password_is_not_accepted() {
     let mut bed = Bed::new("kv2bad", vec![(K, a), (W, b)]);
     bed.nodes[0].start();
     bed.nodes[1].start();
-    assert!(wait_until(Duration::from_secs(8), Duration::from_millis(50), || bed.holders().len() == 2).is_some());
+    assert!(
+        wait_until(Duration::from_secs(8), Duration::from_millis(50), || bed
+            .holders()
+            .len()
+            == 2)
+        .is_some()
+    );
     let st = bed.nodes[1].state().unwrap();
-    assert!(st["instances"][0]["counters"]["drops"]["auth"].as_u64().unwrap() >= 1, "{st}");
+    assert!(
+        st["instances"][0]["counters"]["drops"]["auth"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{st}"
+    );
 }
 
 fn unicast(priority: u8, me: usize, peer: usize) -> Inst {
     let mut i = Inst::v3(priority);
-    i.unicast = Some((format!("192.0.2.{}", 10 + me), vec![format!("192.0.2.{}", 10 + peer)]));
+    i.unicast = Some((
+        format!("192.0.2.{}", 10 + me),
+        vec![format!("192.0.2.{}", 10 + peer)],
+    ));
     i
 }
 
@@ -144,15 +168,35 @@ fn v3_unicast_both_directions() {
         let vip = bed.vip();
         let t0 = Instant::now();
         bed.nodes[0].signal(Signal::SIGTERM);
-        assert!(wait_until(Duration::from_millis(500), Duration::from_millis(2), || bed.nodes[1].holds(vip)).is_some());
-        eprintln!("MEASURE {tag}: unicast master {m:?} SIGTERM -> backup holds VIP: {:?}", t0.elapsed());
-        bed.nodes[0].proc.take().unwrap().wait_timeout(Duration::from_secs(5));
+        assert!(
+            wait_until(Duration::from_millis(500), Duration::from_millis(2), || bed
+                .nodes[1]
+                .holds(vip))
+            .is_some()
+        );
+        eprintln!(
+            "MEASURE {tag}: unicast master {m:?} SIGTERM -> backup holds VIP: {:?}",
+            t0.elapsed()
+        );
+        bed.nodes[0]
+            .proc
+            .take()
+            .unwrap()
+            .wait_timeout(Duration::from_secs(5));
         bed.wait_sole_holder(1, SETTLE);
         bed.nodes[0].start();
         bed.wait_sole_holder(0, SETTLE);
         let t0 = Instant::now();
         bed.nodes[0].kill();
-        assert!(wait_until(Duration::from_secs(2), Duration::from_millis(5), || bed.nodes[1].holds(vip)).is_some());
-        eprintln!("MEASURE {tag}: unicast master {m:?} SIGKILL -> backup holds VIP: {:?}", t0.elapsed());
+        assert!(
+            wait_until(Duration::from_secs(2), Duration::from_millis(5), || bed
+                .nodes[1]
+                .holds(vip))
+            .is_some()
+        );
+        eprintln!(
+            "MEASURE {tag}: unicast master {m:?} SIGKILL -> backup holds VIP: {:?}",
+            t0.elapsed()
+        );
     }
 }

@@ -3,11 +3,18 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use futures::stream::BoxStream;
+use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::warn;
 
+use crate::net::{Announcer, Mode, Netlink, VrrpSocket};
 use crate::spec::{InstanceSpec, VipSpec};
+
+/// The socket type the loop holds.
+pub type Socket = VrrpSocket;
 
 /// A received packet, tagged with the socket it came from.
 #[derive(Debug)]
@@ -24,68 +31,180 @@ pub struct RxEvent {
     pub payload: Vec<u8>,
 }
 
-/// A link or address change.
-#[derive(Debug, Clone)]
+/// A link or address change, reduced to what the loop needs: which interface or address to
+/// look at again. The loop re-reads the current state instead of trusting event contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetEvent {
-    /// A link exists (new or changed) with this index and operational state.
-    Link { name: String, index: u32, up: bool },
-    /// A link was deleted.
+    /// Something changed about the link called `name` (added, up, down).
+    Link { name: String },
+    /// The link `name` with index `index` went away.
     LinkGone { name: String, index: u32 },
-    /// An address was added or removed on interface `index`.
+    /// An address was added, changed or removed on interface `index`.
     Addr {
         index: u32,
         addr: IpAddr,
         added: bool,
     },
-}
-
-/// An open VRRP socket.
-pub struct Socket {}
-
-impl Socket {
-    pub async fn send(&self, _src: IpAddr, _dst: IpAddr, _payload: &[u8]) -> std::io::Result<()> {
-        Err(std::io::Error::other("net edge not available"))
-    }
+    /// Events were lost: re-read everything.
+    Resync,
 }
 
 /// Netlink, sockets and announcements.
-pub struct Edge {}
+pub struct Edge {
+    nl: Netlink,
+}
+
+fn net_vip(v: &VipSpec) -> crate::net::VipSpec {
+    let mut n = crate::net::VipSpec::new(v.vip.addr, v.vip.prefix_len);
+    n.label = v.label.clone();
+    n.nodad = v.nodad;
+    n.noprefixroute = v.noprefixroute;
+    n
+}
 
 impl Edge {
+    /// Connect to rtnetlink in the current network namespace.
     pub async fn new() -> anyhow::Result<Edge> {
-        anyhow::bail!("net edge not available")
+        Ok(Edge {
+            nl: Netlink::connect().await.context("rtnetlink")?,
+        })
     }
-    pub fn monitor(&self) -> anyhow::Result<BoxStream<'static, NetEvent>> {
-        anyhow::bail!("net edge not available")
+
+    /// Link and address changes.
+    pub async fn monitor(&self) -> anyhow::Result<BoxStream<'static, NetEvent>> {
+        use crate::net::NetEvent as N;
+        let m = self.nl.monitor().await.context("netlink monitor")?;
+        Ok(Box::pin(m.map(|ev| match ev {
+            N::LinkAdded { name, .. } | N::LinkUp { name, .. } | N::LinkDown { name, .. } => {
+                NetEvent::Link { name }
+            }
+            N::LinkRemoved { name, index } => NetEvent::LinkGone { name, index },
+            N::AddrAdded { index, addr, .. } => NetEvent::Addr {
+                index,
+                addr,
+                added: true,
+            },
+            N::AddrRemoved { index, addr, .. } => NetEvent::Addr {
+                index,
+                addr,
+                added: false,
+            },
+            N::Resync => NetEvent::Resync,
+        })))
     }
-    /// Index and operational state of interface `name`.
-    pub async fn link(&self, _name: &str) -> Option<(u32, bool)> {
-        None
+
+    /// Index and state (admin and carrier up) of interface `name`.
+    pub async fn link(&self, name: &str) -> Option<(u32, bool)> {
+        match self.nl.link(name).await {
+            Ok(l) => l.map(|l| (l.index, l.is_up())),
+            Err(e) => {
+                warn!(interface = name, error = %e, "link lookup failed");
+                None
+            }
+        }
     }
-    /// Primary IPv4 or IPv6 link-local of `index`, skipping `exclude`.
+
+    /// Primary IPv4 or IPv6 link-local of `index`, skipping `exclude` (our VIPs).
     pub async fn source_address(
         &self,
-        _index: u32,
-        _family: vrrp::Family,
-        _exclude: &[IpAddr],
+        index: u32,
+        family: vrrp::Family,
+        exclude: &[IpAddr],
     ) -> Option<IpAddr> {
-        None
+        self.nl
+            .primary_source(index, family, exclude)
+            .await
+            .ok()
+            .flatten()
     }
-    pub fn open_socket(&self, _spec: &InstanceSpec, _index: u32) -> anyhow::Result<Socket> {
-        anyhow::bail!("net edge not available")
+
+    /// Open the instance's socket on `index`; unicast mode binds `src`.
+    pub fn open_socket(
+        &self,
+        spec: &InstanceSpec,
+        index: u32,
+        src: Option<IpAddr>,
+    ) -> anyhow::Result<Socket> {
+        let mode = if spec.core.unicast_peers.is_empty() {
+            Mode::Multicast
+        } else {
+            Mode::Unicast {
+                src: src.context("unicast mode needs a source address on the interface")?,
+            }
+        };
+        Ok(VrrpSocket::open(
+            &spec.interface,
+            index,
+            spec.core.family,
+            mode,
+        )?)
     }
-    pub async fn add_vip(&self, _v: &VipSpec) -> anyhow::Result<()> {
-        anyhow::bail!("net edge not available")
+
+    /// Add a VIP on its interface (idempotent).
+    pub async fn add_vip(&self, v: &VipSpec) -> anyhow::Result<()> {
+        let link = self
+            .nl
+            .link(&v.dev)
+            .await?
+            .with_context(|| format!("interface {} not found", v.dev))?;
+        Ok(self.nl.add_vip(link.index, &net_vip(v)).await?)
     }
-    pub async fn del_vip(&self, _v: &VipSpec) -> anyhow::Result<()> {
-        anyhow::bail!("net edge not available")
+
+    /// Remove a VIP from its interface (absent VIP or interface: nothing to do).
+    pub async fn del_vip(&self, v: &VipSpec) -> anyhow::Result<()> {
+        match self.nl.link(&v.dev).await? {
+            Some(link) => Ok(self
+                .nl
+                .del_vip(link.index, v.vip.addr, v.vip.prefix_len)
+                .await?),
+            None => Ok(()),
+        }
     }
-    pub async fn announce(&self, _v: &VipSpec, _count: u32) -> anyhow::Result<()> {
-        anyhow::bail!("net edge not available")
+
+    /// `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for `v`.
+    pub async fn announce(&self, v: &VipSpec, count: u32) -> anyhow::Result<()> {
+        let link = self
+            .nl
+            .link(&v.dev)
+            .await?
+            .with_context(|| format!("interface {} not found", v.dev))?;
+        if link.noarp {
+            return Ok(());
+        }
+        let mac = link.mac.context("interface has no MAC")?;
+        let a = Announcer::open(link.index)?;
+        for _ in 0..count {
+            match v.vip.addr {
+                IpAddr::V4(ip) => a.garp(mac, ip)?,
+                IpAddr::V6(ip) => a.unsolicited_na(mac, ip, false)?,
+            }
+        }
+        Ok(())
     }
 }
 
-/// The receive task of one socket.
-pub fn spawn_rx(_sock_id: u64, _sock: Arc<Socket>, _tx: mpsc::Sender<RxEvent>) -> JoinHandle<()> {
-    tokio::spawn(async {})
+/// The receive task of one socket: forwards packets until the socket fails or the loop is gone.
+pub fn spawn_rx(sock_id: u64, sock: Arc<Socket>, tx: mpsc::Sender<RxEvent>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match sock.recv().await {
+                Ok(r) => {
+                    let ev = RxEvent {
+                        sock_id,
+                        src: r.src,
+                        dst: r.dst,
+                        ttl: r.ttl,
+                        payload: r.payload,
+                    };
+                    if tx.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "VRRP socket receive failed; closing it");
+                    return;
+                }
+            }
+        }
+    })
 }

@@ -84,7 +84,6 @@ impl Daemon {
             Some((index, up)) => {
                 self.running[i].ifindex = Some(index);
                 self.running[i].link_up = up;
-                self.open_socket(i);
             }
             None => {
                 warn!(instance = %name, interface = %self.running[i].spec.interface, "interface not found");
@@ -94,10 +93,12 @@ impl Daemon {
         }
         let src = self.compute_source(i).await;
         self.running[i].source = src;
+        self.open_socket(i);
         let mut inputs = vec![vrrp::Input::SourceAddress(src)];
-        if self.running[i].spec.track_primary
-            && !(self.running[i].link_up && self.running[i].sock.is_some())
-        {
+        // Never master without a working receive socket: no socket counts as link down.
+        let usable = self.running[i].link_up && self.running[i].sock.is_some();
+        self.running[i].link_up = usable;
+        if self.running[i].spec.track_primary && !usable {
             inputs.push(vrrp::Input::LinkDown);
         }
         for (index, t) in self.running[i]
@@ -141,7 +142,7 @@ impl Daemon {
         let r = &mut self.running[i];
         r.close_socket();
         let Some(index) = r.ifindex else { return };
-        match self.edge.open_socket(&r.spec, index) {
+        match self.edge.open_socket(&r.spec, index, r.source) {
             Ok(sock) => {
                 let id = self.next_sock_id;
                 self.next_sock_id += 1;
@@ -286,20 +287,12 @@ impl Daemon {
     /// A link or address event from the netlink monitor.
     pub(super) async fn on_net(&mut self, ev: NetEvent) {
         match ev {
-            NetEvent::Link { name, index, up } => {
-                self.on_track_interface(&name, up).await;
+            NetEvent::Link { name } => {
+                self.refresh_track_interface(&name).await;
                 for i in 0..self.running.len() {
-                    if self.running[i].spec.interface != name {
-                        continue;
+                    if self.running[i].spec.interface == name {
+                        self.refresh_link(i).await;
                     }
-                    if self.running[i].ifindex != Some(index) {
-                        info!(instance = %self.running[i].spec.core.name, interface = %name, index, "interface (re)appeared; reopening socket");
-                        self.running[i].ifindex = Some(index);
-                        self.open_socket(i);
-                    }
-                    self.update_source(i).await;
-                    let usable = up && self.running[i].sock.is_some();
-                    self.set_link(i, usable).await;
                 }
             }
             NetEvent::LinkGone { name, index } => {
@@ -307,10 +300,7 @@ impl Daemon {
                 for i in 0..self.running.len() {
                     if self.running[i].ifindex == Some(index) {
                         info!(instance = %self.running[i].spec.core.name, interface = %name, "interface deleted");
-                        self.running[i].close_socket();
-                        self.running[i].ifindex = None;
-                        self.set_link(i, false).await;
-                        self.update_source(i).await;
+                        self.refresh_link(i).await;
                     }
                 }
             }
@@ -318,12 +308,65 @@ impl Daemon {
                 for i in 0..self.running.len() {
                     if self.running[i].ifindex == Some(index) {
                         self.update_source(i).await;
+                        if self.running[i].sock.is_none() {
+                            // e.g. the unicast source address just appeared.
+                            self.refresh_link(i).await;
+                        }
                     }
                 }
                 if !added {
                     self.on_vip_removed(index, addr).await;
                 }
             }
+            NetEvent::Resync => {
+                let names: Vec<String> = self.links.keys().cloned().collect();
+                for n in names {
+                    self.refresh_track_interface(&n).await;
+                }
+                for i in 0..self.running.len() {
+                    self.refresh_link(i).await;
+                }
+            }
+        }
+    }
+
+    /// Re-read instance `i`'s interface: follow a new index (re-created interface) with a new
+    /// socket, refresh the source address, and feed the link state (no socket = down).
+    async fn refresh_link(&mut self, i: usize) {
+        let iface = self.running[i].spec.interface.clone();
+        match self.edge.link(&iface).await {
+            Some((index, up)) => {
+                if self.running[i].ifindex != Some(index) {
+                    info!(instance = %self.running[i].spec.core.name, interface = %iface, index, "interface (re)appeared; opening socket");
+                    self.running[i].close_socket();
+                    self.running[i].ifindex = Some(index);
+                }
+                self.update_source(i).await;
+                if self.running[i].sock.is_none() {
+                    self.open_socket(i);
+                }
+                let usable = up && self.running[i].sock.is_some();
+                self.set_link(i, usable).await;
+            }
+            None => {
+                self.running[i].close_socket();
+                self.running[i].ifindex = None;
+                self.set_link(i, false).await;
+                self.update_source(i).await;
+            }
+        }
+    }
+
+    async fn refresh_track_interface(&mut self, name: &str) {
+        let tracked = self.running.iter().any(|r| {
+            r.spec
+                .track_sources
+                .iter()
+                .any(|t| matches!(t, TrackSource::Interface(n) if n == name))
+        });
+        if tracked {
+            let up = self.edge.link(name).await.is_some_and(|(_, up)| up);
+            self.on_track_interface(name, up).await;
         }
     }
 

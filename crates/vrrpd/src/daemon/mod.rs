@@ -61,7 +61,7 @@ pub async fn run(config: PathBuf, state_file: Option<PathBuf>) -> anyhow::Result
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let edge = Edge::new().await.context("netlink")?;
-    let mut monitor = edge.monitor().context("netlink monitor")?;
+    let mut monitor = edge.monitor().await?;
     let (rx_tx, mut rx_rx) = mpsc::channel::<RxEvent>(1024);
     let (check_tx, mut check_rx) = mpsc::channel::<CheckEvent>(256);
     let mut d = Daemon {

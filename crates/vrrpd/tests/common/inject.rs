@@ -8,7 +8,11 @@ use std::net::Ipv4Addr;
 pub fn csum(data: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     for c in data.chunks(2) {
-        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from(c[0]) << 8 };
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from(c[0]) << 8
+        };
         sum += u32::from(w);
     }
     while sum >> 16 != 0 {
@@ -32,7 +36,14 @@ pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A v3/IPv4 advert with the keepalived pseudo-header checksum.
-pub fn v3_advert(src: Ipv4Addr, dst: Ipv4Addr, vrid: u8, prio: u8, interval_cs: u16, vips: &[Ipv4Addr]) -> Vec<u8> {
+pub fn v3_advert(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    vrid: u8,
+    prio: u8,
+    interval_cs: u16,
+    vips: &[Ipv4Addr],
+) -> Vec<u8> {
     let mut p = vec![0x31, vrid, prio, vips.len() as u8];
     p.extend_from_slice(&(interval_cs & 0x0fff).to_be_bytes());
     p.extend_from_slice(&[0, 0]);
@@ -55,7 +66,11 @@ pub fn v3_advert(src: Ipv4Addr, dst: Ipv4Addr, vrid: u8, prio: u8, interval_cs: 
 pub fn send_frame(ifindex: u32, ip_packet: &[u8]) -> std::io::Result<()> {
     // SAFETY: plain socket(2)/sendto(2)/close(2) with a correctly sized sockaddr_ll.
     unsafe {
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, (libc::ETH_P_IP as u16).to_be() as i32);
+        let fd = libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM,
+            (libc::ETH_P_IP as u16).to_be() as i32,
+        );
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }

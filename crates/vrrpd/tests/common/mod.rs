@@ -95,12 +95,17 @@ impl Inst {
             );
         }
         s += "vrrp_instance VI_1 {\n    state BACKUP\n";
-        s += &format!("    interface {iface}\n    virtual_router_id {}\n    priority {}\n    advert_int {}\n", self.vrid, self.priority, self.advert);
+        s += &format!(
+            "    interface {iface}\n    virtual_router_id {}\n    priority {}\n    advert_int {}\n",
+            self.vrid, self.priority, self.advert
+        );
         if self.nopreempt {
             s += "    nopreempt\n";
         }
         if let Some(p) = self.auth {
-            s += &format!("    authentication {{\n        auth_type PASS\n        auth_pass {p}\n    }}\n");
+            s += &format!(
+                "    authentication {{\n        auth_type PASS\n        auth_pass {p}\n    }}\n"
+            );
         }
         if let Some((src, peers)) = &self.unicast {
             s += &format!("    unicast_src_ip {src}\n    unicast_peer {{\n");
@@ -109,7 +114,10 @@ impl Inst {
             }
             s += "    }\n";
         }
-        s += &format!("    virtual_ipaddress {{\n        {} dev {iface}\n    }}\n", self.vip);
+        s += &format!(
+            "    virtual_ipaddress {{\n        {} dev {iface}\n    }}\n",
+            self.vip
+        );
         if let (Some(_), Kind::Worker) = (self.check_port, kind) {
             s += "    track_script {\n        port_ok\n    }\n";
         }
@@ -138,7 +146,11 @@ impl Node {
     }
 
     pub fn write_conf(&self) {
-        std::fs::write(self.conf_path(), self.inst.render(self.kind, self.host.ifname())).unwrap();
+        std::fs::write(
+            self.conf_path(),
+            self.inst.render(self.kind, self.host.ifname()),
+        )
+        .unwrap();
     }
 
     pub fn start(&mut self) {
@@ -149,7 +161,11 @@ impl Node {
             Kind::Worker => {
                 let state = self.state_path();
                 self.host
-                    .spawn("vrrpd", VRRPD, &["--config", conf, "--state-file", state.to_str().unwrap()])
+                    .spawn(
+                        "vrrpd",
+                        VRRPD,
+                        &["--config", conf, "--state-file", state.to_str().unwrap()],
+                    )
                     .unwrap()
             }
             Kind::Keepalived => {
@@ -160,7 +176,9 @@ impl Node {
                     .spawn(
                         "keepalived",
                         KEEPALIVED,
-                        &["-P", "-n", "-l", "-D", "-f", conf, "-p", &p1, "-r", &p2, "-c", &p3],
+                        &[
+                            "-P", "-n", "-l", "-D", "-f", conf, "-p", &p1, "-r", &p2, "-c", &p3,
+                        ],
                     )
                     .unwrap()
             }
@@ -180,12 +198,33 @@ impl Node {
                 // keepalived's VRRP child is a separate process; kill it too.
                 if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("v.pid")) {
                     if let Ok(pid) = pid.trim().parse::<i32>() {
-                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            Signal::SIGKILL,
+                        );
                     }
                 }
             }
-            assert!(p.wait_timeout(Duration::from_secs(5)).is_some(), "SIGKILLed process did not exit");
+            assert!(
+                p.wait_timeout(Duration::from_secs(5)).is_some(),
+                "SIGKILLed process did not exit"
+            );
         }
+    }
+
+    /// `vrrpd --cleanup --config FILE` in the node's namespace (what systemd's ExecStopPost
+    /// runs); must exit 0.
+    pub fn cleanup(&self) {
+        let conf = self.conf_path();
+        let out = self
+            .host
+            .exec(VRRPD, &["--cleanup", "--config", conf.to_str().unwrap()])
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cleanup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn holds(&self, vip: IpAddr) -> bool {
@@ -202,7 +241,10 @@ impl Node {
     }
 
     pub fn logs(&self) -> String {
-        self.proc.as_ref().map(|p| p.stderr() + &p.stdout()).unwrap_or_default()
+        self.proc
+            .as_ref()
+            .map(|p| p.stderr() + &p.stdout())
+            .unwrap_or_default()
     }
 }
 
@@ -245,16 +287,23 @@ impl Bed {
     /// Indices of nodes holding the VIP.
     pub fn holders(&self) -> Vec<usize> {
         let vip = self.vip();
-        (0..self.nodes.len()).filter(|&i| self.nodes[i].holds(vip)).collect()
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].holds(vip))
+            .collect()
     }
 
     /// Wait until exactly node `i` holds the VIP (and nobody else); returns the time waited.
     pub fn wait_sole_holder(&self, i: usize, timeout: Duration) -> Duration {
         let t0 = Instant::now();
-        let r = wait_until(timeout, Duration::from_millis(5), || self.holders() == vec![i]);
+        let r = wait_until(timeout, Duration::from_millis(5), || {
+            self.holders() == vec![i]
+        });
         if r.is_none() {
             self.dump();
-            panic!("node {i} not sole VIP holder within {timeout:?}; holders {:?}", self.holders());
+            panic!(
+                "node {i} not sole VIP holder within {timeout:?}; holders {:?}",
+                self.holders()
+            );
         }
         t0.elapsed()
     }
@@ -275,13 +324,28 @@ impl Bed {
     pub fn dump(&self) {
         for (i, n) in self.nodes.iter().enumerate() {
             eprintln!("===== node {i} ({:?}) state: {:?}", n.kind, n.state());
-            eprintln!("{}", n.logs().lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+            eprintln!(
+                "{}",
+                n.logs()
+                    .lines()
+                    .rev()
+                    .take(60)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
         }
     }
 }
 
 /// Poll `f` every `every` until true or `timeout`; `Some(elapsed)` on success.
-pub fn wait_until(timeout: Duration, every: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+pub fn wait_until(
+    timeout: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> bool,
+) -> Option<Duration> {
     let t0 = Instant::now();
     loop {
         if f() {
