@@ -227,6 +227,7 @@ pub struct Unit {
     /// Charm state (`state-set`).
     pub charm_state: BTreeMap<String, String>,
     /// Opened ports with their endpoints (empty set = all endpoints).
+    #[serde(with = "ports_as_list")]
     pub ports: BTreeMap<PortRange, BTreeSet<String>>,
     /// Alive or dying.
     pub life: Life,
@@ -427,5 +428,23 @@ impl Model {
             })
             .map(|r| r.name.clone())
             .collect()
+    }
+}
+
+/// JSON maps need string keys: ports are stored as a list of `[range, endpoints]` pairs.
+mod ports_as_list {
+    use super::PortRange;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    type Ports = BTreeMap<PortRange, BTreeSet<String>>;
+
+    pub fn serialize<S: Serializer>(p: &Ports, s: S) -> Result<S::Ok, S::Error> {
+        p.iter().collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ports, D::Error> {
+        let v: Vec<(PortRange, BTreeSet<String>)> = Vec::deserialize(d)?;
+        Ok(v.into_iter().collect())
     }
 }

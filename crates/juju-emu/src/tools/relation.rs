@@ -55,7 +55,7 @@ pub(super) fn def(name: &str) -> Option<ToolDef> {
 }
 
 fn config_get(c: &mut Call) -> TResult<Option<Out>> {
-    let all = c.p.bool("all");
+    let all = c.p.bool("a");
     if c.p.args.len() > 1 {
         return c.max_args(1).map(|_| None);
     }

@@ -23,7 +23,7 @@ impl Call<'_> {
     pub(crate) fn relation_id(&self) -> TResult<u64> {
         if let Some(v) = self.p.get("r") {
             let known: Vec<u64> = self.ctx.relations.keys().copied().collect();
-            return parse_relation_id(v, &known).or_else(|e| usage(e));
+            return parse_relation_id(v, &known).or_else(usage);
         }
         match self.ctx.hook_relation() {
             Some(id) if self.ctx.relations.contains_key(&id) => Ok(id),
