@@ -331,3 +331,40 @@ fn config_validation_update_status_and_settle_bound() {
         Err(juju_emu::Error::NoSettle(20))
     ));
 }
+
+#[test]
+fn handler_discovery_missing_legacy_and_non_executable() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut fx = Fx::new();
+    let dir = fx.tmp.path().join("legacy");
+    common::write(&dir.join("metadata.yaml"), common::PRIN_META);
+    let install = dir.join("hooks/install");
+    common::write(
+        &install,
+        "#!/bin/sh\nis-leader > \"$EMU_CTL/leader\"\nexit 0\n",
+    );
+    std::fs::set_permissions(&install, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fx.juju.deploy("legacy", &dir, 1).unwrap();
+    let recs = fx.settle();
+    assert_eq!(
+        hooks_of(&recs, "legacy/0"),
+        ["install", "leader-elected", "config-changed", "start"]
+    );
+    assert!(!recs[0].missing && recs[1..].iter().all(|r| r.missing && r.ok()));
+    assert_eq!(
+        std::fs::read_to_string(fx.ctl.join("leader")).unwrap(),
+        "True\n"
+    );
+    // A dispatch without the exec bit fails the hook (no fallback to hooks/).
+    let d = dir.join("dispatch");
+    common::write(&d, "#!/bin/sh\nexit 0\n");
+    fx.juju.add_unit("legacy").unwrap();
+    let recs = fx.settle();
+    assert_eq!(recs.len(), 1);
+    assert_ne!(recs[0].exit_code, 0);
+    let m = fx.juju.model().unwrap();
+    assert_eq!(
+        m.units["legacy/1"].agent_status.message,
+        "hook failed: \"install\""
+    );
+}

@@ -286,7 +286,10 @@ fn relation_set_get_in_relation_hook() {
         ),
         ok("")
     );
-    assert_eq!(run(&s, "relation-get", &["--format=json", "n", "tsub/1"]), ok("\"80\"\n"));
+    assert_eq!(
+        run(&s, "relation-get", &["--format=json", "n", "tsub/1"]),
+        ok("\"80\"\n")
+    );
     assert_eq!(run(&s, "relation-get", &["b", "tsub/1"]), ok("cli\n"));
     assert_eq!(run(&s, "relation-get", &["foo", "tsub/1"]), ok(""));
     assert_eq!(
