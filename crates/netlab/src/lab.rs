@@ -207,7 +207,11 @@ impl Drop for Lab {
                 eprintln!("netlab: cannot delete namespace {ns}: {e}");
             }
         }
-        let keep = std::thread::panicking() || std::env::var_os("NETLAB_KEEP_LOGS").is_some();
+        let has_logs = std::fs::read_dir(&self.shared.log_dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
+        let keep = has_logs
+            && (std::thread::panicking() || std::env::var_os("NETLAB_KEEP_LOGS").is_some());
         if keep {
             eprintln!(
                 "netlab: logs of lab {} kept in {}",
