@@ -98,22 +98,32 @@ fn malformed_and_foreign_adverts_are_dropped_and_counted() {
         .count();
     assert!(lines <= 12, "{lines} drop log lines");
 
-    // A valid injected advert with higher priority is accepted (control: the injector works).
-    bed.nodes[2]
+    // Control: the same injector's valid adverts (priority 254, every 50 ms for 1.5 s) are
+    // accepted: the master yields and both nodes follow the injector.
+    let valid = ipv4(src, grp, 255, &v3_advert(src, grp, 23, 254, 10, &[vip]));
+    let sender = bed.nodes[2]
         .host
-        .run_in(move || {
-            send_frame(
-                ifindex,
-                &ipv4(src, grp, 255, &v3_advert(src, grp, 23, 254, 10, &[vip])),
-            )
-            .unwrap()
+        .spawn_thread(move || {
+            for _ in 0..30 {
+                send_frame(ifindex, &valid).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+            }
         })
         .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
-            bed.nodes[1].state().unwrap()["instances"][0]["master_address"] == "192.0.2.12"
-        })
-        .is_some(),
-        "valid injected advert not accepted"
+    let followed = wait_until(
+        Duration::from_millis(1500),
+        Duration::from_millis(20),
+        || {
+            bed.holders().is_empty()
+                && bed.nodes[1].state().unwrap()["instances"][0]["master_address"] == "192.0.2.12"
+        },
     );
+    sender.join().unwrap();
+    assert!(
+        followed.is_some(),
+        "valid injected adverts not accepted: {:?}",
+        bed.nodes[1].state()
+    );
+    // Once the injector falls silent, the real nodes elect node 0 again.
+    bed.wait_sole_holder(0, Duration::from_secs(5));
 }

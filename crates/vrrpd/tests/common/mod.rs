@@ -193,9 +193,9 @@ impl Node {
     /// SIGKILL the daemon (keepalived: all its processes) and reap it.
     pub fn kill(&mut self) {
         if let Some(p) = self.proc.take() {
-            let _ = p.signal(Signal::SIGKILL);
             if self.kind == Kind::Keepalived {
-                // keepalived's VRRP child is a separate process; kill it too.
+                // keepalived's VRRP child is a separate process with PDEATHSIG=SIGTERM: kill it
+                // first, or it would shut down gracefully when the parent dies.
                 if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("v.pid")) {
                     if let Ok(pid) = pid.trim().parse::<i32>() {
                         let _ = nix::sys::signal::kill(
@@ -205,10 +205,18 @@ impl Node {
                     }
                 }
             }
+            let _ = p.signal(Signal::SIGKILL);
             assert!(
                 p.wait_timeout(Duration::from_secs(5)).is_some(),
                 "SIGKILLed process did not exit"
             );
+            if self.kind == Kind::Keepalived {
+                // Leftover pid files (of a possibly zombie child) make a restart refuse with
+                // "daemon is already running".
+                for f in ["k.pid", "v.pid", "c.pid"] {
+                    let _ = std::fs::remove_file(self.dir.path().join(f));
+                }
+            }
         }
     }
 
