@@ -143,7 +143,7 @@ fn spawn_signal_and_code_inside_a_host() {
 #[test]
 fn lab_dropped_during_a_panic_leaves_nothing() {
     let before = netlab::list_netns().unwrap();
-    let seen: Mutex<(String, Vec<u32>)> = Mutex::new((String::new(), Vec::new()));
+    let seen: Mutex<(String, Vec<u32>, std::path::PathBuf)> = Mutex::new(Default::default());
     let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let lab = Lab::new("panic").unwrap();
         let a = lab.add_host("a").unwrap();
@@ -161,6 +161,7 @@ fn lab_dropped_during_a_panic_leaves_nothing() {
             let mut s = seen.lock().unwrap();
             s.0 = lab.stem().to_string();
             s.1 = vec![p1.pid(), p2.pid()];
+            s.2 = lab.log_dir().to_path_buf();
         }
         assert_eq!(ours(lab.stem()).len(), 3);
         std::mem::forget(p1); // even a leaked guard is stopped by the lab
@@ -168,7 +169,10 @@ fn lab_dropped_during_a_panic_leaves_nothing() {
         panic!("test panic on purpose");
     }));
     assert!(r.is_err());
-    let (stem, pids) = seen.into_inner().unwrap();
+    let (stem, pids, log_dir) = seen.into_inner().unwrap();
+    // Logs of a lab dropped during a panic are kept for debugging; this panic was on purpose.
+    assert!(log_dir.join("a-sleeper.stdout").exists());
+    std::fs::remove_dir_all(&log_dir).unwrap();
     assert!(!stem.is_empty());
     assert!(ours(&stem).is_empty(), "namespaces left: {:?}", ours(&stem));
     for pid in pids {
