@@ -1,0 +1,158 @@
+//! Test lab: the real `keepalived-charm` binary as `dispatch` in a temp charm dir, run by the
+//! juju-emu runner, with per-unit roots and fake systemctl/sysctl (tests/fakes) first on PATH.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use juju_emu::{locate_or_build_hook_tool, HookRecord, Juju, RunnerOptions};
+
+/// The project root.
+pub fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One emulated model with principal, consumers and keepalived.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    pub juju: Juju,
+}
+
+/// Writes an executable file.
+pub fn write_exe(path: &Path, body: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Builds a keepalived charm dir: the real dispatcher, our metadata, and a fake worker binary.
+pub fn make_charm(dir: &Path, worker_body: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in ["metadata.yaml", "config.yaml", "actions.yaml"] {
+        std::fs::copy(project().join(f), dir.join(f)).unwrap();
+    }
+    symlink(env!("CARGO_BIN_EXE_keepalived-charm"), dir.join("dispatch")).unwrap();
+    write_exe(&dir.join("bin/vrrpd"), worker_body);
+    dir.to_path_buf()
+}
+
+fn make_plain_charm(dir: &Path, metadata: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("metadata.yaml"), metadata).unwrap();
+    dir.to_path_buf()
+}
+
+pub const WORKER_V1: &str = "#!/bin/sh\n# fake vrrpd v1 (never run: systemctl is fake)\nexit 0\n";
+pub const WORKER_V2: &str = "#!/bin/sh\n# fake vrrpd v2 (never run: systemctl is fake)\nexit 0\n";
+
+impl Lab {
+    /// A model with `kubeapi-load-balancer` (n units), `kubernetes-control-plane`,
+    /// `kubernetes-worker` (1 unit each, no hooks) and `keepalived` related over juju-info.
+    pub fn new(lb_units: usize) -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let fakes = dir.path().join("fakebin");
+        std::fs::create_dir_all(&fakes).unwrap();
+        for f in ["systemctl", "sysctl"] {
+            std::fs::copy(project().join("tests/fakes").join(f), fakes.join(f)).unwrap();
+        }
+        let mut opts = RunnerOptions::new(locate_or_build_hook_tool().unwrap());
+        opts.path_prefix.push(fakes);
+        opts.extra_env.push(("KEEPALIVED_TEST_ROOTS".into(), dir.path().join("roots").display().to_string()));
+        opts.command_prefix = vec![project().join("tests/fakes/per-unit-root").display().to_string()];
+        let juju = Juju::create(&dir.path().join("model"), opts).unwrap();
+        let charm = make_charm(&dir.path().join("charm"), WORKER_V1);
+        let lb = make_plain_charm(
+            &dir.path().join("lb"),
+            "name: kubeapi-load-balancer\nsummary: s\ndescription: d\nprovides:\n  website:\n    interface: http\n",
+        );
+        let cp = make_plain_charm(
+            &dir.path().join("cp"),
+            "name: kubernetes-control-plane\nsummary: s\ndescription: d\nrequires:\n  loadbalancer:\n    interface: public-address\n",
+        );
+        let worker = make_plain_charm(
+            &dir.path().join("worker"),
+            "name: kubernetes-worker\nsummary: s\ndescription: d\nrequires:\n  kube-api-endpoint:\n    interface: http\n",
+        );
+        juju.deploy("kubeapi-load-balancer", &lb, lb_units).unwrap();
+        juju.deploy("kubernetes-control-plane", &cp, 1).unwrap();
+        juju.deploy("kubernetes-worker", &worker, 1).unwrap();
+        juju.deploy("keepalived", &charm, 0).unwrap();
+        juju.relate("keepalived:juju-info", "kubeapi-load-balancer").unwrap();
+        Lab { dir, juju }
+    }
+
+    /// Runs hooks until idle and asserts that every hook exited 0.
+    pub fn settle(&mut self) -> Vec<HookRecord> {
+        let recs = self.juju.settle().unwrap();
+        for r in &recs {
+            assert!(r.ok(), "hook {} on {} failed ({}):\n{}\n{}", r.hook, r.unit, r.exit_code, r.stdout, r.stderr);
+        }
+        recs
+    }
+
+    /// The host root of a unit.
+    pub fn root(&self, unit: &str) -> PathBuf {
+        self.dir.path().join("roots").join(unit.replace('/', "-"))
+    }
+
+    /// A file below a unit's root.
+    pub fn file(&self, unit: &str, rel: &str) -> PathBuf {
+        self.root(unit).join(rel)
+    }
+
+    /// The state-changing systemctl calls of a unit (queries left out).
+    pub fn service_calls(&self, unit: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(self.file(unit, "fake-systemd/calls.log")).unwrap_or_default();
+        log.lines().filter(|l| !l.starts_with("is-active") && !l.starts_with("is-enabled")).map(str::to_string).collect()
+    }
+
+    /// Whether the fake systemd thinks the worker runs.
+    pub fn active(&self, unit: &str) -> bool {
+        self.file(unit, "fake-systemd/vrrpd.service.active").exists()
+    }
+
+    /// The sysctl calls of a unit.
+    pub fn sysctl_calls(&self, unit: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(self.file(unit, "fake-sysctl.log")).unwrap_or_default();
+        log.lines().map(str::to_string).collect()
+    }
+
+    /// (status, message) of a unit's workload.
+    pub fn status(&self, unit: &str) -> (String, String) {
+        let m = self.juju.model().unwrap();
+        let s = &m.units[unit].workload_status;
+        (s.status.clone(), s.message.clone())
+    }
+
+    /// The committed bag of `unit` on relation `id`.
+    pub fn data(&self, id: u64, unit: &str) -> BTreeMap<String, String> {
+        self.juju.relation_data(id, unit).unwrap()
+    }
+
+    /// Current keepalived unit names.
+    pub fn units(&self) -> Vec<String> {
+        let m = self.juju.model().unwrap();
+        m.units.values().filter(|u| u.app == "keepalived").map(|u| u.name.clone()).collect()
+    }
+
+    /// Sets keepalived config.
+    pub fn config(&self, values: &[(&str, &str)]) {
+        self.juju.set_config("keepalived", values).unwrap();
+    }
+
+    /// File mode bits.
+    pub fn mode(&self, unit: &str, rel: &str) -> u32 {
+        std::fs::metadata(self.file(unit, rel)).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// File content.
+    pub fn read(&self, unit: &str, rel: &str) -> String {
+        std::fs::read_to_string(self.file(unit, rel)).unwrap_or_else(|e| panic!("{rel} of {unit}: {e}"))
+    }
+}
+
+pub const CONF: &str = "etc/vrrpd/vrrpd.conf";
+pub const UNIT: &str = "etc/systemd/system/vrrpd.service";
+pub const SYSCTL: &str = "etc/sysctl.d/50-keepalived.conf";
+pub const BIN: &str = "usr/local/sbin/vrrpd";
