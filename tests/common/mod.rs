@@ -58,8 +58,14 @@ impl Lab {
         }
         let mut opts = RunnerOptions::new(locate_or_build_hook_tool().unwrap());
         opts.path_prefix.push(fakes);
-        opts.extra_env.push(("KEEPALIVED_TEST_ROOTS".into(), dir.path().join("roots").display().to_string()));
-        opts.command_prefix = vec![project().join("tests/fakes/per-unit-root").display().to_string()];
+        opts.extra_env.push((
+            "KEEPALIVED_TEST_ROOTS".into(),
+            dir.path().join("roots").display().to_string(),
+        ));
+        opts.command_prefix = vec![project()
+            .join("tests/fakes/per-unit-root")
+            .display()
+            .to_string()];
         let juju = Juju::create(&dir.path().join("model"), opts).unwrap();
         let charm = make_charm(&dir.path().join("charm"), WORKER_V1);
         let lb = make_plain_charm(
@@ -78,7 +84,8 @@ impl Lab {
         juju.deploy("kubernetes-control-plane", &cp, 1).unwrap();
         juju.deploy("kubernetes-worker", &worker, 1).unwrap();
         juju.deploy("keepalived", &charm, 0).unwrap();
-        juju.relate("keepalived:juju-info", "kubeapi-load-balancer").unwrap();
+        juju.relate("keepalived:juju-info", "kubeapi-load-balancer")
+            .unwrap();
         Lab { dir, juju }
     }
 
@@ -86,7 +93,15 @@ impl Lab {
     pub fn settle(&mut self) -> Vec<HookRecord> {
         let recs = self.juju.settle().unwrap();
         for r in &recs {
-            assert!(r.ok(), "hook {} on {} failed ({}):\n{}\n{}", r.hook, r.unit, r.exit_code, r.stdout, r.stderr);
+            assert!(
+                r.ok(),
+                "hook {} on {} failed ({}):\n{}\n{}",
+                r.hook,
+                r.unit,
+                r.exit_code,
+                r.stdout,
+                r.stderr
+            );
         }
         recs
     }
@@ -103,13 +118,18 @@ impl Lab {
 
     /// The state-changing systemctl calls of a unit (queries left out).
     pub fn service_calls(&self, unit: &str) -> Vec<String> {
-        let log = std::fs::read_to_string(self.file(unit, "fake-systemd/calls.log")).unwrap_or_default();
-        log.lines().filter(|l| !l.starts_with("is-active") && !l.starts_with("is-enabled")).map(str::to_string).collect()
+        let log =
+            std::fs::read_to_string(self.file(unit, "fake-systemd/calls.log")).unwrap_or_default();
+        log.lines()
+            .filter(|l| !l.starts_with("is-active") && !l.starts_with("is-enabled"))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Whether the fake systemd thinks the worker runs.
     pub fn active(&self, unit: &str) -> bool {
-        self.file(unit, "fake-systemd/vrrpd.service.active").exists()
+        self.file(unit, "fake-systemd/vrrpd.service.active")
+            .exists()
     }
 
     /// The sysctl calls of a unit.
@@ -133,7 +153,11 @@ impl Lab {
     /// Current keepalived unit names.
     pub fn units(&self) -> Vec<String> {
         let m = self.juju.model().unwrap();
-        m.units.values().filter(|u| u.app == "keepalived").map(|u| u.name.clone()).collect()
+        m.units
+            .values()
+            .filter(|u| u.app == "keepalived")
+            .map(|u| u.name.clone())
+            .collect()
     }
 
     /// Sets keepalived config.
@@ -143,12 +167,17 @@ impl Lab {
 
     /// File mode bits.
     pub fn mode(&self, unit: &str, rel: &str) -> u32 {
-        std::fs::metadata(self.file(unit, rel)).unwrap().permissions().mode() & 0o7777
+        std::fs::metadata(self.file(unit, rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
     }
 
     /// File content.
     pub fn read(&self, unit: &str, rel: &str) -> String {
-        std::fs::read_to_string(self.file(unit, rel)).unwrap_or_else(|e| panic!("{rel} of {unit}: {e}"))
+        std::fs::read_to_string(self.file(unit, rel))
+            .unwrap_or_else(|e| panic!("{rel} of {unit}: {e}"))
     }
 }
 
