@@ -3,11 +3,14 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Load and map `path` into a runnable spec; on failure every diagnostic line
-/// (`file:line: error: reason`). Warnings are returned in both cases.
-pub fn load(
-    path: &Path,
-) -> Result<(crate::spec::DaemonSpec, Vec<String>), (Vec<String>, Vec<String>)> {
+/// A usable configuration: the spec and the warning lines.
+pub type Loaded = (crate::spec::DaemonSpec, Vec<String>);
+/// A refused configuration: error lines (`file:line: error: reason`) and warning lines.
+pub type Refused = (Vec<String>, Vec<String>);
+
+/// Load and map `path` into a runnable spec; on failure every diagnostic line.
+/// Warnings are returned in both cases.
+pub fn load(path: &Path) -> Result<Loaded, Refused> {
     match kaconf::load(path) {
         Ok(loaded) => {
             let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();

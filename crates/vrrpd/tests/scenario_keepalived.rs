@@ -198,5 +198,8 @@ fn v3_unicast_both_directions() {
             "MEASURE {tag}: unicast master {m:?} SIGKILL -> backup holds VIP: {:?}",
             t0.elapsed()
         );
+        // The crashed node's VIP is left behind; a restart removes it and preempts again.
+        bed.nodes[0].start();
+        bed.wait_sole_holder(0, SETTLE);
     }
 }
