@@ -45,6 +45,30 @@ pub fn run(mut cmd: Command) -> Result<()> {
     Ok(())
 }
 
+/// Runs a command in the workspace root like [`run`], echoing its stdout line by line as it
+/// comes and also returning it, so callers can read a runner's summary lines.
+pub fn run_tee(mut cmd: Command) -> Result<(String, std::process::ExitStatus)> {
+    use std::io::{BufRead, BufReader, Write};
+    cmd.current_dir(root()).stdout(std::process::Stdio::piped());
+    eprintln!("+ {}", show(&cmd));
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", show(&cmd)))?;
+    let mut captured = String::new();
+    if let Some(out) = child.stdout.take() {
+        let stdout = std::io::stdout();
+        for line in BufReader::new(out).lines() {
+            let line = line.context("reading child stdout")?;
+            let mut lock = stdout.lock();
+            writeln!(lock, "{line}").ok();
+            captured.push_str(&line);
+            captured.push('\n');
+        }
+    }
+    let status = child.wait().context("waiting for child")?;
+    Ok((captured, status))
+}
+
 /// A command as a shell-like string.
 pub fn show(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();

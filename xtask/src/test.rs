@@ -58,8 +58,50 @@ pub fn ensure_packages() -> Result<()> {
     sh::run(apt(&args)).context("apt-get install")
 }
 
+/// Totals of libtest's `test result:` lines.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+    pub ignored: u64,
+}
+
+/// Adds up every `test result: ok. N passed; M failed; K ignored; ...` line of cargo test output.
+pub fn tally(output: &str) -> Tally {
+    let mut t = Tally::default();
+    for line in output.lines() {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u64>() else { continue };
+            match label {
+                "passed" => t.passed += n,
+                "failed" => t.failed += n,
+                "ignored" => t.ignored += n,
+                _ => {}
+            }
+        }
+    }
+    t
+}
+
+/// Builds the hook-tool binary that the charm's emulator tests run, so the tests need not
+/// start a nested cargo build of their own.
+fn build_hook_tool() -> Result<std::path::PathBuf> {
+    let mut c = sh::cargo();
+    c.args(["build", "-p", "juju-emu", "--bin", "juju-hook-tool"]);
+    sh::run(c)?;
+    Ok(sh::target_dir().join("debug").join("juju-hook-tool"))
+}
+
 /// Runs every check, prints a summary, fails if any failed.
 pub fn run() -> Result<()> {
+    let tally_cell = std::cell::Cell::new(Tally::default());
     let mut results: Vec<(&str, Result<()>, f64)> = Vec::new();
     let mut step = |name: &'static str, f: &dyn Fn() -> Result<()>| {
         println!("\n=== {name}");
@@ -89,9 +131,20 @@ pub fn run() -> Result<()> {
         sh::run(c)
     });
     step("cargo test", &|| {
+        let tool = build_hook_tool()?;
         let mut c = sh::cargo();
-        c.args(["test", "--workspace"]);
-        sh::run(c)
+        c.args(["test", "--workspace"])
+            .env("JUJU_EMU_HOOK_TOOL", tool);
+        let (out, status) = sh::run_tee(c)?;
+        let t = tally(&out);
+        tally_cell.set(t);
+        if !status.success() || t.failed > 0 {
+            bail!("cargo test failed ({status}; {} failed)", t.failed);
+        }
+        if t.passed == 0 {
+            bail!("cargo test ran no test");
+        }
+        Ok(())
     });
     step("pack + charmcraft analyse", &|| {
         pack::pack_and_analyse().map(drop)
@@ -104,9 +157,46 @@ pub fn run() -> Result<()> {
         failed += usize::from(r.is_err());
         println!("  {verdict:6} {name:28} {secs:7.1}s");
     }
+    let t = tally_cell.get();
+    let verdict = if failed > 0 {
+        format!("{failed} of {} checks failed", results.len())
+    } else {
+        format!("all {} checks passed", results.len())
+    };
+    println!("{verdict}");
+    // The plain closing line CI reads: tests counted over every `cargo test` binary.
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        t.passed, t.failed, t.ignored
+    );
     if failed > 0 {
-        bail!("{failed} of {} checks failed", results.len());
+        bail!("{verdict}");
     }
-    println!("all {} checks passed", results.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tally_adds_every_result_line() {
+        let out = "running 2 tests\n\
+            test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s\n\
+            test result: FAILED. 5 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n\
+            not a result line: 9 passed\n";
+        assert_eq!(
+            tally(out),
+            Tally {
+                passed: 7,
+                failed: 2,
+                ignored: 1
+            }
+        );
+    }
+
+    #[test]
+    fn tally_of_nothing_is_zero() {
+        assert_eq!(tally("compiling...\n"), Tally::default());
+    }
 }
