@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 
+/// Longest accepted `handoff_timeout`.
+pub const MAX_HANDOFF: Duration = Duration::from_secs(60);
+
 /// VRRP protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Version {
@@ -207,6 +210,10 @@ pub struct InstanceConfig {
     pub v3_checksum: V3Checksum,
     /// Tracked checks in index order.
     pub tracks: Vec<Track>,
+    /// Make-before-break bound for `Input::Leave` (vrrpd extension): how long a leaving
+    /// master keeps its VIPs waiting for a new master's advert. `None` = automatic
+    /// ([`InstanceConfig::handoff_bound`]); `Some(ZERO)` = no handoff (release at once, RFC).
+    pub handoff_timeout: Option<Duration>,
 }
 
 impl InstanceConfig {
@@ -241,6 +248,46 @@ impl InstanceConfig {
             down_timer_adverts: 3,
             v3_checksum: V3Checksum::PseudoHeader,
             tracks: Vec::new(),
+            handoff_timeout: None,
+        }
+    }
+
+    /// How long a leaving master keeps its VIPs: the configured `handoff_timeout`, or by
+    /// default Master_Down_Interval of the slowest possible backup (priority 1) plus one
+    /// advert interval, so a backup that missed the priority-0 advert still takes over in
+    /// time. Zero disables the handoff.
+    pub fn handoff_bound(&self) -> Duration {
+        self.handoff_timeout.unwrap_or_else(|| {
+            crate::timers::master_down_interval(
+                self.version,
+                self.down_timer_adverts,
+                1,
+                self.advert_interval,
+            ) + self.advert_interval
+        })
+    }
+
+    /// Whether `other` describes the same virtual router (name, VRID, family, version and
+    /// VIP set), so that [`Instance::reconfigure`](crate::Instance::reconfigure) can apply it
+    /// in place. `Err` names the first differing field.
+    pub fn same_identity(&self, other: &InstanceConfig) -> Result<(), &'static str> {
+        let sorted = |v: &[Vip]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        if self.name != other.name {
+            Err("name")
+        } else if self.vrid != other.vrid {
+            Err("vrid")
+        } else if self.family != other.family {
+            Err("family")
+        } else if self.version != other.version {
+            Err("version")
+        } else if sorted(&self.vips) != sorted(&other.vips) {
+            Err("vips")
+        } else {
+            Ok(())
         }
     }
 
@@ -308,6 +355,11 @@ impl InstanceConfig {
         }
         if self.preempt_delay > Duration::from_secs(1000) {
             return Err(ConfigError::PreemptDelay(self.preempt_delay));
+        }
+        if let Some(t) = self.handoff_timeout {
+            if t > MAX_HANDOFF {
+                return Err(ConfigError::HandoffTimeout(t));
+            }
         }
         for (index, t) in self.tracks.iter().enumerate() {
             if !(-253..=253).contains(&t.weight) {

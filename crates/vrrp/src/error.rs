@@ -39,6 +39,9 @@ pub enum ConfigError {
     /// `preempt_delay` above 1000 s.
     #[error("preempt_delay {0:?} above 1000 s")]
     PreemptDelay(Duration),
+    /// `handoff_timeout` above [`MAX_HANDOFF`](crate::config::MAX_HANDOFF).
+    #[error("handoff timeout {0:?} above 60 s")]
+    HandoffTimeout(Duration),
     /// A track weight outside −253..=253.
     #[error("track {index}: weight {weight} outside -253..=253")]
     TrackWeight {
@@ -47,6 +50,18 @@ pub enum ConfigError {
         /// The refused weight.
         weight: i32,
     },
+}
+
+/// Why [`Instance::reconfigure`](crate::Instance::reconfigure) refused a configuration
+/// (the instance is unchanged).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReconfigureError {
+    /// The new configuration is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+    /// An identity field differs: the instance must be rebuilt instead.
+    #[error("{0} changed: the instance must be rebuilt")]
+    Identity(&'static str),
 }
 
 /// Why a received VRRP payload could not be decoded.

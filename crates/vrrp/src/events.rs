@@ -19,6 +19,9 @@ pub enum State {
     Master,
     /// keepalived FAULT: link down, a weight-0 track failing, or no source address.
     Fault,
+    /// vrrpd make-before-break handoff after `Input::Leave` (not RFC): priority 0 was sent,
+    /// no more adverts, but the VIPs are kept until a new master advertises (or a bound).
+    Leaving,
 }
 
 /// Why the instance is held in FAULT.
@@ -47,8 +50,14 @@ pub enum Reason {
     HigherPriority,
     /// Equal priority from a higher source address (RFC 5798 §6.4.3).
     HigherAddress,
-    /// `Input::Shutdown` (RFC 5798 §6.4.2/§6.4.3).
+    /// `Input::Shutdown` (RFC 5798 §6.4.2/§6.4.3), or `Input::Leave` when not master.
     Shutdown,
+    /// `Input::Leave` while master: handing over (vrrpd extension).
+    Leave,
+    /// While leaving, an advert with priority > 0 showed that a new master took over.
+    HandedOver,
+    /// While leaving, no new master advertised within the handoff bound.
+    HandoffTimeout,
     /// Entered FAULT (keepalived).
     Fault(Fault),
     /// All faults cleared (keepalived).
@@ -73,8 +82,13 @@ pub struct RxPacket<'a> {
 pub enum Input<'a> {
     /// Start the protocol (RFC 5798 §6.4.1 Startup event).
     Startup,
-    /// Stop the protocol (RFC 5798 §6.4.2/§6.4.3 Shutdown event).
+    /// Stop the protocol at once (RFC 5798 §6.4.2/§6.4.3 Shutdown event): a master sends
+    /// priority 0 and releases its VIPs immediately.
     Shutdown,
+    /// Planned stop with make-before-break (vrrpd extension): a master sends priority 0 and
+    /// goes to [`State::Leaving`], keeping its VIPs until a new master advertises or the
+    /// handoff bound expires, then goes to INIT. Other states go to INIT at once.
+    Leave,
     /// `now` reached [`Instance::poll_timeout`](crate::Instance::poll_timeout).
     Timer,
     /// A received VRRP packet.

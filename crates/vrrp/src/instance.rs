@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::{Family, InstanceConfig, Version};
-use crate::error::{ConfigError, DecodeError};
+use crate::error::{ConfigError, DecodeError, ReconfigureError};
 use crate::events::{Action, Fault, Input, Reason, RxPacket, State};
 use crate::packet::{Advert, ChecksumForm, AUTH_NONE, AUTH_PASS};
 use crate::priority::{effective_priority, track_faults};
@@ -44,6 +44,8 @@ pub struct Instance {
     garp_refresh_at: Option<Instant>,
     /// keepalived `preempt_delay`: lower-priority adverts are accepted until then.
     preempt_hold_until: Option<Instant>,
+    /// While LEAVING: the instant the handoff bound expires.
+    leave_until: Option<Instant>,
     counters: Counters,
 }
 
@@ -72,6 +74,7 @@ impl Instance {
             garp_second: None,
             garp_refresh_at: None,
             preempt_hold_until: None,
+            leave_until: None,
             counters: Counters::default(),
         })
     }
@@ -89,6 +92,15 @@ impl Instance {
                     self.change_state(now, State::Init, Reason::Shutdown, &mut out);
                 }
             }
+            Input::Leave => match self.state {
+                State::Master if !self.cfg.handoff_bound().is_zero() => {
+                    self.change_state(now, State::Leaving, Reason::Leave, &mut out);
+                }
+                State::Init | State::Leaving => {}
+                State::Master | State::Backup | State::Fault => {
+                    self.change_state(now, State::Init, Reason::Shutdown, &mut out);
+                }
+            },
             Input::Timer => {}
             Input::Packet(p) => self.on_packet(now, p, &mut out),
             Input::LinkUp | Input::LinkDown => {
@@ -128,8 +140,54 @@ impl Instance {
             .flatten()
             .min(),
             State::Backup => self.down_deadline(),
+            State::Leaving => self.leave_until,
             State::Init | State::Fault => None,
         }
+    }
+
+    /// Apply a changed configuration in place, keeping role, VIPs and timers: for "soft"
+    /// changes (priority, preemption, interval, unicast peers, GARP settings, tracks, …).
+    /// `track_up[i]` is the current health of the new `cfg.tracks[i]` (missing = up).
+    /// Refused (nothing changes) when `cfg` is invalid or its identity differs
+    /// ([`InstanceConfig::same_identity`]): then the caller rebuilds the instance.
+    ///
+    /// A master whose effective priority changes advertises the new one at once (as a track
+    /// change would); faults that appear or clear are handled as usual.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        cfg: InstanceConfig,
+        track_up: &[bool],
+    ) -> Result<Vec<Action>, ReconfigureError> {
+        cfg.validate()?;
+        self.cfg
+            .same_identity(&cfg)
+            .map_err(ReconfigureError::Identity)?;
+        let mut out = Vec::new();
+        self.run_timers(now, &mut out);
+        let old = std::mem::replace(&mut self.cfg, cfg);
+        self.track_up = (0..self.cfg.tracks.len())
+            .map(|i| track_up.get(i).copied().unwrap_or(true))
+            .collect();
+        if self.state != State::Backup || self.cfg.version == Version::V2 {
+            self.master_adver_interval = self.cfg.advert_interval;
+        }
+        if self.state == State::Master {
+            if old.advert_interval != self.cfg.advert_interval {
+                let next = now + self.cfg.advert_interval;
+                self.adver_at = Some(self.adver_at.map_or(next, |t| t.min(next)));
+            }
+            if old.garp_master_refresh != self.cfg.garp_master_refresh {
+                self.garp_refresh_at = (!self.cfg.garp_master_refresh.is_zero())
+                    .then(|| now + self.cfg.garp_master_refresh);
+            }
+        }
+        if !self.cfg.preempt || self.cfg.preempt_delay.is_zero() {
+            self.preempt_hold_until = None;
+        }
+        self.on_priority_changed(now, &mut out);
+        self.on_faults_changed(now, &mut out);
+        Ok(out)
     }
 
     /// A serialisable snapshot of the instance.
@@ -145,7 +203,7 @@ impl Instance {
             master_address: match self.state {
                 State::Master => self.source,
                 State::Backup => self.master_addr,
-                State::Init | State::Fault => None,
+                State::Init | State::Fault | State::Leaving => None,
             },
             source_address: self.source,
             vips_held: if self.vips_held {
@@ -197,13 +255,22 @@ impl Instance {
                 self.garp_refresh_at = None;
                 // RFC 5798 §6.4.3 Shutdown: send an advert with priority 0. keepalived also
                 // does so when a master enters FAULT (doc §2.2).
-                if matches!(to, State::Init | State::Fault) {
+                if matches!(to, State::Init | State::Fault | State::Leaving) {
                     self.send_adverts(0, out);
                 }
-                // keepalived removes the VIPs on leaving MASTER (doc §2.2).
-                self.release_vips(out);
+                // keepalived removes the VIPs on leaving MASTER (doc §2.2). Deviation (vrrpd
+                // make-before-break): LEAVING keeps them until a new master has taken over,
+                // so clients see no gap; the overlap is bounded by the new master's first
+                // advert (see `leaving_rx`) or `handoff_bound`.
+                if to != State::Leaving {
+                    self.release_vips(out);
+                }
             }
             State::Backup => self.down = None,
+            State::Leaving => {
+                self.leave_until = None;
+                self.release_vips(out);
+            }
             State::Init | State::Fault => {}
         }
         self.state = to;
@@ -224,6 +291,12 @@ impl Instance {
                 self.master_addr = None;
                 self.down = None;
                 self.preempt_hold_until = None;
+            }
+            State::Leaving => {
+                // Deviation (vrrpd): no Adver_Timer and no answers while leaving, so nothing
+                // we send can delay the backups' Skew_Time takeover.
+                self.master_addr = None;
+                self.leave_until = Some(now + self.cfg.handoff_bound());
             }
         }
     }
@@ -316,6 +389,11 @@ impl Instance {
             (State::Backup | State::Master, Some(f)) => {
                 self.change_state(now, State::Fault, Reason::Fault(*f), out);
             }
+            // A leaving instance that develops a fault (link down, the load balancer dying
+            // during a machine shutdown) has nothing left to serve: release now.
+            (State::Leaving, Some(f)) => {
+                self.change_state(now, State::Init, Reason::Fault(*f), out);
+            }
             (State::Fault, None) => {
                 self.master_adver_interval = self.cfg.advert_interval;
                 let to = if self.effective_priority == 255 {
@@ -387,6 +465,11 @@ impl Instance {
                 if let Some(t) = self.garp_refresh_at.filter(|t| *t <= now) {
                     self.announce(self.cfg.garp_master_refresh_repeat, out);
                     self.garp_refresh_at = Some(next_tick(t, self.cfg.garp_master_refresh, now));
+                }
+            }
+            State::Leaving => {
+                if self.leave_until.is_some_and(|t| t <= now) {
+                    self.change_state(now, State::Init, Reason::HandoffTimeout, out);
                 }
             }
             State::Init | State::Fault => {}
@@ -469,6 +552,7 @@ impl Instance {
         match self.state {
             State::Backup => self.backup_rx(now, p.src, &advert),
             State::Master => self.master_rx(now, p.src, &advert, out),
+            State::Leaving => self.leaving_rx(now, &advert, out),
             State::Init | State::Fault => {}
         }
     }
@@ -627,6 +711,15 @@ impl Instance {
                     self.cfg.garp_lower_prio_repeat,
                 ));
             }
+        }
+    }
+
+    /// vrrpd make-before-break (not RFC): a leaving master releases its VIPs on the first
+    /// advert with priority > 0, i.e. from whoever is master now; it never answers, so the
+    /// takeover is not delayed. Priority 0 (another router leaving) is ignored.
+    fn leaving_rx(&mut self, now: Instant, adv: &Advert, out: &mut Vec<Action>) {
+        if adv.priority > 0 {
+            self.change_state(now, State::Init, Reason::HandedOver, out);
         }
     }
 

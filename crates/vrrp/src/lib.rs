@@ -19,7 +19,7 @@ pub mod status;
 pub mod timers;
 
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
-pub use error::{ConfigError, DecodeError, EncodeError};
+pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};
 pub use events::{Action, Fault, Input, Reason, RxPacket, State};
 pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
