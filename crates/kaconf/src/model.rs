@@ -127,6 +127,12 @@ pub struct GlobalDefs {
     pub startup_delay: Duration,
     /// `vrrp_check_unicast_src`, default false (instances may also set `check_unicast_src`).
     pub check_unicast_src: bool,
+    /// `vrrpd_metrics_listen ADDR:PORT` (vrrpd only): serve Prometheus metrics there. Off by
+    /// default.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `vrrpd_handoff_timeout SECONDS` (vrrpd only): the make-before-break bound of a leaving
+    /// master; 0 = release at once. `None` = automatic (MDI of a priority-1 backup + 1 interval).
+    pub handoff_timeout: Option<Duration>,
 }
 
 impl Default for GlobalDefs {
@@ -144,6 +150,8 @@ impl Default for GlobalDefs {
             enable_script_security: false,
             startup_delay: Duration::ZERO,
             check_unicast_src: false,
+            metrics_listen: None,
+            handoff_timeout: None,
         }
     }
 }
@@ -179,10 +187,14 @@ pub struct VrrpScript {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Probe {
-    /// `tcp_connect IP PORT`: success when a TCP connection is established within the timeout.
+    /// `tcp_connect IP PORT [watch]`: success when a TCP connection is established within the
+    /// timeout.
     TcpConnect {
         /// Address and port to connect to.
         addr: SocketAddr,
+        /// `watch`: also hold one connection open and re-probe at once when the peer closes
+        /// or resets it, so a dying listener is noticed within milliseconds.
+        watch: bool,
     },
     /// `http_get URL [status N]`: success when the response status matches.
     HttpGet {

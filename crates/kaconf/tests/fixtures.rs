@@ -160,7 +160,8 @@ fn native_checks() {
     assert_eq!(
         c[0].probe,
         Probe::TcpConnect {
-            addr: "127.0.0.1:443".parse::<SocketAddr>().unwrap()
+            addr: "127.0.0.1:443".parse::<SocketAddr>().unwrap(),
+            watch: false,
         }
     );
     assert_eq!(

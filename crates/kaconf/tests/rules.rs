@@ -393,6 +393,19 @@ fn native_check_rules() {
         2,
         "'localhost' is not a valid IP address",
     );
+    let l = ok("vrrpd_check c {\n tcp_connect 127.0.0.1 443 watch\n interval 2\n}\n");
+    assert_eq!(
+        l.config.checks[0].probe,
+        kaconf::Probe::TcpConnect {
+            addr: "127.0.0.1:443".parse().unwrap(),
+            watch: true
+        }
+    );
+    has_error(
+        &err("vrrpd_check c {\n tcp_connect 127.0.0.1 443 hold\n}\n"),
+        2,
+        "unknown option 'hold'",
+    );
     has_error(
         &err("vrrpd_check c {\n tcp_connect 127.0.0.1 443\n http_get http://x/\n}\n"),
         3,
@@ -530,4 +543,37 @@ fn config_error_display_is_one_line_per_error() {
 fn braces_on_one_line_and_comments() {
     let l = ok("vrrp_instance V { # comment\n interface eth0 ! another\n virtual_router_id 5\n virtual_ipaddress { 192.0.2.1/24 } }\n");
     assert_eq!(l.config.instances[0].vips[0].prefix_len, 24);
+}
+
+/// Our own global keywords: `vrrpd_metrics_listen ADDR:PORT` and `vrrpd_handoff_timeout S`.
+#[test]
+fn vrrpd_global_keywords() {
+    let l = ok("global_defs {\n vrrpd_metrics_listen 127.0.0.1:9650\n vrrpd_handoff_timeout 0.75\n}\n");
+    assert_eq!(
+        l.config.global.metrics_listen,
+        Some("127.0.0.1:9650".parse().unwrap())
+    );
+    assert_eq!(
+        l.config.global.handoff_timeout,
+        Some(Duration::from_millis(750))
+    );
+    let l = ok("global_defs {\n vrrpd_metrics_listen [::1]:9650\n vrrpd_handoff_timeout 0\n}\n");
+    assert_eq!(
+        l.config.global.metrics_listen,
+        Some("[::1]:9650".parse().unwrap())
+    );
+    assert_eq!(l.config.global.handoff_timeout, Some(Duration::ZERO));
+    let d = ok("global_defs {\n router_id x\n}\n");
+    assert_eq!(d.config.global.metrics_listen, None);
+    assert_eq!(d.config.global.handoff_timeout, None);
+    has_error(
+        &err("global_defs {\n vrrpd_metrics_listen 127.0.0.1\n}\n"),
+        2,
+        "is not ADDR:PORT",
+    );
+    has_error(
+        &err("global_defs {\n vrrpd_handoff_timeout 61\n}\n"),
+        2,
+        "vrrpd_handoff_timeout",
+    );
 }

@@ -18,6 +18,8 @@ pub struct DaemonSpec {
     pub instances: Vec<InstanceSpec>,
     /// Every `vrrp_script` / `vrrpd_check` tracked by at least one instance.
     pub checks: Vec<CheckSpec>,
+    /// `global_defs { vrrpd_metrics_listen ADDR:PORT }` (the `--metrics-listen` flag wins).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// One VIP as the edge manages it.
@@ -107,7 +109,11 @@ pub fn build(cfg: &kaconf::Config) -> Result<DaemonSpec, Vec<SpecError>> {
         }
     }
     if errors.is_empty() {
-        Ok(DaemonSpec { instances, checks })
+        Ok(DaemonSpec {
+            instances,
+            checks,
+            metrics_listen: cfg.global.metrics_listen,
+        })
     } else {
         Err(errors)
     }
@@ -184,6 +190,7 @@ fn build_instance(
     core.lower_prio_no_advert = inst.lower_prio_no_advert;
     core.higher_prio_send_advert = inst.higher_prio_send_advert;
     core.down_timer_adverts = u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX);
+    core.handoff_timeout = cfg.global.handoff_timeout;
     if core.family == vrrp::Family::Ipv4 && core.mcast_dst.is_none() {
         let g4 = IpAddr::V4(cfg.global.mcast_group4);
         if g4 != core.family.multicast_group() {
@@ -294,7 +301,10 @@ fn script_check(cfg: &kaconf::Config, s: &kaconf::VrrpScript) -> Result<CheckSpe
 
 fn native_check(c: &kaconf::NativeCheck) -> Result<CheckSpec, SpecError> {
     let kind = match &c.probe {
-        kaconf::Probe::TcpConnect { addr } => CheckKind::Tcp { addr: *addr },
+        kaconf::Probe::TcpConnect { addr, watch } => CheckKind::Tcp {
+            addr: *addr,
+            watch: *watch,
+        },
         kaconf::Probe::HttpGet {
             tls,
             host,

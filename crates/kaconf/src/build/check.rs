@@ -12,12 +12,23 @@ use crate::values::{parse_ip, parse_time, parse_uint, want_args};
 /// Longest accepted interval / timeout (1 hour).
 const MAX_US: u64 = 3_600_000_000;
 
+/// `tcp_connect IP PORT [watch]`.
 fn tcp_connect(st: &Stmt) -> Result<Probe, String> {
-    want_args(st, 2, 2)?;
+    want_args(st, 2, 3)?;
     let ip = parse_ip(&st.args()[0])?;
     let port = parse_uint(&st.args()[1], 1, 65535).map_err(|e| format!("tcp_connect port: {e}"))?;
+    let watch = match st.args().get(2).map(String::as_str) {
+        None => false,
+        Some("watch") => true,
+        Some(other) => {
+            return Err(format!(
+                "tcp_connect: unknown option '{other}' (usage: tcp_connect IP PORT [watch])"
+            ))
+        }
+    };
     Ok(Probe::TcpConnect {
         addr: SocketAddr::new(ip, u16::try_from(port).unwrap_or(0)),
+        watch,
     })
 }
 

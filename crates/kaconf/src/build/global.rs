@@ -1,6 +1,6 @@
 //! `global_defs { … }`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::Ctx;
@@ -159,6 +159,27 @@ pub(crate) fn apply(ctx: &mut Ctx, block: &[Stmt], g: &mut GlobalDefs, p: &mut P
             "vrrp_check_unicast_src" => {
                 if let Some(b) = ctx.check(st, flag(st)) {
                     g.check_unicast_src = b;
+                }
+            }
+            "vrrpd_metrics_listen" => {
+                let r = want_args(st, 1, 1).and_then(|_| {
+                    st.args()[0].parse::<SocketAddr>().map_err(|_| {
+                        format!(
+                            "vrrpd_metrics_listen: '{}' is not ADDR:PORT (IPv6 as [ADDR]:PORT)",
+                            st.args()[0]
+                        )
+                    })
+                });
+                if let Some(a) = ctx.check(st, r) {
+                    g.metrics_listen = Some(a);
+                }
+            }
+            "vrrpd_handoff_timeout" => {
+                let r = want_args(st, 1, 1)
+                    .and_then(|_| parse_time(&st.args()[0], 3, 0, 60_000_000))
+                    .map_err(|e| format!("vrrpd_handoff_timeout: {e}"));
+                if let Some(d) = ctx.check(st, r) {
+                    g.handoff_timeout = Some(d);
                 }
             }
             "vrrp_strict" => ctx.error(

@@ -32,8 +32,13 @@ impl Checks {
     }
 
     /// Make the running set equal `wanted`: unchanged checks keep running (and their state),
-    /// changed or new ones are (re)started, the rest stopped.
+    /// changed or new ones are (re)started, the rest stopped. A restarted check keeps its last state until its first new result.
     pub fn apply(&mut self, wanted: &[CheckSpec]) {
+        let previous: HashMap<String, bool> = self
+            .by_id
+            .values()
+            .filter_map(|r| Some((r.spec.name.clone(), r.state?)))
+            .collect();
         self.by_id.retain(|_, r| {
             let keep = wanted.contains(&r.spec);
             if !keep {
@@ -53,7 +58,7 @@ impl Checks {
                 Running {
                     spec: spec.clone(),
                     task,
-                    state: None,
+                    state: previous.get(&spec.name).copied(),
                 },
             );
         }

@@ -24,6 +24,8 @@ pub(crate) struct Running {
     pub source: Option<IpAddr>,
     /// Socket id (for matching receive events), socket and receive task.
     pub sock: Option<(u64, Arc<Socket>, JoinHandle<()>)>,
+    /// Removed or rebuilt by a reload (or stopping): handing over, then dropped.
+    pub retiring: bool,
 }
 
 impl Running {
@@ -36,10 +38,11 @@ impl Running {
             link_up: true,
             source: None,
             sock: None,
+            retiring: false,
         })
     }
 
-    fn close_socket(&mut self) {
+    pub(super) fn close_socket(&mut self) {
         if let Some((_, _, task)) = self.sock.take() {
             task.abort();
         }
@@ -64,16 +67,37 @@ impl Daemon {
             .collect()
     }
 
+    /// Addresses another running instance than `i` holds (a retiring one handing over).
+    fn held_by_others(&self, i: usize) -> Vec<IpAddr> {
+        self.running
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != i)
+            .flat_map(|(_, r)| {
+                let held = r.inst.vips_held();
+                r.spec
+                    .vips
+                    .iter()
+                    .chain(r.spec.excluded.iter())
+                    .filter(move |_| !held.is_empty())
+                    .map(|v| v.vip.addr)
+            })
+            .collect()
+    }
+
     /// Bring instance `i` up: stale VIPs removed, socket opened, link/source/track state fed,
     /// then `Startup`.
     pub(super) async fn start_instance(&mut self, i: usize) {
         let name = self.running[i].spec.core.name.clone();
-        // Stale VIPs of our own config (e.g. after SIGKILL) go before anything is sent.
+        // Stale VIPs of our own config (e.g. after SIGKILL) go before anything is sent; not
+        // those a retiring instance of a reload still holds during its handoff.
+        let busy = self.held_by_others(i);
         let stale: Vec<VipSpec> = self.running[i]
             .spec
             .vips
             .iter()
             .chain(self.running[i].spec.excluded.iter())
+            .filter(|v| !busy.contains(&v.vip.addr))
             .cloned()
             .collect();
         for v in &stale {
@@ -130,6 +154,19 @@ impl Daemon {
         self.feed(i, vrrp::Input::Startup).await;
     }
 
+    /// Track health of instance `i`'s tracks as currently known (unknown = up).
+    pub(super) fn track_states(&self, i: usize) -> Vec<bool> {
+        self.running[i]
+            .spec
+            .track_sources
+            .iter()
+            .map(|t| match t {
+                TrackSource::Check(n) => self.checks.state(n).unwrap_or(true),
+                TrackSource::Interface(n) => self.links.get(n).copied().unwrap_or(true),
+            })
+            .collect()
+    }
+
     /// Graceful stop of instance `i`: priority 0 if master, VIPs removed, socket closed.
     pub(super) async fn stop_instance(&mut self, i: usize) {
         self.feed(i, vrrp::Input::Shutdown).await;
@@ -138,7 +175,7 @@ impl Daemon {
         }
     }
 
-    fn open_socket(&mut self, i: usize) {
+    pub(super) fn open_socket(&mut self, i: usize) {
         let r = &mut self.running[i];
         r.close_socket();
         let Some(index) = r.ifindex else { return };
@@ -175,7 +212,7 @@ impl Daemon {
     }
 
     /// Carry out the actions of instance `i`, in order.
-    async fn execute(&mut self, i: usize, actions: Vec<vrrp::Action>) {
+    pub(super) async fn execute(&mut self, i: usize, actions: Vec<vrrp::Action>) {
         let Some(r) = self.running.get(i) else { return };
         let name = r.spec.core.name.clone();
         for a in actions {
@@ -205,7 +242,10 @@ impl Daemon {
                     }
                 }
                 vrrp::Action::RemoveVips(vips) => {
+                    // Never take away an address another instance holds (reload handoffs).
+                    let busy = self.held_by_others(i);
                     for v in all_vips(&self.running[i], &vips)
+                        .filter(|v| !busy.contains(&v.vip.addr))
                         .cloned()
                         .collect::<Vec<_>>()
                     {
@@ -332,7 +372,7 @@ impl Daemon {
 
     /// Re-read instance `i`'s interface: follow a new index (re-created interface) with a new
     /// socket, refresh the source address, and feed the link state (no socket = down).
-    async fn refresh_link(&mut self, i: usize) {
+    pub(super) async fn refresh_link(&mut self, i: usize) {
         let iface = self.running[i].spec.interface.clone();
         match self.edge.link(&iface).await {
             Some((index, up)) => {

@@ -8,6 +8,7 @@
 mod checks;
 mod edge;
 mod instance;
+mod reload;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,14 +22,16 @@ use tracing::{error, info, warn};
 
 use crate::health::CheckEvent;
 use crate::ratelimit::{RateLimiter, DEFAULT_WINDOW};
-use crate::spec::{DaemonSpec, TrackSource};
+use crate::spec::TrackSource;
 use crate::statefile::{InstanceState, StateWriter};
 
 pub use edge::{Edge, NetEvent, RxEvent};
 use instance::Running;
 
-/// How long a graceful shutdown may take before we exit anyway.
+/// How long the final forced shutdown (after the handoff phase) may take before we exit anyway.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
+/// Slack on top of the longest handoff bound before the handoff phase gives up.
+pub const HANDOFF_SLACK: Duration = Duration::from_millis(200);
 
 /// Everything the loop owns.
 pub(crate) struct Daemon {
@@ -96,6 +99,23 @@ pub async fn run(config: PathBuf, state_file: Option<PathBuf>) -> anyhow::Result
             Some(ev) = check_rx.recv() => d.on_check(ev).await,
             () = sleep => d.on_timer().await,
         }
+        d.reap_retired();
+        d.offer_state();
+    }
+    // Make-before-break: masters send priority 0 but keep their VIPs until a new master
+    // advertises (or their handoff bound); the loop keeps receiving meanwhile.
+    let deadline = Instant::now() + d.leave_all().await + HANDOFF_SLACK;
+    d.offer_state();
+    while !d.all_stopped() && Instant::now() < deadline {
+        let wake = d.next_wake().map_or(deadline, |t| t.min(deadline));
+        tokio::select! {
+            _ = term.recv() => { warn!("second SIGTERM: releasing now"); break; }
+            _ = int.recv() => { warn!("second SIGINT: releasing now"); break; }
+            Some(ev) = monitor.next() => d.on_net(ev).await,
+            Some(ev) = rx_rx.recv() => d.on_packet(ev).await,
+            Some(ev) = check_rx.recv() => d.on_check(ev).await,
+            () = tokio::time::sleep_until(wake.into()) => d.on_timer().await,
+        }
         d.offer_state();
     }
     if tokio::time::timeout(SHUTDOWN_BOUND, d.shutdown_all())
@@ -126,43 +146,20 @@ impl Daemon {
                 return;
             }
         }
+        // A retiring instance is shown only while no live instance has its name.
+        let live = |name: &str| {
+            self.running
+                .iter()
+                .any(|o| !o.retiring && o.spec.core.name == name)
+        };
         let states: Vec<InstanceState> = self
             .running
             .iter()
+            .filter(|r| !r.retiring || !live(&r.spec.core.name))
             .map(|r| InstanceState::from_status(r.inst.status(), &r.spec.interface))
             .collect();
         self.state_due = self.state.offer(now, states, self.urgent);
         self.urgent = false;
-    }
-
-    /// Start, keep, rebuild or stop instances so that the running set matches `spec`.
-    async fn apply(&mut self, spec: DaemonSpec) {
-        // Stop instances that are gone or changed (a master hands over with priority 0).
-        for i in 0..self.running.len() {
-            if !spec.instances.contains(&self.running[i].spec) {
-                info!(instance = %self.running[i].spec.core.name, "stopping instance (removed or changed)");
-                self.stop_instance(i).await;
-            }
-        }
-        let mut kept: Vec<Running> = std::mem::take(&mut self.running)
-            .into_iter()
-            .filter(|r| spec.instances.contains(&r.spec))
-            .collect();
-        self.checks.apply(&spec.checks);
-        for s in spec.instances {
-            if let Some(pos) = kept.iter().position(|r| r.spec == s) {
-                self.running.push(kept.remove(pos));
-                continue;
-            }
-            match Running::new(s) {
-                Ok(r) => {
-                    self.running.push(r);
-                    let i = self.running.len() - 1;
-                    self.start_instance(i).await;
-                }
-                Err(e) => error!(error = %e, "instance refused by the core"),
-            }
-        }
     }
 
     async fn reload(&mut self, config: &std::path::Path) {
@@ -182,6 +179,38 @@ impl Daemon {
                 }
             }
         }
+    }
+
+    /// Planned stop of every instance (`Input::Leave`); returns the longest handoff bound.
+    async fn leave_all(&mut self) -> Duration {
+        let mut bound = Duration::ZERO;
+        for i in 0..self.running.len() {
+            self.running[i].retiring = true;
+            if self.running[i].inst.state() == vrrp::State::Master {
+                bound = bound.max(self.running[i].inst.config().handoff_bound());
+            }
+            self.feed(i, vrrp::Input::Leave).await;
+        }
+        self.urgent = true;
+        bound
+    }
+
+    /// Every instance has stopped (handoffs finished).
+    fn all_stopped(&self) -> bool {
+        self.running
+            .iter()
+            .all(|r| r.inst.state() == vrrp::State::Init)
+    }
+
+    /// Drop retiring instances that have finished their handoff.
+    fn reap_retired(&mut self) {
+        self.running.retain_mut(|r| {
+            let done = r.retiring && r.inst.state() == vrrp::State::Init;
+            if done {
+                r.close_socket();
+            }
+            !done
+        });
     }
 
     async fn shutdown_all(&mut self) {

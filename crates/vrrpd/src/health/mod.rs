@@ -9,6 +9,7 @@ pub mod hysteresis;
 pub mod runner;
 pub mod script;
 pub mod tcp;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,6 +33,9 @@ pub enum CheckKind {
     Tcp {
         /// Address to connect to.
         addr: SocketAddr,
+        /// Also hold one connection open and re-probe as soon as the peer closes it
+        /// (see [`watch`]).
+        watch: bool,
     },
     /// An HTTP GET answered with the expected status within the timeout = up.
     Http {
@@ -74,7 +78,7 @@ pub struct CheckEvent {
 pub async fn run_once(kind: &CheckKind, timeout: Duration) -> Result<(), String> {
     match kind {
         CheckKind::Script { argv, run_as } => script::run(argv, run_as.as_ref(), timeout).await,
-        CheckKind::Tcp { addr } => tcp::connect(*addr, timeout).await,
+        CheckKind::Tcp { addr, .. } => tcp::connect(*addr, timeout).await.map(drop),
         CheckKind::Http { url, status } => http::get(url, *status, timeout).await,
     }
 }

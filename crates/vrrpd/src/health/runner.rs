@@ -12,6 +12,9 @@ use super::{run_once, CheckEvent, CheckSpec, Hysteresis};
 /// Spawn the task for check `id`; it reports to `tx` and ends when `tx` is closed or the
 /// handle is aborted. A check started with `init_fail` reports "down" at once.
 pub fn spawn(id: usize, spec: CheckSpec, tx: mpsc::Sender<CheckEvent>) -> JoinHandle<()> {
+    if let super::CheckKind::Tcp { addr, watch: true } = spec.kind {
+        return tokio::spawn(super::watch::run(id, addr, spec, tx));
+    }
     tokio::spawn(async move {
         let mut h = Hysteresis::new(spec.rise, spec.fall, spec.init_fail);
         if let Some(up) = h.state() {
@@ -56,7 +59,7 @@ mod tests {
         let addr = l.local_addr().unwrap();
         let spec = CheckSpec {
             name: "port".into(),
-            kind: CheckKind::Tcp { addr },
+            kind: CheckKind::Tcp { addr, watch: false },
             interval: Duration::from_millis(20),
             timeout: Duration::from_millis(200),
             rise: 2,

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
-/// Connect to `addr` within `timeout`.
-pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+/// Connect to `addr` within `timeout`; the connection is returned for the caller to keep or
+/// drop.
+pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, String> {
     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(_stream)) => Ok(()),
+        Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(format!("connect {addr}: {e}")),
         Err(_) => Err(format!("connect {addr}: timed out after {timeout:?}")),
     }
