@@ -47,6 +47,11 @@ pub struct Inst {
     pub nopreempt: bool,
     /// vrrpd_check tcp port on 127.0.0.1 (workers only).
     pub check_port: Option<u16>,
+    /// Render the check as `tcp_connect … watch` with a 5 s interval (so only the watch can
+    /// explain a fast reaction).
+    pub check_watch: bool,
+    /// Extra `global_defs` lines (workers only), e.g. `vrrpd_metrics_listen …`.
+    pub global_extra: Vec<String>,
     pub garp_delay: u32,
 }
 
@@ -62,6 +67,8 @@ impl Inst {
             unicast: None,
             nopreempt: false,
             check_port: None,
+            check_watch: false,
+            global_extra: Vec::new(),
             garp_delay: 0,
         }
     }
@@ -88,11 +95,23 @@ impl Inst {
 
     pub fn render(&self, kind: Kind, iface: &str) -> String {
         let mut s = String::new();
-        s += &format!("global_defs {{\n    router_id test\n    vrrp_version {}\n    vrrp_garp_master_delay {}\n}}\n", self.version, self.garp_delay);
+        s += &format!("global_defs {{\n    router_id test\n    vrrp_version {}\n    vrrp_garp_master_delay {}\n", self.version, self.garp_delay);
+        if kind == Kind::Worker {
+            for l in &self.global_extra {
+                s += &format!("    {l}\n");
+            }
+        }
+        s += "}\n";
         if let (Some(port), Kind::Worker) = (self.check_port, kind) {
-            s += &format!(
-                "vrrpd_check port_ok {{\n    tcp_connect 127.0.0.1 {port}\n    interval 0.05\n    timeout 0.05\n    rise 1\n    fall 1\n}}\n"
-            );
+            if self.check_watch {
+                s += &format!(
+                    "vrrpd_check port_ok {{\n    tcp_connect 127.0.0.1 {port} watch\n    interval 5\n    timeout 0.2\n    rise 1\n    fall 1\n}}\n"
+                );
+            } else {
+                s += &format!(
+                    "vrrpd_check port_ok {{\n    tcp_connect 127.0.0.1 {port}\n    interval 0.05\n    timeout 0.05\n    rise 1\n    fall 1\n}}\n"
+                );
+            }
         }
         s += "vrrp_instance VI_1 {\n    state BACKUP\n";
         s += &format!(
@@ -133,6 +152,8 @@ pub struct Node {
     pub inst: Inst,
     pub dir: tempfile::TempDir,
     pub proc: Option<Proc>,
+    /// Extra vrrpd arguments (workers only).
+    pub args: Vec<String>,
     pub addr4: String,
     pub addr6: String,
 }
@@ -160,13 +181,9 @@ impl Node {
         let p = match self.kind {
             Kind::Worker => {
                 let state = self.state_path();
-                self.host
-                    .spawn(
-                        "vrrpd",
-                        VRRPD,
-                        &["--config", conf, "--state-file", state.to_str().unwrap()],
-                    )
-                    .unwrap()
+                let mut args = vec!["--config", conf, "--state-file", state.to_str().unwrap()];
+                args.extend(self.args.iter().map(String::as_str));
+                self.host.spawn("vrrpd", VRRPD, &args).unwrap()
             }
             Kind::Keepalived => {
                 let d = self.dir.path();
@@ -278,6 +295,7 @@ impl Bed {
                 inst,
                 dir: tempfile::tempdir().unwrap(),
                 proc: None,
+                args: Vec::new(),
                 addr4,
                 addr6,
             });
