@@ -1,0 +1,192 @@
+//! The client: TCP connects to VIP:PORT every `period` (each with a short timeout) from a thread
+//! inside the client's namespace, recording every attempt; and the outage computed from them.
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netlab::{Host, NetnsThread};
+use serde::Serialize;
+
+/// One connect attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    /// When the attempt started.
+    pub at: Instant,
+    /// Whether the TCP handshake completed within the timeout.
+    pub ok: bool,
+}
+
+/// A running client.
+pub struct Client {
+    stop: Arc<AtomicBool>,
+    thread: Option<NetnsThread<Vec<Attempt>>>,
+}
+
+impl Client {
+    /// Starts connecting from `host` to `target` every `period` with `timeout`, for at most
+    /// `max` (a hard bound on the loop).
+    pub fn start(
+        host: &Host,
+        target: SocketAddr,
+        period: Duration,
+        timeout: Duration,
+        max: Duration,
+    ) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let limit = (max.as_millis() / period.as_millis().max(1)) as usize + 1;
+        let thread = host.spawn_thread(move || {
+            let t0 = Instant::now();
+            let mut out = Vec::with_capacity(limit.min(100_000));
+            let mut next = t0;
+            while !flag.load(Ordering::Relaxed) && t0.elapsed() < max && out.len() < limit {
+                let at = Instant::now();
+                let ok = TcpStream::connect_timeout(&target, timeout).is_ok();
+                out.push(Attempt { at, ok });
+                next += period;
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    // Behind schedule (a timeout): start again from now.
+                    next = now;
+                }
+            }
+            out
+        })?;
+        Ok(Client {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops and returns every attempt.
+    pub fn finish(mut self) -> Vec<Attempt> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What the client saw around a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Outage {
+    /// The longest run of failed connects starting at or after the fault (minus one period):
+    /// from the first failure's start to the next success's start, in milliseconds. 0 if none.
+    pub ms: f64,
+    /// The longest run never ended (no success after it before the client stopped).
+    pub open: bool,
+    /// Failed attempts after the fault.
+    pub failures: usize,
+    /// Attempts after the fault.
+    pub attempts: usize,
+    /// Failed attempts before the fault (should be 0: the setup was broken otherwise).
+    pub failures_before: usize,
+    /// Attempts before the fault.
+    pub attempts_before: usize,
+}
+
+/// Computes the outage around `fault` from `attempts` (in start order). An attempt that started
+/// up to one `period` before the fault counts as after it (it may be the one the fault broke).
+pub fn outage(attempts: &[Attempt], fault: Instant, period: Duration) -> Outage {
+    let from = fault.checked_sub(period).unwrap_or(fault);
+    let (before, after): (Vec<&Attempt>, Vec<&Attempt>) =
+        attempts.iter().partition(|a| a.at < from);
+    let mut best = Duration::ZERO;
+    let mut open = false;
+    let mut run_start: Option<Instant> = None;
+    for a in &after {
+        match (a.ok, run_start) {
+            (false, None) => run_start = Some(a.at),
+            (true, Some(s)) => {
+                let gap = a.at.saturating_duration_since(s);
+                if gap >= best {
+                    best = gap;
+                    open = false;
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if let (Some(s), Some(last)) = (run_start, after.last()) {
+        let gap = last.at.saturating_duration_since(s);
+        if gap >= best {
+            best = gap;
+            open = true;
+        }
+    }
+    Outage {
+        ms: best.as_secs_f64() * 1000.0,
+        open,
+        failures: after.iter().filter(|a| !a.ok).count(),
+        attempts: after.len(),
+        failures_before: before.iter().filter(|a| !a.ok).count(),
+        attempts_before: before.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seq(t0: Instant, pattern: &str) -> Vec<Attempt> {
+        pattern
+            .chars()
+            .enumerate()
+            .map(|(i, c)| Attempt {
+                at: t0 + Duration::from_millis(5 * i as u64),
+                ok: c == '+',
+            })
+            .collect()
+    }
+
+    #[test]
+    fn longest_failed_run_after_the_fault() {
+        let t0 = Instant::now();
+        // fault at attempt 4 (20 ms); failures at 5..=7, success at 8; then one failure at 10.
+        let a = seq(t0, "+++++---++-+");
+        let o = outage(&a, t0 + Duration::from_millis(22), Duration::from_millis(5));
+        assert_eq!(o.ms, 15.0);
+        assert!(!o.open);
+        assert_eq!(o.failures, 4);
+        assert_eq!(o.failures_before, 0);
+    }
+
+    #[test]
+    fn no_failure_means_zero() {
+        let t0 = Instant::now();
+        let o = outage(
+            &seq(t0, "++++++"),
+            t0 + Duration::from_millis(10),
+            Duration::from_millis(5),
+        );
+        assert_eq!(o.ms, 0.0);
+        assert_eq!(o.failures, 0);
+    }
+
+    #[test]
+    fn an_unended_run_is_open() {
+        let t0 = Instant::now();
+        let o = outage(
+            &seq(t0, "++----"),
+            t0 + Duration::from_millis(10),
+            Duration::from_millis(5),
+        );
+        assert!(o.open);
+        assert_eq!(o.ms, 10.0);
+    }
+}

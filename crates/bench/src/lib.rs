@@ -1,0 +1,130 @@
+//! Failover benchmark of issue 5: keepalived 2.2.7 and vrrpd side by side in network-namespace
+//! labs (two load-balancer hosts, a client, the bridge in its own namespace).
+//!
+//! Each trial builds a fresh lab, starts the intended master then the backup, lets them settle,
+//! starts a client that TCP-connects to VIP:443 every few milliseconds, injects one fault on the
+//! master and measures the client-visible outage and the takeover time (fault → the backup holds
+//! the VIP). Resource use is measured separately at idle. See [`run`].
+//!
+//! Root is required; everything runs inside namespaces the lab creates and is removed on drop.
+
+pub mod client;
+pub mod configs;
+pub mod daemon;
+pub mod listener;
+pub mod opts;
+pub mod report;
+pub mod resources;
+pub mod stats;
+pub mod topo;
+pub mod trial;
+pub mod vipwatch;
+
+pub use opts::Opts;
+pub use report::Report;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+
+/// Root of the workspace this crate lives in.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Builds `vrrpd` in release mode (`cargo build --release -p vrrpd` in the workspace, honouring
+/// `CARGO_TARGET_DIR`) and returns the binary's path.
+pub fn build_vrrpd() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = workspace_root();
+    let st = std::process::Command::new(&cargo)
+        .args(["build", "--release", "-p", "vrrpd"])
+        .current_dir(&root)
+        .status()
+        .context("run cargo build --release -p vrrpd")?;
+    if !st.success() {
+        bail!("cargo build --release -p vrrpd failed: {st}");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release").join("vrrpd");
+    if !bin.exists() {
+        bail!("{} missing after the build", bin.display());
+    }
+    Ok(bin)
+}
+
+/// Runs the whole benchmark described by `opts`, prints the Markdown report to stdout and writes
+/// `report.md` and `report.json` to `opts.out`. Fails at once if not root or keepalived is
+/// missing. Every lab is removed before this returns, also on error.
+pub fn run(opts: Opts) -> anyhow::Result<Report> {
+    netlab::require_root().context("the benchmark needs root (network namespaces)")?;
+    if !std::path::Path::new(daemon::KEEPALIVED).exists() && opts.wants_keepalived() {
+        bail!(
+            "{} is missing (apt-get install keepalived)",
+            daemon::KEEPALIVED
+        );
+    }
+    let vrrpd = match &opts.vrrpd {
+        Some(p) => p.clone(),
+        None => build_vrrpd()?,
+    };
+    let vrrpd = std::fs::canonicalize(&vrrpd)
+        .with_context(|| format!("vrrpd binary {}", vrrpd.display()))?;
+    let started = Instant::now();
+    let plan = opts.plan();
+    let mut results = Vec::new();
+    let total = plan.len();
+    for (i, cell) in plan.into_iter().enumerate() {
+        eprintln!(
+            "bench [{}/{total}] {} {} {} rep {}",
+            i + 1,
+            cell.config.label(),
+            cell.scenario.label(),
+            cell.daemon.label(),
+            cell.rep + 1
+        );
+        let r = trial::run_trial(&cell, &opts.timing(), &vrrpd);
+        match &r.error {
+            Some(e) => eprintln!("    error: {e}"),
+            None => eprintln!(
+                "    takeover {} outage {}",
+                report::fmt_opt_ms(r.takeover_ms),
+                report::fmt_opt_ms(Some(r.outage_ms))
+            ),
+        }
+        results.push(r);
+    }
+    let resources = if opts.skip_resources {
+        Vec::new()
+    } else {
+        resources::measure_all(&opts, &vrrpd)
+    };
+    let report = Report::build(&opts, results, resources, started.elapsed());
+    let md = report.markdown();
+    println!("{md}");
+    std::fs::create_dir_all(&opts.out).with_context(|| format!("create {}", opts.out.display()))?;
+    write_atomic(&opts.out.join("report.md"), md.as_bytes())?;
+    write_atomic(
+        &opts.out.join("report.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    eprintln!(
+        "bench: wrote {} and report.json",
+        opts.out.join("report.md").display()
+    );
+    Ok(report)
+}
+
+fn write_atomic(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().context("report path has no directory")?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Command-line options of the benchmark (also the library's input: `bench::run(opts)`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::configs::ConfigKind;
+use crate::daemon::DaemonKind;
+use crate::trial::{Cell, Scenario, Timing};
+
+/// `cargo xtask bench` / `bench` options.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "bench",
+    about = "Failover benchmark: keepalived 2.2.7 vs vrrpd in network-namespace labs (root)"
+)]
+pub struct Opts {
+    /// The vrrpd binary (build it with `cargo build --release -p vrrpd`). Default: build it now.
+    #[arg(long, value_name = "PATH")]
+    pub vrrpd: Option<PathBuf>,
+
+    /// Repetitions per cell (daemon × configuration × scenario).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub reps: u32,
+
+    /// A smaller run: one repetition per cell and a short idle window for resources.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Daemons to run.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [DaemonKind::Keepalived, DaemonKind::Vrrpd])]
+    pub daemons: Vec<DaemonKind>,
+
+    /// Configurations to run.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ConfigKind::Same, ConfigKind::Charm])]
+    pub configs: Vec<ConfigKind>,
+
+    /// Scenarios to run.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Scenario::ALL)]
+    pub scenarios: Vec<Scenario>,
+
+    /// Client connect period in milliseconds.
+    #[arg(long, default_value_t = 5)]
+    pub period_ms: u64,
+
+    /// Client connect timeout in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    pub connect_timeout_ms: u64,
+
+    /// Idle window for the CPU measurement, in seconds (default 10, 3 with --quick).
+    #[arg(long)]
+    pub idle_secs: Option<u64>,
+
+    /// Skip the resource measurements.
+    #[arg(long)]
+    pub skip_resources: bool,
+
+    /// Directory for report.md and report.json.
+    #[arg(long, value_name = "DIR", default_value_os_t = crate::workspace_root().join("target").join("bench"))]
+    pub out: PathBuf,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts::parse_from(["bench"])
+    }
+}
+
+impl Opts {
+    /// Repetitions actually run.
+    pub fn effective_reps(&self) -> u32 {
+        if self.quick {
+            1
+        } else {
+            self.reps
+        }
+    }
+
+    /// The idle window for CPU measurements.
+    pub fn idle_window(&self) -> Duration {
+        Duration::from_secs(self.idle_secs.unwrap_or(if self.quick { 3 } else { 10 }))
+    }
+
+    /// Is keepalived part of this run?
+    pub fn wants_keepalived(&self) -> bool {
+        self.daemons.contains(&DaemonKind::Keepalived)
+    }
+
+    /// Client timing.
+    pub fn timing(&self) -> Timing {
+        Timing {
+            period: Duration::from_millis(self.period_ms.clamp(1, 1000)),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms.clamp(1, 1000)),
+        }
+    }
+
+    /// Every trial, repetitions outermost and daemons innermost so that slow drifts of the host
+    /// affect both daemons alike.
+    pub fn plan(&self) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for rep in 0..self.effective_reps() {
+            for &config in &self.configs {
+                for &scenario in &self.scenarios {
+                    for &daemon in &self.daemons {
+                        cells.push(Cell {
+                            config,
+                            scenario,
+                            daemon,
+                            rep,
+                        });
+                    }
+                }
+            }
+        }
+        cells
+    }
+}

@@ -1,0 +1,422 @@
+//! The benchmark report: per-cell summaries with ratios, resources, issue-5 targets; Markdown and
+//! JSON renderings.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::configs::ConfigKind;
+use crate::daemon::DaemonKind;
+use crate::opts::Opts;
+use crate::resources::ResourceRow;
+use crate::stats::{ratio, Summary};
+use crate::trial::{Scenario, TrialResult};
+
+/// Which per-trial number a row summarises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Client-visible outage.
+    Outage,
+    /// Fault → backup holds the VIP.
+    Takeover,
+}
+
+/// One row of the failover table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Configuration.
+    pub config: ConfigKind,
+    /// Scenario.
+    pub scenario: Scenario,
+    /// Metric.
+    pub metric: Metric,
+    /// keepalived's numbers (ms).
+    pub keepalived: Option<Summary>,
+    /// vrrpd's numbers (ms).
+    pub vrrpd: Option<Summary>,
+    /// vrrpd median / keepalived median.
+    pub ratio: Option<f64>,
+    /// Trials without a measurement (keepalived, vrrpd).
+    pub failed: (usize, usize),
+    /// Trials whose outage had not ended (keepalived, vrrpd).
+    pub open: (usize, usize),
+}
+
+/// One issue-5 target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// What is required.
+    pub name: String,
+    /// What was measured.
+    pub measured: String,
+    /// `Some(true)` pass, `Some(false)` fail, `None` no data.
+    pub pass: Option<bool>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The command line.
+    pub command: String,
+    /// `keepalived -v` first line.
+    pub keepalived_version: String,
+    /// Repetitions per cell.
+    pub reps: u32,
+    /// Client connect period / timeout (ms).
+    pub period_ms: u64,
+    /// Client connect timeout (ms).
+    pub connect_timeout_ms: u64,
+    /// Wall time of the run (s).
+    pub wall_s: f64,
+    /// Failover rows.
+    pub rows: Vec<Row>,
+    /// Resource rows.
+    pub resources: Vec<ResourceRow>,
+    /// Targets of issue 5.
+    pub targets: Vec<Target>,
+    /// Every trial.
+    pub trials: Vec<TrialResult>,
+}
+
+/// `12.3 ms` or `–`.
+pub fn fmt_opt_ms(v: Option<f64>) -> String {
+    match v {
+        Some(x) => format!("{x:.1} ms"),
+        None => "–".into(),
+    }
+}
+
+fn fmt_summary(s: Option<Summary>, failed: usize, open: usize) -> String {
+    let mut out = match s {
+        Some(s) if s.n > 1 => format!("{:.0} [{:.0}–{:.0}]", s.median, s.min, s.max),
+        Some(s) => format!("{:.0}", s.median),
+        None => "–".into(),
+    };
+    if open > 0 {
+        out += &format!(" ({open} open)");
+    }
+    if failed > 0 {
+        out += &format!(" ({failed} failed)");
+    }
+    out
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map(|r| format!("{r:.2}")).unwrap_or_else(|| "–".into())
+}
+
+fn keepalived_version() -> String {
+    std::process::Command::new(crate::daemon::KEEPALIVED)
+        .arg("-v")
+        .output()
+        .map(|o| {
+            let text = String::from_utf8_lossy(&o.stderr).into_owned()
+                + &String::from_utf8_lossy(&o.stdout);
+            text.lines().next().unwrap_or("").trim().to_string()
+        })
+        .unwrap_or_else(|_| "not found".into())
+}
+
+fn value(t: &TrialResult, m: Metric) -> Option<f64> {
+    if !t.ok() {
+        return None;
+    }
+    match m {
+        Metric::Outage => Some(t.outage_ms),
+        Metric::Takeover => t.takeover_ms,
+    }
+}
+
+/// Tolerance for "not slower" comparisons: one client period (the outage resolution).
+fn tolerance_ms(period_ms: u64) -> f64 {
+    period_ms as f64
+}
+
+impl Report {
+    /// Builds the report from the trials and resource rows of a run.
+    pub fn build(
+        opts: &Opts,
+        trials: Vec<TrialResult>,
+        resources: Vec<ResourceRow>,
+        wall: Duration,
+    ) -> Report {
+        let mut rows = Vec::new();
+        for &config in &opts.configs {
+            for &scenario in &opts.scenarios {
+                for metric in [Metric::Outage, Metric::Takeover] {
+                    let of = |d: DaemonKind| {
+                        let ts: Vec<&TrialResult> = trials
+                            .iter()
+                            .filter(|t| {
+                                t.config == config && t.scenario == scenario && t.daemon == d
+                            })
+                            .collect();
+                        let vals: Vec<f64> = ts.iter().filter_map(|t| value(t, metric)).collect();
+                        let failed = ts.len() - vals.len();
+                        let open = ts
+                            .iter()
+                            .filter(|t| t.ok() && t.outage_open && metric == Metric::Outage)
+                            .count();
+                        (Summary::of(&vals), failed, open)
+                    };
+                    let (k, kf, ko) = of(DaemonKind::Keepalived);
+                    let (v, vf, vo) = of(DaemonKind::Vrrpd);
+                    let r = match (k, v) {
+                        (Some(k), Some(v)) => ratio(v.median, k.median),
+                        _ => None,
+                    };
+                    rows.push(Row {
+                        config,
+                        scenario,
+                        metric,
+                        keepalived: k,
+                        vrrpd: v,
+                        ratio: r,
+                        failed: (kf, vf),
+                        open: (ko, vo),
+                    });
+                }
+            }
+        }
+        let targets = targets(&rows, &resources, opts.period_ms);
+        Report {
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            keepalived_version: keepalived_version(),
+            reps: opts.effective_reps(),
+            period_ms: opts.period_ms,
+            connect_timeout_ms: opts.connect_timeout_ms,
+            wall_s: wall.as_secs_f64(),
+            rows,
+            resources,
+            targets,
+            trials,
+        }
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Failover benchmark: keepalived vs vrrpd\n");
+        let _ = writeln!(
+            s,
+            "`{}` — {}; {} repetition(s) per cell; client connects to VIP:443 every {} ms (timeout {} ms); wall time {:.0} s.\n",
+            self.command, self.keepalived_version, self.reps, self.period_ms, self.connect_timeout_ms, self.wall_s
+        );
+        let _ = writeln!(s, "## Failover (ms, median [min–max]; ratio = vrrpd / keepalived medians, lower is better)\n");
+        let _ = writeln!(s, "*outage*: longest run of failed client connects after the fault (first failure → next success). *takeover*: fault → the backup holds the VIP.\n");
+        let _ = writeln!(
+            s,
+            "| configuration | scenario | metric | keepalived | vrrpd | ratio |"
+        );
+        let _ = writeln!(s, "|---|---|---|---:|---:|---:|");
+        for r in &self.rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                r.config.label(),
+                r.scenario.label(),
+                match r.metric {
+                    Metric::Outage => "outage",
+                    Metric::Takeover => "takeover",
+                },
+                fmt_summary(r.keepalived, r.failed.0, r.open.0),
+                fmt_summary(r.vrrpd, r.failed.1, r.open.1),
+                fmt_ratio(r.ratio)
+            );
+        }
+        if !self.resources.is_empty() {
+            let _ = writeln!(s, "\n## Resources at idle (all processes of the daemon)\n");
+            let _ = writeln!(s, "| setup | keepalived RSS | vrrpd RSS | ratio | keepalived CPU | vrrpd CPU | ratio |");
+            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+            let mut setups: Vec<&str> = Vec::new();
+            for r in &self.resources {
+                if !setups.contains(&r.setup.as_str()) {
+                    setups.push(&r.setup);
+                }
+            }
+            for setup in setups {
+                let get = |d: DaemonKind| {
+                    self.resources
+                        .iter()
+                        .find(|r| r.setup == setup && r.daemon == d && r.error.is_none())
+                };
+                let (k, v) = (get(DaemonKind::Keepalived), get(DaemonKind::Vrrpd));
+                let rss = |r: Option<&ResourceRow>| {
+                    r.map(|r| {
+                        format!(
+                            "{:.1} MiB ({} proc)",
+                            r.rss_kib as f64 / 1024.0,
+                            r.processes
+                        )
+                    })
+                    .unwrap_or_else(|| "–".into())
+                };
+                let cpu = |r: Option<&ResourceRow>| {
+                    r.map(|r| format!("{:.2} ms/s", r.cpu_ms_per_s))
+                        .unwrap_or_else(|| "–".into())
+                };
+                let (rr, cr) = match (k, v) {
+                    (Some(k), Some(v)) => (
+                        ratio(v.rss_kib as f64, k.rss_kib as f64),
+                        ratio(v.cpu_ms_per_s, k.cpu_ms_per_s),
+                    ),
+                    _ => (None, None),
+                };
+                let _ = writeln!(
+                    s,
+                    "| {setup} | {} | {} | {} | {} | {} | {} |",
+                    rss(k),
+                    rss(v),
+                    fmt_ratio(rr),
+                    cpu(k),
+                    cpu(v),
+                    fmt_ratio(cr)
+                );
+            }
+            for r in self.resources.iter().filter(|r| r.error.is_some()) {
+                let _ = writeln!(
+                    s,
+                    "\n- {} {}: {}",
+                    r.daemon.label(),
+                    r.setup,
+                    r.error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        let _ = writeln!(s, "\n## Targets of issue 5\n");
+        let _ = writeln!(s, "| target | measured (vrrpd) | result |");
+        let _ = writeln!(s, "|---|---|---|");
+        for t in &self.targets {
+            let res = match t.pass {
+                Some(true) => "PASS",
+                Some(false) => "**FAIL**",
+                None => "no data",
+            };
+            let _ = writeln!(s, "| {} | {} | {res} |", t.name, t.measured);
+        }
+        let errors: Vec<&TrialResult> = self.trials.iter().filter(|t| !t.ok()).collect();
+        if !errors.is_empty() {
+            let _ = writeln!(s, "\n## Trials without a measurement\n");
+            for t in errors {
+                let first = t
+                    .error
+                    .as_deref()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("");
+                let _ = writeln!(
+                    s,
+                    "- {} / {} / {} rep {}: {first}",
+                    t.config.label(),
+                    t.scenario.label(),
+                    t.daemon.label(),
+                    t.rep + 1
+                );
+            }
+        }
+        s
+    }
+}
+
+fn find(rows: &[Row], c: ConfigKind, sc: Scenario, m: Metric) -> Option<&Row> {
+    rows.iter()
+        .find(|r| r.config == c && r.scenario == sc && r.metric == m)
+}
+
+/// Worst case of vrrpd's outage in a cell against `limit_ms` (open outages and failed trials fail).
+fn outage_target(rows: &[Row], sc: Scenario, limit_ms: f64, name: &str) -> Target {
+    let row = find(rows, ConfigKind::Charm, sc, Metric::Outage);
+    match row.and_then(|r| r.vrrpd.map(|v| (r, v))) {
+        Some((r, v)) => Target {
+            name: name.into(),
+            measured: format!(
+                "client outage max {:.0} ms (median {:.0}, n={}){}",
+                v.max,
+                v.median,
+                v.n,
+                if r.open.1 + r.failed.1 > 0 {
+                    ", incomplete trials"
+                } else {
+                    ""
+                }
+            ),
+            pass: Some(v.max <= limit_ms && r.open.1 == 0 && r.failed.1 == 0),
+        },
+        None => Target {
+            name: name.into(),
+            measured: "not measured".into(),
+            pass: None,
+        },
+    }
+}
+
+fn targets(rows: &[Row], resources: &[ResourceRow], period_ms: u64) -> Vec<Target> {
+    let mut t = vec![
+        outage_target(
+            rows,
+            Scenario::LinkDown,
+            450.0,
+            "charm defaults: master link down ≤ 0.45 s",
+        ),
+        outage_target(
+            rows,
+            Scenario::LbDeath,
+            500.0,
+            "charm defaults: LB death ≤ 0.5 s",
+        ),
+        outage_target(
+            rows,
+            Scenario::Sigterm,
+            20.0,
+            "charm defaults: clean stop ≤ 20 ms client gap",
+        ),
+    ];
+    let rss = resources.iter().find(|r| {
+        r.daemon == DaemonKind::Vrrpd
+            && r.instances == 1
+            && r.setup.contains("charm")
+            && r.error.is_none()
+    });
+    t.push(Target {
+        name: "worker RSS ≤ 5 MiB (charm default, 1 instance)".into(),
+        measured: rss
+            .map(|r| format!("{:.2} MiB", r.rss_kib as f64 / 1024.0))
+            .unwrap_or_else(|| "not measured".into()),
+        pass: rss.map(|r| r.rss_kib <= 5 * 1024),
+    });
+    let tol = tolerance_ms(period_ms);
+    for sc in Scenario::ALL {
+        for m in [Metric::Outage, Metric::Takeover] {
+            let Some(r) = find(rows, ConfigKind::Same, sc, m) else {
+                continue;
+            };
+            let name = format!(
+                "same keepalived.conf: {} {} not slower than keepalived",
+                sc.label(),
+                match m {
+                    Metric::Outage => "outage",
+                    Metric::Takeover => "takeover",
+                }
+            );
+            let (measured, pass) = match (r.keepalived, r.vrrpd) {
+                (Some(k), Some(v)) => (
+                    format!(
+                        "median {:.0} vs {:.0} ms (tolerance {tol:.0} ms)",
+                        v.median, k.median
+                    ),
+                    Some(v.median <= k.median + tol && r.failed.1 == 0 && r.open.1 <= r.open.0),
+                ),
+                _ => ("not measured for both".into(), None),
+            };
+            t.push(Target {
+                name,
+                measured,
+                pass,
+            });
+        }
+    }
+    t
+}

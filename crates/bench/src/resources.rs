@@ -1,0 +1,235 @@
+//! Resident memory and CPU time of a daemon at idle, from `/proc` (all processes of its
+//! process group: keepalived runs a parent and a VRRP child, plus check scripts).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use serde::Serialize;
+
+use crate::configs::{self, ConfigKind, LB_PORT};
+use crate::daemon::{Daemon, DaemonKind};
+use crate::listener::Listener;
+use crate::opts::Opts;
+use crate::topo;
+
+/// One resource measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceRow {
+    /// Daemon.
+    pub daemon: DaemonKind,
+    /// What ran (configuration and instance count).
+    pub setup: String,
+    /// Number of VRRP instances.
+    pub instances: u32,
+    /// Processes of the daemon at the end of the window.
+    pub processes: usize,
+    /// Summed VmRSS at the end of the window, KiB.
+    pub rss_kib: u64,
+    /// CPU time (user + system, including reaped children such as check scripts) per second of
+    /// wall time over the idle window, in milliseconds.
+    pub cpu_ms_per_s: f64,
+    /// Why there is no measurement.
+    pub error: Option<String>,
+}
+
+/// The process group `pgid`'s live members.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| stat_fields(pid).is_some_and(|f| f.pgrp == pgid))
+        .collect()
+}
+
+/// The fields of `/proc/PID/stat` used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Process group.
+    pub pgrp: i32,
+    /// utime + stime + cutime + cstime, in clock ticks.
+    pub ticks: u64,
+}
+
+/// Parses `/proc/PID/stat` text (the command name may hold spaces and parentheses).
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let num = |i: usize| f.get(i)?.parse::<u64>().ok();
+    Some(Stat {
+        pgrp: f.get(2)?.parse().ok()?,
+        ticks: num(11)? + num(12)? + num(13)? + num(14)?,
+    })
+}
+
+fn stat_fields(pid: i32) -> Option<Stat> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// VmRSS of `/proc/PID/status` text, KiB.
+pub fn parse_rss_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| parse_rss_kib(&s))
+        .unwrap_or(0)
+}
+
+fn ticks(pids: &[i32]) -> u64 {
+    pids.iter()
+        .filter_map(|&p| stat_fields(p))
+        .map(|s| s.ticks)
+        .sum()
+}
+
+fn clock_ticks_per_s() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+/// How long a daemon runs before the idle window starts (v2 at 1 s needs 3.6 s to be master).
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// Measures `daemon` running `conf` alone in a one-host lab (with the LB listener).
+pub fn measure(
+    daemon: DaemonKind,
+    setup: &str,
+    instances: u32,
+    conf: &str,
+    vrrpd: &Path,
+    window: Duration,
+) -> ResourceRow {
+    let mut row = ResourceRow {
+        daemon,
+        setup: setup.to_string(),
+        instances,
+        processes: 0,
+        rss_kib: 0,
+        cpu_ms_per_s: 0.0,
+        error: None,
+    };
+    match try_measure(daemon, conf, vrrpd, window) {
+        Ok((procs, rss, cpu)) => {
+            row.processes = procs;
+            row.rss_kib = rss;
+            row.cpu_ms_per_s = cpu;
+        }
+        Err(e) => row.error = Some(format!("{e:#}")),
+    }
+    row
+}
+
+fn try_measure(
+    daemon: DaemonKind,
+    conf: &str,
+    vrrpd: &Path,
+    window: Duration,
+) -> anyhow::Result<(usize, u64, f64)> {
+    let lab = netlab::Lab::new("benchres")?;
+    let host = lab.add_host("lb0")?;
+    host.add_addr(&format!("{}/24", topo::lb_addr(0)))?;
+    let _lb = Listener::start(&host, LB_PORT)?;
+    let d = Daemon::start(&host, daemon, conf, vrrpd)?;
+    std::thread::sleep(SETTLE);
+    if !d.is_running() {
+        bail!("{} exited: {}", daemon.label(), d.log_tail(10));
+    }
+    let pgid = d.pid()? as i32;
+    let t0 = Instant::now();
+    let c0 = ticks(&group_members(pgid));
+    std::thread::sleep(window);
+    let pids = group_members(pgid);
+    let c1 = ticks(&pids);
+    let wall = t0.elapsed().as_secs_f64();
+    let rss = pids.iter().map(|&p| rss_kib(p)).sum();
+    let cpu_ms = c1.saturating_sub(c0) as f64 / clock_ticks_per_s() * 1000.0;
+    Ok((pids.len(), rss, cpu_ms / wall))
+}
+
+/// Every resource row of the run: per daemon, one instance on configuration (a), one instance
+/// on each charm's default, and 100 instances (v3, 100 ms, no checks).
+pub fn measure_all(opts: &Opts, vrrpd: &Path) -> Vec<ResourceRow> {
+    let window = opts.idle_window();
+    let addr = topo::lb_addr(0);
+    let mut rows = Vec::new();
+    for &daemon in &opts.daemons {
+        let setups: Vec<(String, u32, anyhow::Result<String>)> = vec![
+            (
+                "1 instance, conf (a)".into(),
+                1,
+                configs::render(ConfigKind::Same, daemon, 0, "eth0", addr),
+            ),
+            (
+                "1 instance, charm default (b)".into(),
+                1,
+                configs::render(ConfigKind::Charm, daemon, 0, "eth0", addr),
+            ),
+            (
+                "100 instances, v3 0.1 s".into(),
+                100,
+                Ok(configs::many(100, "eth0")),
+            ),
+        ];
+        for (setup, n, conf) in setups {
+            eprintln!("bench resources: {} {setup}", daemon.label());
+            let row = match conf {
+                Ok(c) => measure(daemon, &setup, n, &c, vrrpd, window),
+                Err(e) => ResourceRow {
+                    daemon,
+                    setup,
+                    instances: n,
+                    processes: 0,
+                    rss_kib: 0,
+                    cpu_ms_per_s: 0.0,
+                    error: Some(format!("{e:#}")),
+                },
+            };
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_odd_command_name() {
+        let s = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 2 1 20 0 1 0 5 1000 200";
+        let st = parse_stat(s).unwrap();
+        assert_eq!(st.pgrp, 42);
+        assert_eq!(st.ticks, 13);
+    }
+
+    #[test]
+    fn rss_from_status() {
+        assert_eq!(
+            parse_rss_kib("Name:\tx\nVmRSS:\t  3328 kB\nThreads: 1\n"),
+            Some(3328)
+        );
+        assert_eq!(parse_rss_kib("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn own_group_is_found() {
+        let me = std::process::id() as i32;
+        let pgid = nix::unistd::getpgrp().as_raw();
+        assert!(group_members(pgid).contains(&me));
+    }
+}
