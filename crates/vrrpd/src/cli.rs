@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
 
+    /// Serve Prometheus metrics (text format 0.0.4) at `http://ADDR:PORT/metrics`; overrides
+    /// `global_defs { vrrpd_metrics_listen }`. Off by default; prefer a loopback address.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -79,5 +84,18 @@ mod tests {
     fn json_logs() {
         let cli = Cli::try_parse_from(["vrrpd", "--config", "/a", "--log-format", "json"]).unwrap();
         assert_eq!(cli.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn metrics_listen_flag() {
+        let cli = Cli::try_parse_from(["vrrpd", "--config", "/a"]).unwrap();
+        assert_eq!(cli.metrics_listen, None);
+        let cli =
+            Cli::try_parse_from(["vrrpd", "--config", "/a", "--metrics-listen", "[::1]:9650"])
+                .unwrap();
+        assert_eq!(cli.metrics_listen, Some("[::1]:9650".parse().unwrap()));
+        assert!(
+            Cli::try_parse_from(["vrrpd", "--config", "/a", "--metrics-listen", "9650"]).is_err()
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod daemon;
 pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod ratelimit;
 pub mod spec;

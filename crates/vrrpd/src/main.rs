@@ -28,7 +28,11 @@ fn main() -> ExitCode {
     let result = if cli.cleanup {
         rt.block_on(vrrpd::cleanup::run(&config))
     } else {
-        rt.block_on(vrrpd::daemon::run(config, cli.state_file.clone()))
+        rt.block_on(vrrpd::daemon::run(
+            config,
+            cli.state_file.clone(),
+            cli.metrics_listen,
+        ))
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,7 @@ mod instance;
 mod reload;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -47,10 +48,19 @@ pub(crate) struct Daemon {
     drops_log: RateLimiter<(String, &'static str)>,
     /// Link state of interfaces followed by `track_interface`, by name.
     links: HashMap<String, bool>,
+    /// `--metrics-listen` (wins over the configuration).
+    metrics_flag: Option<SocketAddr>,
+    /// The running metrics endpoint, if any.
+    metrics: Option<crate::metrics::Endpoint>,
+    metrics_tx: mpsc::Sender<crate::metrics::Request>,
 }
 
-/// Run the daemon until SIGTERM/SIGINT.
-pub async fn run(config: PathBuf, state_file: Option<PathBuf>) -> anyhow::Result<()> {
+/// Run the daemon until SIGTERM/SIGINT (and the handoffs that follow).
+pub async fn run(
+    config: PathBuf,
+    state_file: Option<PathBuf>,
+    metrics_listen: Option<SocketAddr>,
+) -> anyhow::Result<()> {
     let spec = match crate::check::load(&config) {
         Ok((spec, warnings)) => {
             for w in warnings {
@@ -67,6 +77,7 @@ pub async fn run(config: PathBuf, state_file: Option<PathBuf>) -> anyhow::Result
     let mut monitor = edge.monitor().await?;
     let (rx_tx, mut rx_rx) = mpsc::channel::<RxEvent>(1024);
     let (check_tx, mut check_rx) = mpsc::channel::<CheckEvent>(256);
+    let (metrics_tx, mut metrics_rx) = mpsc::channel::<crate::metrics::Request>(4);
     let mut d = Daemon {
         edge,
         running: Vec::new(),
@@ -78,7 +89,11 @@ pub async fn run(config: PathBuf, state_file: Option<PathBuf>) -> anyhow::Result
         urgent: true,
         drops_log: RateLimiter::new(DEFAULT_WINDOW),
         links: HashMap::new(),
+        metrics_flag: metrics_listen,
+        metrics: None,
+        metrics_tx,
     };
+    d.set_metrics(spec.metrics_listen);
     info!(config = %config.display(), instances = spec.instances.len(), "vrrpd starting");
     d.apply(spec).await;
     d.offer_state();
@@ -98,6 +113,7 @@ pub async fn run(config: PathBuf, state_file: Option<PathBuf>) -> anyhow::Result
             Some(ev) = rx_rx.recv() => d.on_packet(ev).await,
             Some(ev) = check_rx.recv() => d.on_check(ev).await,
             () = sleep => d.on_timer().await,
+            Some(req) = metrics_rx.recv() => { let _ = req.send(d.render_metrics()); }
         }
         d.reap_retired();
         d.offer_state();
@@ -114,6 +130,7 @@ pub async fn run(config: PathBuf, state_file: Option<PathBuf>) -> anyhow::Result
             Some(ev) = monitor.next() => d.on_net(ev).await,
             Some(ev) = rx_rx.recv() => d.on_packet(ev).await,
             Some(ev) = check_rx.recv() => d.on_check(ev).await,
+            Some(req) = metrics_rx.recv() => { let _ = req.send(d.render_metrics()); }
             () = tokio::time::sleep_until(wake.into()) => d.on_timer().await,
         }
         d.offer_state();
@@ -139,6 +156,49 @@ impl Daemon {
             .min()
     }
 
+    /// The instances shown in the state file and metrics: a retiring instance only while no
+    /// live instance has its name.
+    fn visible(&self) -> impl Iterator<Item = &Running> {
+        let live = |name: &str| {
+            self.running
+                .iter()
+                .any(|o| !o.retiring && o.spec.core.name == name)
+        };
+        self.running
+            .iter()
+            .filter(move |r| !r.retiring || !live(&r.spec.core.name))
+    }
+
+    /// (Re)start or stop the metrics endpoint: the flag wins over the configuration.
+    fn set_metrics(&mut self, configured: Option<SocketAddr>) {
+        let want = self.metrics_flag.or(configured);
+        if self.metrics.as_ref().map(|m| m.addr) == want && want.is_some_and(|w| w.port() != 0) {
+            return;
+        }
+        self.metrics = None;
+        if let Some(addr) = want {
+            match crate::metrics::Endpoint::start(addr, self.metrics_tx.clone()) {
+                Ok(m) => {
+                    info!(listen = %m.addr, "serving Prometheus metrics at /metrics");
+                    self.metrics = Some(m);
+                }
+                Err(e) => error!(listen = %addr, error = %e, "cannot serve metrics"),
+            }
+        }
+    }
+
+    fn render_metrics(&self) -> String {
+        let statuses: Vec<(vrrp::InstanceStatus, &str)> = self
+            .visible()
+            .map(|r| (r.inst.status(), r.spec.interface.as_str()))
+            .collect();
+        let samples: Vec<crate::metrics::render::Sample<'_>> = statuses
+            .iter()
+            .map(|(status, interface)| crate::metrics::render::Sample { status, interface })
+            .collect();
+        crate::metrics::render::render(&samples, crate::metrics::render::rss_bytes())
+    }
+
     fn offer_state(&mut self) {
         let now = Instant::now();
         if let Some(due) = self.state_due {
@@ -146,16 +206,8 @@ impl Daemon {
                 return;
             }
         }
-        // A retiring instance is shown only while no live instance has its name.
-        let live = |name: &str| {
-            self.running
-                .iter()
-                .any(|o| !o.retiring && o.spec.core.name == name)
-        };
         let states: Vec<InstanceState> = self
-            .running
-            .iter()
-            .filter(|r| !r.retiring || !live(&r.spec.core.name))
+            .visible()
             .map(|r| InstanceState::from_status(r.inst.status(), &r.spec.interface))
             .collect();
         self.state_due = self.state.offer(now, states, self.urgent);
@@ -169,6 +221,7 @@ impl Daemon {
                 for w in warnings {
                     warn!(diagnostic = %w, "configuration warning");
                 }
+                self.set_metrics(spec.metrics_listen);
                 self.apply(spec).await;
                 self.urgent = true;
                 info!(instances = self.running.len(), "configuration reloaded");

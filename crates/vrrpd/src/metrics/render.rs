@@ -1,0 +1,270 @@
+//! Prometheus text exposition format 0.0.4 of the instances' status and the process RSS.
+
+use std::fmt::Write;
+
+use vrrp::{DropReason, InstanceStatus, State};
+
+/// `Content-Type` of the exposition.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+const ROLES: [(State, &str); 5] = [
+    (State::Init, "INIT"),
+    (State::Backup, "BACKUP"),
+    (State::Master, "MASTER"),
+    (State::Fault, "FAULT"),
+    (State::Leaving, "LEAVING"),
+];
+
+/// One instance as the exposition sees it.
+pub struct Sample<'a> {
+    /// The core's snapshot.
+    pub status: &'a InstanceStatus,
+    /// Interface name.
+    pub interface: &'a str,
+}
+
+/// Escape a label value (backslash, double quote, newline).
+fn escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+fn labels(x: &Sample<'_>) -> String {
+    let fam = match x.status.family {
+        vrrp::Family::Ipv4 => "ipv4",
+        vrrp::Family::Ipv6 => "ipv6",
+    };
+    format!(
+        "instance=\"{}\",vrid=\"{}\",interface=\"{}\",family=\"{fam}\"",
+        escape(&x.status.name),
+        x.status.vrid,
+        escape(x.interface)
+    )
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// One metric family with one value per instance.
+fn family(
+    out: &mut String,
+    samples: &[Sample<'_>],
+    name: &str,
+    kind: &str,
+    help: &str,
+    value: impl Fn(&InstanceStatus) -> u64,
+) {
+    header(out, name, kind, help);
+    for x in samples {
+        let _ = writeln!(out, "{name}{{{}}} {}", labels(x), value(x.status));
+    }
+}
+
+/// The whole exposition. `rss_bytes` is the process resident set size, when known.
+pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
+    let mut out = String::with_capacity(1024 + samples.len() * 2048);
+    header(
+        &mut out,
+        "vrrpd_instance_state",
+        "gauge",
+        "Role of the instance: 1 for the current state, 0 for the others.",
+    );
+    for x in samples {
+        let l = labels(x);
+        for (st, name) in ROLES {
+            let v = u8::from(x.status.role == st);
+            let _ = writeln!(out, "vrrpd_instance_state{{{l},state=\"{name}\"}} {v}");
+        }
+    }
+    let c = |f: fn(&vrrp::Counters) -> u64| move |s: &InstanceStatus| f(&s.counters);
+    family(
+        &mut out,
+        samples,
+        "vrrpd_instance_base_priority",
+        "gauge",
+        "Configured priority.",
+        |s| u64::from(s.base_priority),
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_instance_effective_priority",
+        "gauge",
+        "Priority after tracking (what is advertised).",
+        |s| u64::from(s.effective_priority),
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_instance_vips_held",
+        "gauge",
+        "VIPs this instance holds.",
+        |s| s.vips_held.len() as u64,
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_adverts_sent_total",
+        "counter",
+        "Adverts sent (one per destination).",
+        c(|k| k.adverts_sent),
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_adverts_received_total",
+        "counter",
+        "Valid adverts received.",
+        c(|k| k.adverts_received),
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_priority_zero_sent_total",
+        "counter",
+        "Priority-0 (resign) adverts sent.",
+        c(|k| k.priority_zero_sent),
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_priority_zero_received_total",
+        "counter",
+        "Valid priority-0 adverts received.",
+        c(|k| k.priority_zero_received),
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_transitions_total",
+        "counter",
+        "State transitions.",
+        c(|k| k.transitions),
+    );
+    family(
+        &mut out,
+        samples,
+        "vrrpd_became_master_total",
+        "counter",
+        "Transitions into MASTER.",
+        c(|k| k.became_master),
+    );
+    header(
+        &mut out,
+        "vrrpd_drops_total",
+        "counter",
+        "Received packets dropped, by reason.",
+    );
+    for x in samples {
+        let l = labels(x);
+        for r in DropReason::ALL {
+            let v = x.status.counters.drops.get(r);
+            let _ = writeln!(
+                out,
+                "vrrpd_drops_total{{{l},reason=\"{}\"}} {v}",
+                r.as_str()
+            );
+        }
+    }
+    if let Some(rss) = rss_bytes {
+        header(
+            &mut out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {rss}");
+    }
+    out
+}
+
+/// `VmRSS` of this process from `/proc/self/status`, in bytes.
+pub fn rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vmrss(&s)
+}
+
+/// `VmRSS:    1234 kB` → 1234 × 1024.
+pub fn parse_vmrss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status() -> InstanceStatus {
+        let mut cfg = vrrp::InstanceConfig::new(
+            "VI_\"23\"",
+            23,
+            vrrp::Family::Ipv4,
+            vec!["192.0.2.100/24".parse().unwrap()],
+        );
+        cfg.priority = 150;
+        let mut s = vrrp::Instance::new(cfg).unwrap().status();
+        s.role = State::Master;
+        s.counters.adverts_sent = 7;
+        s.counters.drops.add(DropReason::Ttl);
+        s.vips_held = vec!["192.0.2.100/24".parse().unwrap()];
+        s
+    }
+
+    #[test]
+    fn exposition_lines() {
+        let s = status();
+        let text = render(
+            &[Sample {
+                status: &s,
+                interface: "eth0",
+            }],
+            Some(4096),
+        );
+        let l = r#"instance="VI_\"23\"",vrid="23",interface="eth0",family="ipv4""#;
+        for want in [
+            format!("vrrpd_instance_state{{{l},state=\"MASTER\"}} 1"),
+            format!("vrrpd_instance_state{{{l},state=\"BACKUP\"}} 0"),
+            format!("vrrpd_instance_base_priority{{{l}}} 150"),
+            format!("vrrpd_instance_effective_priority{{{l}}} 150"),
+            format!("vrrpd_instance_vips_held{{{l}}} 1"),
+            format!("vrrpd_adverts_sent_total{{{l}}} 7"),
+            format!("vrrpd_drops_total{{{l},reason=\"ttl\"}} 1"),
+            format!("vrrpd_drops_total{{{l},reason=\"checksum\"}} 0"),
+            "# TYPE vrrpd_transitions_total counter".to_string(),
+            "process_resident_memory_bytes 4096".to_string(),
+        ] {
+            assert!(
+                text.lines().any(|x| x == want),
+                "missing {want:?} in\n{text}"
+            );
+        }
+        // Every sample line is NAME{LABELS} VALUE or NAME VALUE; every family has a TYPE.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            assert!(value.parse::<u64>().is_ok(), "{line}");
+            let base = name.split('{').next().unwrap();
+            assert!(text.contains(&format!("# TYPE {base} ")), "{line}");
+        }
+    }
+
+    #[test]
+    fn vmrss() {
+        assert_eq!(
+            parse_vmrss("Name:\tvrrpd\nVmRSS:\t    3100 kB\n"),
+            Some(3100 * 1024)
+        );
+        assert_eq!(parse_vmrss("Name: x\n"), None);
+        assert!(rss_bytes().is_some_and(|b| b > 0));
+    }
+}
