@@ -17,6 +17,7 @@ pub mod controller;
 pub mod demo;
 pub mod error;
 pub mod layout;
+pub mod proof;
 pub mod proto;
 pub mod sim;
 pub mod simcharms;

@@ -421,10 +421,10 @@ impl Sim {
             .is_ok();
         let deadline = Instant::now() + Duration::from_secs(30);
         if let Some(pid) = pid {
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+            while process_alive(pid) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            if Path::new(&format!("/proc/{pid}")).exists() {
+            if process_alive(pid) {
                 // Last resort: the backstop sweep below removes its namespaces.
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
@@ -438,5 +438,23 @@ impl Sim {
         }
         let _ = std::fs::remove_file(self.md.socket());
         Ok(was)
+    }
+}
+
+/// Is `pid` running? Reaps it if it is our exited child (the controller started by this
+/// process); a zombie counts as gone.
+fn process_alive(pid: i32) -> bool {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let p = nix::unistd::Pid::from_raw(pid);
+    if let Ok(st) = waitpid(p, Some(WaitPidFlag::WNOHANG)) {
+        if !matches!(st, WaitStatus::StillAlive) {
+            return false;
+        }
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
     }
 }

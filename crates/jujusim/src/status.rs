@@ -188,11 +188,12 @@ pub fn render(m: &Model, ctx: &StatusContext) -> String {
             let (st, msg) = if set {
                 (a.status.status.clone(), a.status.message.clone())
             } else {
+                // The most severe unit status; ties go to the lowest unit number.
                 units
                     .iter()
-                    .map(|u| unit_statuses(u))
-                    .max_by_key(|(w, _, _)| severity(w))
-                    .map(|(w, _, msg)| (w, msg))
+                    .map(|u| (unit_key(&u.name), unit_statuses(u)))
+                    .min_by_key(|(k, (w, _, _))| (std::cmp::Reverse(severity(w)), k.clone()))
+                    .map(|(_, (w, _, msg))| (w, msg))
                     .unwrap_or(("unknown".into(), String::new()))
             };
             let version = a

@@ -64,10 +64,13 @@ struct Svc {
     restarts: u32,
 }
 
+/// Services keyed by (machine id, unit name).
+type SvcMap = BTreeMap<(String, String), Arc<Mutex<Svc>>>;
+
 /// All services of all machines.
 #[derive(Default)]
 pub struct Supervisor {
-    svcs: Mutex<BTreeMap<(String, String), Arc<Mutex<Svc>>>>,
+    svcs: Mutex<SvcMap>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
