@@ -311,26 +311,16 @@ fn native_check(c: &kaconf::NativeCheck) -> Result<CheckSpec, SpecError> {
             port,
             path,
             status,
-            url,
-        } => {
-            if *tls {
-                return Err(err(
-                    &c.location,
-                    format!(
-                        "vrrpd_check {}: https ({url}) is not supported yet; use http://",
-                        c.name
-                    ),
-                ));
-            }
-            CheckKind::Http {
-                url: HttpUrl {
-                    host: host.clone(),
-                    port: *port,
-                    path: path.clone(),
-                },
-                status: *status,
-            }
-        }
+            url: _,
+        } => CheckKind::Http {
+            url: HttpUrl {
+                host: host.clone(),
+                port: *port,
+                path: path.clone(),
+                tls: *tls,
+            },
+            status: *status,
+        },
     };
     Ok(CheckSpec {
         name: c.name.clone(),

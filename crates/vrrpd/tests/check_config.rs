@@ -98,3 +98,21 @@ fn charm_renderings_are_accepted() {
     }
     assert!(seen >= 1, "no charm renderings found in {}", dir.display());
 }
+
+/// Issue 5 keywords are accepted: `tcp_connect … watch`, `http_get https://…`,
+/// `vrrpd_metrics_listen`, `vrrpd_handoff_timeout`.
+#[test]
+fn fast_failover_keywords_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "global_defs {\n    vrrp_version 3\n    vrrpd_metrics_listen 127.0.0.1:9650\n    vrrpd_handoff_timeout 0.5\n}\n\
+vrrpd_check lb {\n    tcp_connect 127.0.0.1 443 watch\n    interval 1\n    timeout 0.2\n}\n\
+vrrpd_check api {\n    http_get https://127.0.0.1:6443/readyz status 200\n    interval 0.5\n}\n\
+vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 23\n    priority 101\n    advert_int 0.1\n\
+    virtual_ipaddress {\n        192.0.2.100/24\n    }\n    track_script {\n        lb\n        api weight -50\n    }\n}\n";
+    let (code, out, err) = check(&write(dir.path(), "fast.conf", text));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("configuration OK (1 instance(s), 2 check(s))"),
+        "{out}"
+    );
+}

@@ -95,7 +95,10 @@ fn metrics_are_served_where_configured() {
         Some(0)
     );
     let rss = value(text, "process_resident_memory_bytes").expect("rss");
-    eprintln!("MEASURE worker RSS from its own metrics: {} KiB", rss / 1024);
+    eprintln!(
+        "MEASURE worker RSS from its own metrics: {} KiB",
+        rss / 1024
+    );
     assert!(rss > 100 * 1024);
     // Other paths and methods.
     let r = scrape(&bed.nodes[0].host, "127.0.0.1:9650", "/").expect("scrape");

@@ -1,10 +1,10 @@
 //! HTTP GET check: a minimal HTTP/1.1 client (one request, `Connection: close`) that only
-//! reads the status line. `https://` is refused at configuration time for now (see
-//! `crate::spec`); TLS support is a later step.
+//! reads the status line, over TCP or TLS (`https://`, certificate not verified: see
+//! [`super::tls`]).
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Where an HTTP check connects (from kaconf's parsed `http_get` URL).
@@ -16,6 +16,8 @@ pub struct HttpUrl {
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,
+    /// `https://`: TLS, certificate not verified.
+    pub tls: bool,
 }
 
 impl HttpUrl {
@@ -25,7 +27,7 @@ impl HttpUrl {
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        if self.port == if self.tls { 443 } else { 80 } {
             h
         } else {
             format!("{h}:{}", self.port)
@@ -45,9 +47,21 @@ pub async fn get(url: &HttpUrl, want: Option<u16>, timeout: Duration) -> Result<
 }
 
 async fn get_status(url: &HttpUrl) -> Result<u16, String> {
-    let mut s = TcpStream::connect((url.host.as_str(), url.port))
+    let tcp = TcpStream::connect((url.host.as_str(), url.port))
         .await
         .map_err(|e| format!("connect: {e}"))?;
+    if url.tls {
+        exchange(super::tls::connect(&url.host, tcp).await?, url).await
+    } else {
+        exchange(tcp, url).await
+    }
+}
+
+/// Send the request and read the status line.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    url: &HttpUrl,
+) -> Result<u16, String> {
     let req = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: vrrpd\r\nConnection: close\r\n\r\n",
         url.path,
@@ -99,12 +113,14 @@ mod tests {
             host: "2001:db8::1".into(),
             port: 80,
             path: "/".into(),
+            tls: false,
         };
         assert_eq!(u.host_header(), "[2001:db8::1]");
         let u = HttpUrl {
             host: "lb".into(),
             port: 6443,
             path: "/".into(),
+            tls: true,
         };
         assert_eq!(u.host_header(), "lb:6443");
     }
@@ -132,6 +148,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
             path: "/readyz".into(),
+            tls: false,
         }
     }
 
@@ -154,6 +171,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
             path: "/".into(),
+            tls: false,
         };
         let e = get(&url, Some(200), Duration::from_millis(100))
             .await

@@ -9,6 +9,7 @@ pub mod hysteresis;
 pub mod runner;
 pub mod script;
 pub mod tcp;
+pub mod tls;
 pub mod watch;
 
 use std::net::SocketAddr;
