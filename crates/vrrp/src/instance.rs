@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::config::{Family, InstanceConfig, Version};
+use crate::config::{Family, InstanceConfig, Version, Vip};
 use crate::error::{ConfigError, DecodeError, ReconfigureError};
 use crate::events::{Action, Fault, Input, Reason, RxPacket, State};
 use crate::packet::{Advert, ChecksumForm, AUTH_NONE, AUTH_PASS};
@@ -215,6 +215,15 @@ impl Instance {
             master_adver_interval_ms: millis(self.master_adver_interval),
             faults: self.faults(),
             counters: self.counters.clone(),
+        }
+    }
+
+    /// The VIPs the core has asked the IO edge to hold (empty unless MASTER or LEAVING).
+    pub fn vips_held(&self) -> &[Vip] {
+        if self.vips_held {
+            &self.cfg.vips
+        } else {
+            &[]
         }
     }
 
