@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(u.exec_start.argv.len(), 5);
         assert_eq!(u.exec_reload[0].argv, ["/bin/kill", "-HUP", "$MAINPID"]);
         assert!(u.exec_stop_post[0].ignore_failure);
-        assert_eq!(u.exec_stop_post[0].argv[4], "/r/etc/a b.conf");
+        assert_eq!(u.exec_stop_post[0].argv[3], "/r/etc/a b.conf");
         assert_eq!(u.restart, RestartPolicy::Always);
         assert_eq!(u.restart_sec, Duration::from_secs(1));
         assert_eq!(u.timeout_stop, Duration::from_secs(10));

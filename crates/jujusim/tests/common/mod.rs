@@ -1,0 +1,74 @@
+//! Shared helpers of the simulator's root tests: a model in a temp dir whose controller is
+//! destroyed (namespaces and processes included) when the guard drops, also on failure.
+#![allow(dead_code)]
+
+use jujusim::layout::ModelDir;
+use jujusim::sim::Sim;
+use std::path::PathBuf;
+
+/// A simulated model that is destroyed on drop.
+pub struct Model {
+    pub sim: Sim,
+    _dir: tempfile::TempDir,
+}
+
+impl Model {
+    /// A fresh model with a short update-status interval, or `None` (test skipped) without root.
+    pub fn new() -> Option<Model> {
+        if netlab::require_root().is_err() {
+            eprintln!("SKIP: needs root (network namespaces)");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("jsim")
+            .tempdir_in("/tmp")
+            .unwrap();
+        // The controller reads the interval when it starts (it inherits our environment).
+        std::env::set_var(jujusim::controller::UPDATE_STATUS_ENV, "3");
+        let sim = Sim::new(ModelDir::new(dir.path()), env!("CARGO_BIN_EXE_juju"));
+        sim.bootstrap().unwrap();
+        Some(Model { sim, _dir: dir })
+    }
+
+    /// The controller log (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.sim.md.controller_log()).unwrap_or_default()
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        let stem = self
+            .sim
+            .hosts()
+            .ok()
+            .map(|h| h.switch.trim_end_matches("-sw").to_string());
+        if std::thread::panicking() {
+            eprintln!("--- controller log ---\n{}", self.log());
+        }
+        self.sim.destroy().unwrap();
+        if let Some(stem) = stem.filter(|s| !s.is_empty()) {
+            let left: Vec<String> = netlab::list_netns()
+                .unwrap()
+                .into_iter()
+                .filter(|n| n.starts_with(&format!("{stem}-")))
+                .collect();
+            assert!(left.is_empty(), "namespaces left behind: {left:?}");
+        }
+    }
+}
+
+/// The packed charm: `$KEEPALIVED_CHARM`, else `<workspace>/target/charm/keepalived.charm`.
+pub fn packed_charm() -> Option<PathBuf> {
+    let p = std::env::var_os("KEEPALIVED_CHARM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/charm/keepalived.charm")
+        });
+    if p.is_file() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} missing (run `cargo xtask pack`)", p.display());
+        None
+    }
+}
