@@ -178,7 +178,7 @@ fn documented_deployment_serves_the_vip_and_fails_over() {
         .unwrap();
     sim.wait_idle(T).unwrap();
     let m = sim.model().unwrap();
-    assert!(m.relations.get(&lb_rel).is_none());
+    assert!(!m.relations.contains_key(&lb_rel));
     let st = &m.units["kubernetes-master/0"].workload_status;
     assert_eq!(
         (st.status.as_str(), st.message.as_str()),
