@@ -434,11 +434,46 @@ impl Sim {
             }
         }
         if netlab::require_root().is_ok() {
-            netlab::sweep_stale()?;
+            sweep_stale()?;
         }
         let _ = std::fs::remove_file(self.md.socket());
         Ok(was)
     }
+}
+
+/// Deletes namespaces of netlab labs whose creator is gone — also when it is a zombie, which
+/// netlab's own sweep counts as alive — after SIGKILLing every process inside them. Returns
+/// the names deleted.
+pub fn sweep_stale() -> Result<Vec<String>> {
+    let mut deleted = Vec::new();
+    for ns in netlab::list_netns()? {
+        let Some(pid) = netlab::creator_pid(&ns) else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid as i32) {
+            continue;
+        }
+        if let Ok(o) = Command::new("ip").args(["netns", "pids", &ns]).output() {
+            for p in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                if let Ok(p) = p.parse::<i32>() {
+                    if p > 1 && p as u32 != std::process::id() {
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(p),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                }
+            }
+        }
+        if Command::new("ip")
+            .args(["netns", "del", &ns])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            deleted.push(ns);
+        }
+    }
+    Ok(deleted)
 }
 
 /// Is `pid` running? Reaps it if it is our exited child (the controller started by this

@@ -84,7 +84,7 @@ pub fn run(md: ModelDir) -> Result<()> {
         .and_then(|v| v.parse().ok())
         .filter(|v: &f64| v.is_finite() && *v >= 0.0)
         .unwrap_or(10.0);
-    let swept = netlab::sweep_stale()?;
+    let swept = crate::sim::sweep_stale()?;
     if !swept.is_empty() {
         eprintln!("controller: swept stale namespaces {swept:?}");
     }
