@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 const USAGE: &str = "usage: cargo xtask <pack|test|demo>
   pack   build release binaries and write target/charm/keepalived.charm, then charmcraft analyse it
   test   install missing system packages, then fmt, clippy, tests, pack + analyse
-  demo   pack, then run a 2-unit hook sequence under the Juju emulator";
+  demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]";
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -26,7 +26,7 @@ fn run() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("pack") => pack::pack_and_analyse().map(drop),
         Some("test") => test::run(),
-        Some("demo") => demo::run(),
+        Some("demo") => demo::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -32,6 +32,15 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// True when running as root (the namespace labs need it).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
 /// Runs a command in the workspace root, echoing it; fails on non-zero exit.
 pub fn run(mut cmd: Command) -> Result<()> {
     cmd.current_dir(root());

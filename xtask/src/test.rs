@@ -28,12 +28,7 @@ fn installed(pkg: &str) -> bool {
 }
 
 fn apt(args: &[&str]) -> Command {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false);
-    let mut cmd = if is_root {
+    let mut cmd = if sh::is_root() {
         Command::new("apt-get")
     } else {
         let mut c = Command::new("sudo");
@@ -130,11 +125,21 @@ pub fn run() -> Result<()> {
         ]);
         sh::run(c)
     });
+    // Packed first: the simulator's end-to-end test deploys the real packed charm.
+    let charm = std::cell::RefCell::new(None);
+    step("pack + charmcraft analyse", &|| {
+        *charm.borrow_mut() = Some(pack::pack_and_analyse()?);
+        Ok(())
+    });
     step("cargo test", &|| {
+        let Some(charm) = charm.borrow().clone() else {
+            bail!("no packed charm to test");
+        };
         let tool = build_hook_tool()?;
         let mut c = sh::cargo();
         c.args(["test", "--workspace"])
-            .env("JUJU_EMU_HOOK_TOOL", tool);
+            .env("JUJU_EMU_HOOK_TOOL", tool)
+            .env("KEEPALIVED_CHARM", charm);
         let (out, status) = sh::run_tee(c)?;
         let t = tally(&out);
         tally_cell.set(t);
@@ -145,9 +150,6 @@ pub fn run() -> Result<()> {
             bail!("cargo test ran no test");
         }
         Ok(())
-    });
-    step("pack + charmcraft analyse", &|| {
-        pack::pack_and_analyse().map(drop)
     });
 
     println!("\n=== summary");
