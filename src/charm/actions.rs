@@ -1,6 +1,8 @@
 //! Actions declared in `actions.yaml`.
+use super::config::CharmConfig;
 use super::hooktools::{Bag, HookToolError, HookTools};
 use super::paths::Paths;
+use super::sanadvice::{self, DEFAULT_LB_APP};
 use super::service::WorkerService;
 use super::workerstate::WorkerState;
 
@@ -55,8 +57,26 @@ pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolE
                 Err(e) => tools.action_fail(&e.to_string()),
             }
         }
+        "check-certificate" => check_certificate(tools),
         other => tools.action_fail(&format!("unknown action {other:?}")),
     }
+}
+
+/// `check-certificate`: runs the certificate check now, prints the report and the commands
+/// on stdout and returns them as results. Fails only when there is nothing to check.
+fn check_certificate(tools: &HookTools) -> Result<(), HookToolError> {
+    let cfg = match CharmConfig::from_json(&tools.config_get()?) {
+        Ok(c) => c,
+        Err(e) => return tools.action_fail(&format!("Invalid config: {e}")),
+    };
+    if cfg.vips.is_empty() {
+        return tools.action_fail("virtual_ip is not set: there is no VIP to check");
+    }
+    let check = super::world::check_certificate(&cfg);
+    let lb_app = super::world::principal_app(tools)?;
+    let lb_app = lb_app.as_deref().unwrap_or(DEFAULT_LB_APP);
+    print!("{}", sanadvice::action_report(&check, &cfg, lb_app));
+    tools.action_set(&sanadvice::action_results(&check, &cfg, lb_app))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Typed, validated charm configuration. Every invalid value yields a [`ConfigError`]
 //! naming the option, the value and the reason.
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Map, Value};
 
@@ -156,6 +156,11 @@ pub struct CharmConfig {
     pub auth_pass: Option<AuthPass>,
     /// Whether to send adverts to the peers' addresses instead of multicast.
     pub unicast: bool,
+    /// Whether a load balancer certificate lacking the VIP SANs blocks the unit (else: active
+    /// with a hint).
+    pub strict_san_check: bool,
+    /// Where the worker serves Prometheus metrics; `None` = off.
+    pub metrics_address: Option<SocketAddr>,
 }
 
 impl CharmConfig {
@@ -200,6 +205,8 @@ impl CharmConfig {
         let preempt = get_bool(map, "preempt", false, &mut errs);
         let auth = get_str(map, "auth_pass", "", &mut errs);
         let unicast = get_bool(map, "unicast", false, &mut errs);
+        let strict = get_bool(map, "strict_san_check", false, &mut errs);
+        let raw_metrics = get_str(map, "metrics_address", "", &mut errs);
 
         let vips = parse_vips(&raw_vip, &mut errs);
         let vip_hostname = check_hostname(&raw_host, &mut errs);
@@ -223,11 +230,12 @@ impl CharmConfig {
             _ => None,
         };
         let auth_pass = check_auth(&auth, version, has_v4, vips.is_empty(), &mut errs);
+        let metrics_address = check_metrics(&raw_metrics, port, &mut errs);
 
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
         }
-        match (port, router_id, hc, version, preempt, unicast) {
+        match (port, router_id, hc, version, preempt, unicast, strict) {
             (
                 Some(port),
                 Some(router_id),
@@ -235,6 +243,7 @@ impl CharmConfig {
                 Some(vrrp_version),
                 Some(preempt),
                 Some(unicast),
+                Some(strict_san_check),
             ) => Ok(CharmConfig {
                 vips,
                 vip_hostname,
@@ -247,6 +256,8 @@ impl CharmConfig {
                 preempt,
                 auth_pass,
                 unicast,
+                strict_san_check,
+                metrics_address,
             }),
             // Every None above pushed an error, so this is unreachable in practice.
             _ => Err(ConfigErrors(vec![ConfigError::new(
@@ -517,6 +528,42 @@ fn check_advert(
         }
     }
     Some(cs as u16)
+}
+
+/// `metrics_address`: `ADDR:PORT` (IPv6 as `[ADDR]:PORT`), a usable port that is not the
+/// load balancer's own port.
+fn check_metrics(
+    raw: &str,
+    lb_port: Option<u16>,
+    errs: &mut Vec<ConfigError>,
+) -> Option<SocketAddr> {
+    if raw.is_empty() {
+        return None;
+    }
+    let bad = |errs: &mut Vec<ConfigError>, reason: &str| {
+        errs.push(ConfigError::string(
+            "metrics_address",
+            raw,
+            reason.to_string(),
+        ));
+        None
+    };
+    let Ok(addr) = raw.parse::<SocketAddr>() else {
+        return bad(
+            errs,
+            "not ADDR:PORT (e.g. 127.0.0.1:9510, IPv6 as [::1]:9510)",
+        );
+    };
+    if addr.port() == 0 {
+        return bad(errs, "port must be between 1 and 65535");
+    }
+    if addr.ip().is_multicast() {
+        return bad(errs, "a multicast address cannot be listened on");
+    }
+    if lb_port == Some(addr.port()) {
+        return bad(errs, "uses the load balancer's port (option port)");
+    }
+    Some(addr)
 }
 
 fn check_auth(

@@ -30,6 +30,43 @@ fn defaults_of_the_old_charm_parse() {
     assert!(!c.preempt && !c.unicast && c.auth_pass.is_none());
     assert_eq!(c.network_interface, None);
     assert_eq!(c.vip_hostname, None);
+    assert!(!c.strict_san_check && c.metrics_address.is_none());
+}
+
+#[test]
+fn metrics_address_and_strict_san_check() {
+    let c = parse(json!({"metrics_address":"127.0.0.1:9510","strict_san_check":true})).unwrap();
+    assert_eq!(c.metrics_address, Some("127.0.0.1:9510".parse().unwrap()));
+    assert!(c.strict_san_check);
+    let c = parse(json!({"metrics_address":"[::1]:9510"})).unwrap();
+    assert_eq!(
+        c.metrics_address.map(|a| a.to_string()).as_deref(),
+        Some("[::1]:9510")
+    );
+    assert_eq!(
+        err(json!({"metrics_address":"localhost:9510"})),
+        r#"metrics_address="localhost:9510": not ADDR:PORT (e.g. 127.0.0.1:9510, IPv6 as [::1]:9510)"#
+    );
+    assert_eq!(
+        err(json!({"metrics_address":"::1:9510"})),
+        r#"metrics_address="::1:9510": not ADDR:PORT (e.g. 127.0.0.1:9510, IPv6 as [::1]:9510)"#
+    );
+    assert_eq!(
+        err(json!({"metrics_address":"127.0.0.1:0"})),
+        r#"metrics_address="127.0.0.1:0": port must be between 1 and 65535"#
+    );
+    assert_eq!(
+        err(json!({"metrics_address":"224.0.0.18:9510"})),
+        r#"metrics_address="224.0.0.18:9510": a multicast address cannot be listened on"#
+    );
+    assert_eq!(
+        err(json!({"metrics_address":"0.0.0.0:6443","port":6443})),
+        r#"metrics_address="0.0.0.0:6443": uses the load balancer's port (option port)"#
+    );
+    assert_eq!(
+        err(json!({"strict_san_check":"yes"})),
+        r#"strict_san_check="yes": expected a boolean"#
+    );
 }
 
 #[test]

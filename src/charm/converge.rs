@@ -252,6 +252,10 @@ impl<'a> Converger<'a> {
         } else {
             world.worker.state.as_ref()
         };
-        self.status(&desired::ready_status(state))
+        self.status(&desired::run_status(
+            state,
+            run.cert_note.as_ref(),
+            run.strict_san_check,
+        ))
     }
 }

@@ -7,6 +7,7 @@ use super::hooktools::{Bag, StatusLevel};
 use super::netinfo::HostFacts;
 use super::paths::Paths;
 use super::render::{self, CheckSpec, InstanceSpec, RenderError, UnitSpec, WorkerConfigSpec};
+use super::sanadvice::{self, CertNote, Finding, DEFAULT_LB_APP};
 use super::workerstate::WorkerState;
 use super::world::{PeerRelation, Relation, World};
 
@@ -16,6 +17,8 @@ pub const MSG_NO_VIP: &str = "Please configure virtual ips";
 pub const MSG_SERIES_UPGRADE: &str = "Series upgrade in progress";
 /// Status prefix when the worker runs.
 pub const MSG_READY: &str = "VIP ready";
+/// Role shown while the worker has not (yet) reported its state.
+pub const MSG_STARTING: &str = "worker starting";
 /// Peer bag keys.
 pub const PEER_KEY_V4: &str = "vrrp-ipv4";
 /// Peer bag key for the IPv6 source address.
@@ -74,6 +77,10 @@ pub struct RunPlan {
     pub publish: Vec<BagWrite>,
     /// Our addresses on the peer relation.
     pub peer_publish: Option<BagWrite>,
+    /// What the certificate check found, when the operator must act.
+    pub cert_note: Option<CertNote>,
+    /// `strict_san_check`: missing SANs block the unit.
+    pub strict_san_check: bool,
 }
 
 /// What this hook should do.
@@ -182,20 +189,45 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
             changes,
         })
     });
+    let lb_app = world.principal.as_deref().unwrap_or(DEFAULT_LB_APP);
+    let cert_note = world
+        .cert
+        .as_ref()
+        .and_then(|c| sanadvice::note(&Finding::of(c, &sanadvice::required(cfg)), lb_app));
     Ok(Plan::Run(Box::new(RunPlan {
         config,
         unit,
         sysctl,
         publish,
         peer_publish,
+        cert_note,
+        strict_san_check: cfg.strict_san_check,
     })))
 }
 
-/// The `active` status once the worker runs, with its role(s) when the state file knows them.
+/// The `active` status once the worker runs, with its role(s) when the state file knows them,
+/// else `worker starting` (no state file yet, a stale or unreadable one, or just restarted).
 pub fn ready_status(state: Option<&WorkerState>) -> Status {
-    match state.and_then(WorkerState::role_summary) {
-        Some(role) => Status::new(StatusLevel::Active, format!("{MSG_READY} ({role})")),
-        None => Status::new(StatusLevel::Active, MSG_READY),
+    let role = state
+        .and_then(WorkerState::role_summary)
+        .unwrap_or_else(|| MSG_STARTING.to_string());
+    Status::new(StatusLevel::Active, format!("{MSG_READY} ({role})"))
+}
+
+/// The status of a running worker plus the certificate check's note (one line):
+/// `VIP ready (MASTER); LB cert lacks SAN(s) …`. Missing SANs block only with `strict`.
+pub fn run_status(state: Option<&WorkerState>, note: Option<&CertNote>, strict: bool) -> Status {
+    let ready = ready_status(state);
+    match note {
+        None => ready,
+        Some(n) => {
+            let level = if strict && n.missing_sans {
+                StatusLevel::Blocked
+            } else {
+                StatusLevel::Active
+            };
+            Status::new(level, format!("{}; {}", ready.message, n.text))
+        }
     }
 }
 
@@ -323,6 +355,7 @@ pub fn worker_spec(
             port: cfg.port,
             interval: cfg.healthcheck_interval.to_string(),
         },
+        metrics_listen: cfg.metrics_address.map(|a| a.to_string()),
         instances,
     }
 }

@@ -108,6 +108,8 @@ fn world(cfg: Value, unit: u32, event: Event) -> World {
         host: host(),
         worker: WorkerFacts::default(),
         paused: false,
+        principal: None,
+        cert: None,
     }
 }
 
@@ -405,7 +407,7 @@ fn priorities_are_stable_and_distinct() {
 
 #[test]
 fn ready_status_shows_the_role() {
-    assert_eq!(ready_status(None).message, "VIP ready");
+    assert_eq!(ready_status(None).message, "VIP ready (worker starting)");
     let s: WorkerState =
         serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"BACKUP"}]}"#)
             .unwrap();

@@ -9,7 +9,9 @@ pub mod hooktools;
 pub mod netinfo;
 pub mod paths;
 pub mod render;
+pub mod sanadvice;
 pub mod service;
+pub mod tlscheck;
 pub mod workerstate;
 pub mod world;
 

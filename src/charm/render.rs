@@ -65,6 +65,8 @@ pub struct WorkerConfigSpec {
     pub router_name: String,
     /// The health check.
     pub check: CheckSpec,
+    /// `vrrpd_metrics_listen ADDR:PORT` (IPv6 bracketed), when metrics are on.
+    pub metrics_listen: Option<String>,
     /// Instances, IPv4 first.
     pub instances: Vec<InstanceSpec>,
 }

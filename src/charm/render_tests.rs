@@ -44,6 +44,7 @@ fn spec(unicast: bool, auth: bool, v6: bool) -> WorkerConfigSpec {
             port: 443,
             interval: "2".into(),
         },
+        metrics_listen: None,
         instances,
     }
 }

@@ -36,6 +36,33 @@ pub struct InstanceState {
     /// VIPs this unit holds now.
     #[serde(default)]
     pub vips_held: Vec<String>,
+    /// What holds the instance in FAULT, when the worker says (`"link_down"`,
+    /// `"no_source_address"`, `{"track": N}`); absent from older state files.
+    #[serde(default)]
+    pub faults: Vec<serde_json::Value>,
+}
+
+impl InstanceState {
+    /// The role as shown in `juju status`: `MASTER`, or `FAULT: LB check failing`.
+    pub fn role_text(&self) -> String {
+        let reasons: Vec<String> = self.faults.iter().map(fault_text).collect();
+        if self.role == "FAULT" && !reasons.is_empty() {
+            format!("FAULT: {}", reasons.join(", "))
+        } else {
+            self.role.clone()
+        }
+    }
+}
+
+/// A fault as an operator reads it. The charm's only track is the load balancer check.
+fn fault_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) if s == "link_down" => "link down".into(),
+        serde_json::Value::String(s) if s == "no_source_address" => "no source address".into(),
+        serde_json::Value::String(s) => s.replace('_', " "),
+        serde_json::Value::Object(m) if m.contains_key("track") => "LB check failing".into(),
+        other => other.to_string(),
+    }
 }
 
 /// Errors reading the state file.
@@ -83,22 +110,28 @@ impl WorkerState {
     /// A short role summary for the status line: `MASTER`, or `ipv4 MASTER, ipv6 BACKUP`
     /// when instances disagree; `None` with no instances.
     pub fn role_summary(&self) -> Option<String> {
-        let first = self.instances.first()?;
-        if self.instances.iter().all(|i| i.role == first.role) {
-            return Some(first.role.clone());
+        let first = self.instances.first()?.role_text();
+        if self.instances.iter().all(|i| i.role_text() == first) {
+            return Some(first);
         }
         let parts: Vec<String> = self
             .instances
             .iter()
             .map(|i| {
                 if i.family.is_empty() {
-                    format!("{} {}", i.name, i.role)
+                    format!("{} {}", i.name, i.role_text())
                 } else {
-                    format!("{} {}", i.family, i.role)
+                    format!("{} {}", i.family, i.role_text())
                 }
             })
             .collect();
         Some(parts.join(", "))
+    }
+
+    /// Whether the process that wrote the file still runs (`/proc/<pid>` exists under
+    /// `proc_root`). A file without a pid (0) is taken as current.
+    pub fn writer_alive(&self, proc_root: &std::path::Path) -> bool {
+        self.pid == 0 || proc_root.join(self.pid.to_string()).exists()
     }
 }
 
@@ -142,5 +175,32 @@ mod tests {
         ));
         std::fs::write(&p, SAMPLE).unwrap();
         assert_eq!(WorkerState::read(&p).unwrap().map(|s| s.pid), Some(123));
+    }
+
+    #[test]
+    fn fault_reasons_and_writer_liveness() {
+        let mut s: WorkerState = serde_json::from_str(SAMPLE).unwrap();
+        s.instances[0].role = "FAULT".into();
+        assert_eq!(s.role_summary().as_deref(), Some("FAULT"));
+        s.instances[0].faults = vec![serde_json::json!({"track": 0}), "link_down".into()];
+        assert_eq!(
+            s.role_summary().as_deref(),
+            Some("FAULT: LB check failing, link down")
+        );
+        let mut six = s.instances[0].clone();
+        six.family = "ipv6".into();
+        six.faults = vec!["no_source_address".into()];
+        s.instances.push(six);
+        assert_eq!(
+            s.role_summary().as_deref(),
+            Some("ipv4 FAULT: LB check failing, link down, ipv6 FAULT: no source address")
+        );
+        let procs = tempfile::tempdir().unwrap();
+        std::fs::create_dir(procs.path().join("123")).unwrap();
+        assert!(s.writer_alive(procs.path()));
+        s.pid = 124;
+        assert!(!s.writer_alive(procs.path()));
+        s.pid = 0;
+        assert!(s.writer_alive(procs.path()));
     }
 }

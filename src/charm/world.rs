@@ -7,12 +7,15 @@ use super::hooktools::{Bag, HookToolError, HookTools};
 use super::netinfo::{self, HostFacts, NetInfoError};
 use super::paths::Paths;
 use super::service::{ServiceError, WorkerService};
+use super::tlscheck::{CertCheck, PROBE_TIMEOUT};
 use super::workerstate::WorkerState;
 
 /// Endpoints whose own unit bag the charm writes.
 pub const PUBLISHED_ENDPOINTS: [&str; 2] = ["loadbalancer", "website"];
 /// The peer endpoint.
 pub const PEER_ENDPOINT: &str = "peers";
+/// The endpoint that ties this subordinate to its principal.
+pub const PRINCIPAL_ENDPOINT: &str = "juju-info";
 
 /// Errors while reading the world (the charm cannot decide without these facts).
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +160,40 @@ pub struct World {
     pub worker: WorkerFacts,
     /// Whether a series upgrade paused the worker.
     pub paused: bool,
+    /// The principal application (from `juju-info`), e.g. `kubeapi-load-balancer`.
+    pub principal: Option<String>,
+    /// What the local load balancer serves, read in this hook (never cached across hooks);
+    /// `None` when this hook does not run the worker.
+    pub cert: Option<CertCheck>,
+}
+
+/// The principal application's name: the app of the remote unit on `juju-info`.
+pub fn principal_app(tools: &HookTools) -> Result<Option<String>, HookToolError> {
+    for id in tools.relation_ids(PRINCIPAL_ENDPOINT)? {
+        if let Some(unit) = tools.relation_list(&id)?.into_iter().next() {
+            if let Some((app, _)) = unit.rsplit_once('/') {
+                return Ok(Some(app.to_string()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether this hook will run the worker, so the certificate check is worth its time.
+fn runs_worker(env: &HookEnv, config: &Result<CharmConfig, ConfigErrors>, paused: bool) -> bool {
+    let running_event = match env.event {
+        Event::Stop | Event::Remove | Event::PreSeriesUpgrade => false,
+        Event::PostSeriesUpgrade => true,
+        _ => !paused,
+    };
+    running_event && config.as_ref().is_ok_and(|c| !c.vips.is_empty())
+}
+
+/// Reads the certificate the local load balancer serves on `127.0.0.1:<port>`, sending SNI
+/// `vip_hostname` when set.
+pub fn check_certificate(cfg: &CharmConfig) -> CertCheck {
+    let endpoint = std::net::SocketAddr::from(([127, 0, 0, 1], cfg.port));
+    CertCheck::run(endpoint, cfg.vip_hostname.as_deref(), PROBE_TIMEOUT)
 }
 
 impl World {
@@ -205,6 +242,13 @@ impl World {
         };
         let host = netinfo::read_host_facts()?;
         let state = match WorkerState::read(&paths.worker_state()) {
+            Ok(Some(s)) if !s.writer_alive(std::path::Path::new("/proc")) => {
+                warnings.push(format!(
+                    "ignoring stale worker state: its writer (pid {}) is gone",
+                    s.pid
+                ));
+                None
+            }
             Ok(s) => s,
             Err(e) => {
                 warnings.push(e.to_string());
@@ -216,6 +260,11 @@ impl World {
             state,
         };
         let paused = paths.paused_flag().exists();
+        let principal = principal_app(tools)?;
+        let cert = match &config {
+            Ok(cfg) if runs_worker(&env, &config, paused) => Some(check_certificate(cfg)),
+            _ => None,
+        };
         Ok((
             World {
                 env,
@@ -225,6 +274,8 @@ impl World {
                 host,
                 worker,
                 paused,
+                principal,
+                cert,
             },
             warnings,
         ))

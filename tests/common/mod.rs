@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use juju_emu::{locate_or_build_hook_tool, HookRecord, Juju, RunnerOptions};
 
+pub mod tls;
+
 /// The project root.
 pub fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,315 @@
+//! The certificate check: what the local load balancer serves, and which names it lacks.
+//!
+//! Clients reach the load balancer through the VIP and verify its certificate against the
+//! address or name they dialled, so every VIP must be an **IP** SAN and `vip_hostname` a **DNS**
+//! SAN of the certificate the load balancer serves (see `charmed-kubernetes-relations.md` §3.3).
+//! [`probe`] opens TLS to `127.0.0.1:<port>` (the same listener the VIP reaches), accepts any
+//! chain (we read the certificate, we do not trust it) and returns the leaf's SANs;
+//! [`missing`] is the pure comparison.
+use std::fmt;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+
+/// How long one probe may take in total (connect plus handshake).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A name a client may dial: an IP SAN or a DNS SAN.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SanName {
+    /// An `iPAddress` SAN.
+    Ip(IpAddr),
+    /// A `dNSName` SAN (stored lower-case, without a trailing dot).
+    Dns(String),
+}
+
+impl SanName {
+    /// A DNS name, normalised (lower-case, no trailing dot).
+    pub fn dns(name: &str) -> Self {
+        SanName::Dns(name.trim_end_matches('.').to_ascii_lowercase())
+    }
+}
+
+impl fmt::Display for SanName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SanName::Ip(a) => write!(f, "{a}"),
+            SanName::Dns(n) => f.write_str(n),
+        }
+    }
+}
+
+/// The SANs of the leaf certificate the load balancer served.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedCert {
+    /// `iPAddress` SANs.
+    pub ips: Vec<IpAddr>,
+    /// `dNSName` SANs, lower-case, wildcards kept as `*.example.com`.
+    pub dns: Vec<String>,
+}
+
+impl ServedCert {
+    /// Reads the SANs of a DER certificate. A certificate without the SAN extension has none.
+    pub fn from_der(der: &[u8]) -> Result<Self, ProbeError> {
+        use x509_parser::extensions::GeneralName;
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| ProbeError::Certificate(e.to_string()))?;
+        let san = cert
+            .subject_alternative_name()
+            .map_err(|e| ProbeError::Certificate(e.to_string()))?;
+        let mut out = ServedCert::default();
+        for name in san.iter().flat_map(|s| s.value.general_names.iter()) {
+            match name {
+                GeneralName::DNSName(n) => {
+                    if let SanName::Dns(n) = SanName::dns(n) {
+                        out.dns.push(n);
+                    }
+                }
+                GeneralName::IPAddress(bytes) => {
+                    if let Some(ip) = ip_from_san(bytes) {
+                        out.ips.push(ip);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the certificate covers `name` the way a TLS client checks it.
+    pub fn covers(&self, name: &SanName) -> bool {
+        match name {
+            SanName::Ip(a) => self.ips.iter().any(|i| same_ip(*i, *a)),
+            SanName::Dns(n) => self.dns.iter().any(|pattern| dns_matches(pattern, n)),
+        }
+    }
+}
+
+/// An `iPAddress` SAN is 4 or 16 octets; anything else is malformed and ignored.
+fn ip_from_san(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(b) = <[u8; 4]>::try_from(bytes) {
+        return Some(IpAddr::from(b));
+    }
+    <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from)
+}
+
+/// IP equality that also treats an IPv4-mapped IPv6 SAN as its IPv4 address.
+fn same_ip(san: IpAddr, want: IpAddr) -> bool {
+    san == want || san.to_canonical() == want.to_canonical()
+}
+
+/// RFC 6125 matching: exact (case-insensitive), or a `*.` wildcard standing for exactly one
+/// leftmost label.
+pub fn dns_matches(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if pattern == name {
+        return true;
+    }
+    match (pattern.strip_prefix("*."), name.split_once('.')) {
+        (Some(suffix), Some((first, rest))) => {
+            !first.is_empty() && !suffix.is_empty() && suffix.contains('.') && rest == suffix
+        }
+        _ => false,
+    }
+}
+
+/// The names the served certificate must carry: every VIP as an IP SAN, then the hostname.
+pub fn required_names(vips: &[IpAddr], hostname: Option<&str>) -> Vec<SanName> {
+    let mut out: Vec<SanName> = vips.iter().copied().map(SanName::Ip).collect();
+    if let Some(h) = hostname.filter(|h| !h.is_empty()) {
+        out.push(SanName::dns(h));
+    }
+    out
+}
+
+/// The required names the certificate lacks, in the order required (pure).
+pub fn missing(required: &[SanName], served: &ServedCert) -> Vec<SanName> {
+    required
+        .iter()
+        .filter(|n| !served.covers(n))
+        .cloned()
+        .collect()
+}
+
+/// Why the load balancer's certificate could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// The TCP connection failed (nothing listens, or it did not answer in time).
+    #[error("connect: {0}")]
+    Connect(String),
+    /// The TLS handshake failed or timed out (for example a plain-text listener).
+    #[error("TLS handshake: {0}")]
+    Handshake(String),
+    /// The handshake ended without a server certificate.
+    #[error("no certificate served")]
+    NoCertificate,
+    /// The served certificate could not be parsed.
+    #[error("unreadable certificate: {0}")]
+    Certificate(String),
+}
+
+/// The outcome of one probe of the local load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertCheck {
+    /// Where we connected.
+    pub endpoint: SocketAddr,
+    /// The SANs served, or why none could be read.
+    pub served: Result<ServedCert, ProbeError>,
+}
+
+impl CertCheck {
+    /// Probes `endpoint` now (blocking, at most about `timeout`).
+    pub fn run(endpoint: SocketAddr, sni: Option<&str>, timeout: Duration) -> Self {
+        Self {
+            endpoint,
+            served: probe(endpoint, sni, timeout),
+        }
+    }
+}
+
+/// Accepts every certificate chain and handshake signature: the probe only reads the served
+/// certificate's names and sends nothing over the connection, so there is nothing to protect,
+/// and the load balancer's CA is not known to this charm anyway.
+#[derive(Debug)]
+struct AcceptAny(Vec<SignatureScheme>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.clone()
+    }
+}
+
+fn client_config() -> Result<ClientConfig, ProbeError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let schemes = provider
+        .signature_verification_algorithms
+        .supported_schemes();
+    let cfg = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProbeError::Handshake(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(schemes)))
+        .with_no_client_auth();
+    Ok(cfg)
+}
+
+/// The server name to send: SNI `hostname` when it is a valid DNS name, else the IP (which
+/// rustls does not send as SNI).
+fn server_name(endpoint: SocketAddr, sni: Option<&str>) -> ServerName<'static> {
+    sni.and_then(|h| ServerName::try_from(h.trim_end_matches('.').to_string()).ok())
+        .filter(|n| matches!(n, ServerName::DnsName(_)))
+        .unwrap_or_else(|| ServerName::IpAddress(endpoint.ip().into()))
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => "timed out".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A socket whose every read and write gives up at a fixed deadline.
+struct Deadlined {
+    sock: TcpStream,
+    deadline: Instant,
+}
+
+impl Deadlined {
+    fn arm(&self) -> std::io::Result<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.sock.set_read_timeout(Some(left))?;
+        self.sock.set_write_timeout(Some(left))
+    }
+}
+
+impl Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Deadlined {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.sock.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sock.flush()
+    }
+}
+
+/// Opens TLS to `endpoint`, sending SNI `sni` when given, and returns the served leaf's SANs.
+pub fn probe(
+    endpoint: SocketAddr,
+    sni: Option<&str>,
+    timeout: Duration,
+) -> Result<ServedCert, ProbeError> {
+    let deadline = Instant::now() + timeout;
+    let sock = TcpStream::connect_timeout(&endpoint, timeout)
+        .map_err(|e| ProbeError::Connect(io_text(&e)))?;
+    let _ = sock.set_nodelay(true);
+    let mut io = Deadlined { sock, deadline };
+    let mut conn = ClientConnection::new(Arc::new(client_config()?), server_name(endpoint, sni))
+        .map_err(|e| ProbeError::Handshake(e.to_string()))?;
+    while conn.is_handshaking() {
+        match conn.complete_io(&mut io) {
+            Ok((0, 0)) if conn.is_handshaking() => {
+                return Err(ProbeError::Handshake("connection closed".into()))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(ProbeError::Handshake(io_text(&e))),
+        }
+    }
+    let leaf = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.as_ref().to_vec())
+        .ok_or(ProbeError::NoCertificate)?;
+    // Be polite: close the session; failures here do not matter.
+    conn.send_close_notify();
+    let _ = conn.complete_io(&mut io);
+    ServedCert::from_der(&leaf)
+}
+
+#[cfg(test)]
+#[path = "tlscheck_tests.rs"]
+mod tests;
