@@ -2,6 +2,8 @@ use super::*;
 use crate::charm::config::CharmConfig;
 use crate::charm::event::RelationHook;
 use crate::charm::netinfo::{LinkFacts, V6Addr};
+use crate::charm::sanadvice::CertNote;
+use crate::charm::tlscheck::{CertCheck, ProbeError, ServedCert};
 use crate::charm::world::{HookEnv, Peer, Unit, WorkerFacts};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
@@ -259,7 +261,7 @@ fn valid_config_renders_and_publishes_identical_data_on_every_unit() {
     let conf = text(&a.config);
     assert!(conf.contains("    priority 250\n") && text(&b.config).contains("    priority 243\n"));
     assert!(conf.contains("    nopreempt\n"));
-    assert!(conf.contains("    tcp_connect 127.0.0.1 6443\n"));
+    assert!(conf.contains("    tcp_connect 127.0.0.1 6443 watch\n"));
     assert!(conf.contains("    advert_int 0.1\n") && conf.contains("    version 3\n"));
     assert!(!conf.contains("unicast"), "multicast by default");
     assert_eq!(text(&a.sysctl), "# Written by the keepalived charm: let the load balancer bind VIPs this unit does not hold.\nnet.ipv4.ip_nonlocal_bind=1\n");
@@ -425,4 +427,117 @@ fn diff_sets_only_changed_keys() {
         Some(bag(&[("b", "3")]))
     );
     assert_eq!(diff(&cur, &bag(&[("a", "1")])), None);
+}
+
+#[test]
+fn an_ipv6_first_vip_is_published_bare_and_every_unit_agrees() {
+    let cfg = json!({"virtual_ip": "2001:db8::100/64 10.10.74.250/24 2001:db8::101"});
+    let a = run_plan(&world(cfg.clone(), 0, Event::ConfigChanged));
+    let b = run_plan(&world(cfg, 3, Event::UpdateStatus));
+    assert_eq!(a.publish, b.publish);
+    assert_eq!(
+        a.publish,
+        vec![
+            BagWrite {
+                relation_id: "loadbalancer:4".into(),
+                changes: bag(&[("public-address", "2001:db8::100"), ("port", "443")]),
+            },
+            BagWrite {
+                relation_id: "website:5".into(),
+                changes: bag(&[
+                    ("hostname", "2001:db8::100"),
+                    ("private-address", "2001:db8::100"),
+                    ("port", "443")
+                ]),
+            },
+        ],
+        "no brackets, no prefix: consumers build URLs themselves"
+    );
+    // Both families run, each VIP in its own family's instance.
+    let conf = text(&a.config);
+    assert!(conf.contains("vrrp_instance VI_23 {") && conf.contains("vrrp_instance VI6_23 {"));
+    assert!(
+        conf.contains("        2001:db8::100/64\n        2001:db8::101/128\n"),
+        "{conf}"
+    );
+    assert!(conf.contains("        10.10.74.250/24\n"));
+    assert!(text(&a.sysctl).contains("net.ipv6.ip_nonlocal_bind=1"));
+}
+
+#[test]
+fn metrics_address_reaches_the_worker_config() {
+    let w = world(
+        json!({"virtual_ip": "10.1.2.3", "metrics_address": "[::1]:9510"}),
+        0,
+        Event::ConfigChanged,
+    );
+    let conf = text(&run_plan(&w).config);
+    assert!(
+        conf.contains("    vrrpd_metrics_listen [::1]:9510\n"),
+        "{conf}"
+    );
+}
+
+#[test]
+fn the_certificate_check_becomes_a_note_on_the_ready_status() {
+    let cfg = json!({"virtual_ip": "10.10.74.250/24", "vip_hostname": "api.example.com"});
+    let mut w = world(cfg.clone(), 0, Event::UpdateStatus);
+    assert_eq!(run_plan(&w).cert_note, None, "no check, no note");
+    w.cert = Some(CertCheck {
+        endpoint: "127.0.0.1:443".parse().unwrap(),
+        served: Ok(ServedCert {
+            ips: vec!["10.10.74.250".parse().unwrap()],
+            dns: vec![],
+        }),
+    });
+    w.principal = Some("my-lb".into());
+    let p = run_plan(&w);
+    let lacks =
+        r#"LB cert lacks SAN(s) api.example.com: juju config my-lb extra_sans="api.example.com""#;
+    assert_eq!(
+        p.cert_note,
+        Some(CertNote {
+            text: lacks.into(),
+            missing_sans: true
+        })
+    );
+    assert!(!p.strict_san_check);
+    let state: WorkerState =
+        serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"MASTER"}]}"#)
+            .unwrap();
+    assert_eq!(
+        run_status(Some(&state), p.cert_note.as_ref(), false),
+        Status::new(StatusLevel::Active, format!("VIP ready (MASTER); {lacks}"))
+    );
+    assert_eq!(
+        run_status(None, p.cert_note.as_ref(), true),
+        Status::new(
+            StatusLevel::Blocked,
+            format!("VIP ready (worker starting); {lacks}")
+        )
+    );
+    let down = CertNote {
+        text: "LB not answering TLS on 127.0.0.1:443".into(),
+        missing_sans: false,
+    };
+    assert_eq!(
+        run_status(Some(&state), Some(&down), true),
+        Status::new(
+            StatusLevel::Active,
+            "VIP ready (MASTER); LB not answering TLS on 127.0.0.1:443"
+        ),
+        "an unreachable LB is never a strict failure"
+    );
+    let mut strict = world(
+        json!({"virtual_ip": "10.10.74.250/24", "strict_san_check": true}),
+        0,
+        Event::UpdateStatus,
+    );
+    strict.cert = Some(CertCheck {
+        endpoint: "127.0.0.1:443".parse().unwrap(),
+        served: Err(ProbeError::Connect("refused".into())),
+    });
+    let p = run_plan(&strict);
+    assert!(p.strict_san_check);
+    assert_eq!(p.cert_note, Some(down));
 }

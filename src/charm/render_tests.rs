@@ -108,7 +108,40 @@ fn rendered_configs_parse_cleanly_with_the_workers_parser() {
         assert_eq!(c.checks.len(), 1);
         assert_eq!(c.checks[0].weight, 0);
         assert_eq!(c.checks[0].interval, std::time::Duration::from_secs(2));
+        // The default check holds a connection to the load balancer: its death is seen at once.
+        assert_eq!(
+            c.checks[0].probe,
+            kaconf::model::Probe::TcpConnect {
+                addr: "127.0.0.1:443".parse().unwrap(),
+                watch: true
+            }
+        );
+        assert_eq!(c.global.metrics_listen, None);
     }
+}
+
+#[test]
+fn metrics_listener_is_rendered_only_when_set() {
+    for addr in ["127.0.0.1:9510", "[::1]:9510"] {
+        let mut s = spec(false, false, false);
+        s.metrics_listen = Some(addr.to_string());
+        let text = worker_config(&s).unwrap();
+        assert!(
+            text.contains(&format!(
+                "    router_id keepalived-0\n    vrrpd_metrics_listen {addr}\n}}"
+            )),
+            "{text}"
+        );
+        let loaded =
+            kaconf::parse_str(&text, "vrrpd.conf").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        assert_eq!(
+            loaded.config.global.metrics_listen,
+            Some(addr.parse().unwrap())
+        );
+    }
+    let off = worker_config(&spec(false, false, false)).unwrap();
+    assert!(!off.contains("metrics"), "{off}");
 }
 
 #[test]
