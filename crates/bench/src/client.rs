@@ -187,6 +187,6 @@ mod tests {
             Duration::from_millis(5),
         );
         assert!(o.open);
-        assert_eq!(o.ms, 10.0);
+        assert_eq!(o.ms, 15.0);
     }
 }

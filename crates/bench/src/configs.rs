@@ -65,7 +65,7 @@ fn bash_check() -> String {
 pub fn same(unit: u32, iface: &str) -> String {
     let priority = if unit == 0 { 150 } else { 100 };
     format!(
-        "global_defs {{\n    router_id lb{unit}\n    vrrp_version 3\n}}\n\
+        "global_defs {{\n    router_id lb{unit}\n    vrrp_version 3\n    script_user root\n    enable_script_security\n}}\n\
          vrrp_script chk_lb {{\n    script \"{check}\"\n    interval 1\n    timeout 1\n    rise 1\n    fall 1\n    weight 0\n}}\n\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface {iface}\n    virtual_router_id {VRID}\n    priority {priority}\n    advert_int 0.1\n    virtual_ipaddress {{\n        {VIP} dev {iface}\n    }}\n    track_script {{\n        chk_lb\n    }}\n}}\n",
         check = bash_check(),

@@ -8,6 +8,7 @@
 //!
 //! Root is required; everything runs inside namespaces the lab creates and is removed on drop.
 
+pub mod adverts;
 pub mod client;
 pub mod configs;
 pub mod daemon;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde::Serialize;
 
+use crate::adverts::{self, AdvertCapture};
 use crate::client::{self, Client};
 use crate::configs::{self, ConfigKind, LB_PORT};
 use crate::daemon::{Daemon, DaemonKind};
@@ -92,6 +93,9 @@ pub struct TrialResult {
     pub rep: u32,
     /// Fault → the backup holds the VIP (ms); `None` if it never did within the bound.
     pub takeover_ms: Option<f64>,
+    /// The master's last advert seen by the backup before the takeover → the backup holds the
+    /// VIP (ms): detection time without the advert phase at the fault.
+    pub since_last_advert_ms: Option<f64>,
     /// Fault → the old master no longer holds the VIP (ms); `None` if it kept it.
     pub release_ms: Option<f64>,
     /// Client-visible outage (ms): longest run of failed connects after the fault.
@@ -114,6 +118,7 @@ impl TrialResult {
             daemon: cell.daemon,
             rep: cell.rep,
             takeover_ms: None,
+            since_last_advert_ms: None,
             release_ms: None,
             outage_ms: 0.0,
             outage_open: false,
@@ -198,6 +203,7 @@ fn try_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> anyhow::Result<Trial
     let bound = PRE_FAULT + cell.config.failover_timeout() + TAIL + Duration::from_secs(1);
     let w0 = VipWatch::start(&topo.lbs[0], vip, WATCH_EVERY, bound)?;
     let w1 = VipWatch::start(&topo.lbs[1], vip, WATCH_EVERY, bound)?;
+    let cap = AdvertCapture::start(&topo.lbs[1], topo::lb_addr(0), bound)?;
     let client = Client::start(
         &topo.client,
         SocketAddr::new(vip, LB_PORT),
@@ -227,6 +233,7 @@ fn try_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> anyhow::Result<Trial
     let attempts = client.finish();
     let ch0 = w0.finish();
     let ch1 = w1.finish();
+    let adverts = cap.finish()?;
 
     let out = client::outage(&attempts, fault, timing.period);
     if out.attempts_before == 0 || out.failures_before > 0 {
@@ -236,7 +243,11 @@ fn try_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> anyhow::Result<Trial
             out.attempts_before
         );
     }
-    let takeover = vipwatch::first_held_since(&ch1, fault).map(|t| ms(t - fault));
+    let taken_at = vipwatch::first_held_since(&ch1, fault);
+    let takeover = taken_at.map(|t| ms(t - fault));
+    let since_last_advert = taken_at.and_then(|t| {
+        adverts::last_before(&adverts, t).map(|a| ms(t.saturating_duration_since(a)))
+    });
     let release = ch0
         .iter()
         .find(|(t, h)| *t >= fault && !*h)
@@ -256,6 +267,7 @@ fn try_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> anyhow::Result<Trial
         daemon: cell.daemon,
         rep: cell.rep,
         takeover_ms: takeover,
+        since_last_advert_ms: since_last_advert,
         release_ms: release,
         outage_ms: out.ms,
         outage_open: out.open,
