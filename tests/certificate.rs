@@ -195,3 +195,78 @@ fn the_role_survives_odd_state_files_and_faults_are_explained() {
         "virtual_ip is not set: there is no VIP to check"
     );
 }
+
+#[test]
+fn ipv6_first_vip_is_published_bare_checked_as_an_ip_san_and_metrics_are_rendered() {
+    let certs = tempfile::tempdir().unwrap();
+    let server = TlsServer::start(server_config(
+        certs.path(),
+        "v6",
+        "IP:2001:db8::250,DNS:lb-0",
+    ));
+    let port = server.port().to_string();
+    let mut lab = Lab::new(1);
+    lab.config(&[
+        ("virtual_ip", "2001:db8::250/64 192.0.2.250/24"),
+        ("network_interface", "lo"),
+        ("port", &port),
+        ("metrics_address", "[::1]:9510"),
+    ]);
+    let lb = lab
+        .juju
+        .relate("keepalived:loadbalancer", "kubernetes-control-plane")
+        .unwrap();
+    let web = lab
+        .juju
+        .relate("keepalived:website", "kubernetes-worker")
+        .unwrap();
+    lab.settle();
+    assert_eq!(
+        lab.status(U),
+        (
+            "active".into(),
+            "VIP ready (worker starting); LB cert lacks SAN(s) 192.0.2.250: juju config kubeapi-load-balancer extra_sans=\"192.0.2.250\"".into()
+        )
+    );
+    let l = lab.data(lb, U);
+    assert_eq!(
+        l.get("public-address").map(String::as_str),
+        Some("2001:db8::250")
+    );
+    let w = lab.data(web, U);
+    assert_eq!(w.get("hostname").map(String::as_str), Some("2001:db8::250"));
+    assert_eq!(
+        w.get("private-address").map(String::as_str),
+        Some("2001:db8::250")
+    );
+    let conf = lab.read(U, CONF);
+    assert!(
+        conf.contains("    vrrpd_metrics_listen [::1]:9510\n"),
+        "{conf}"
+    );
+    assert!(conf.contains(&format!("    tcp_connect 127.0.0.1 {port} watch\n")));
+    // The action shows the API URL with the IPv6 VIP bracketed.
+    let res = lab
+        .juju
+        .run_action(U, "check-certificate", serde_json::Value::Null)
+        .unwrap();
+    assert_eq!(res.results["served"]["ip-sans"], "2001:db8::250");
+    assert!(
+        res.stdout.contains(&format!(
+            "Note: Clients reach the API through the VIP at https://[2001:db8::250]:{port}."
+        )),
+        "{}",
+        res.stdout
+    );
+    // A bad metrics_address blocks with the reason and leaves the running config alone.
+    lab.config(&[("metrics_address", "localhost:9510")]);
+    lab.settle();
+    assert_eq!(
+        lab.status(U),
+        (
+            "blocked".into(),
+            "Invalid config: metrics_address=\"localhost:9510\": not ADDR:PORT (e.g. 127.0.0.1:9510, IPv6 as [::1]:9510)".into()
+        )
+    );
+    assert_eq!(lab.read(U, CONF), conf);
+}

@@ -455,4 +455,5 @@ fn auth_pass_stays_secret_and_state_file_shows_the_role() {
     assert!(!res.failed, "{res:?}");
     assert_eq!(res.results["vi-23"]["role"], "MASTER", "{:?}", res.results);
     assert_eq!(res.results["worker-active"], "true");
+    assert_eq!(res.results["state-current"], "true", "pid 1 is alive");
 }

@@ -53,7 +53,15 @@ pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolE
         "vrrp-status" => {
             let active = WorkerService.is_active().unwrap_or(false);
             match WorkerState::read(&paths.worker_state()) {
-                Ok(state) => tools.action_set(&vrrp_status_results(active, state.as_ref())),
+                Ok(state) => {
+                    let mut out = vrrp_status_results(active, state.as_ref());
+                    if let Some(s) = &state {
+                        // A file left by a worker that is gone describes the past.
+                        let live = s.writer_alive(std::path::Path::new("/proc"));
+                        out.insert("state-current".into(), live.to_string());
+                    }
+                    tools.action_set(&out)
+                }
                 Err(e) => tools.action_fail(&e.to_string()),
             }
         }
