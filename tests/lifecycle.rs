@@ -236,7 +236,8 @@ fn invalid_config_changes_nothing_then_changes_apply_and_emptying_clears() {
         "relation data stays"
     );
 
-    // A real change: restart once, republish.
+    // A real change: one reload (the worker applies it in place, make-before-break where an
+    // instance must be replaced; no restart that would move the VIP), republish.
     lab.config(&[
         ("network_interface", "lo"),
         ("port", "6443"),
@@ -246,9 +247,10 @@ fn invalid_config_changes_nothing_then_changes_apply_and_emptying_clears() {
     assert_ready(&lab, u, "worker starting");
     assert_eq!(
         lab.service_calls(u).last().map(String::as_str),
-        Some("restart vrrpd.service")
+        Some("reload vrrpd.service")
     );
     assert_eq!(lab.service_calls(u).len(), calls.len() + 1);
+    assert!(lab.active(u));
     assert!(lab.read(u, CONF).contains("tcp_connect 127.0.0.1 6443"));
     assert_eq!(
         lab.data(lb, u).get("port").map(String::as_str),

@@ -6,7 +6,6 @@ use super::desired::{self, BagWrite, FileSpec, Plan, RunPlan, Status};
 use super::files::{remove_if_exists, write_if_changed};
 use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
 use super::paths::{charm_worker_binary, Paths};
-use super::render::without_unicast_peers;
 use super::service::{self, ServiceError, ServiceVerb, WorkerService};
 use super::world::World;
 
@@ -186,12 +185,7 @@ impl<'a> Converger<'a> {
             mode: 0o755,
         })?;
         let unit_changed = self.write(&run.unit)?;
-        let old_conf = std::fs::read(&run.config.path).ok();
         let conf_changed = self.write(&run.config)?;
-        let peers_only = old_conf.is_some_and(|old| {
-            without_unicast_peers(&String::from_utf8_lossy(&old))
-                == without_unicast_peers(&String::from_utf8_lossy(&run.config.content))
-        });
         if self.write(&run.sysctl)? {
             if let Err(e) = service::sysctl_apply(&run.sysctl.path) {
                 self.log(LogLevel::Warning, &format!("sysctl: {e}"));
@@ -208,9 +202,13 @@ impl<'a> Converger<'a> {
         if !self.svc.is_enabled()? {
             self.verb(ServiceVerb::Enable)?;
         }
+        // A new binary or unit needs a restart (SIGTERM: the worker hands the VIP over
+        // make-before-break, so clients see no gap). A new configuration only needs SIGHUP: the
+        // worker applies soft changes in place and replaces changed instances make-before-break,
+        // so the VIP does not move needlessly (ARCHITECTURE.md, vrrpd task layout).
         let action = if !world.worker.active {
             Some(ServiceVerb::Start)
-        } else if unit_changed || bin_changed || (conf_changed && !peers_only) {
+        } else if unit_changed || bin_changed {
             Some(ServiceVerb::Restart)
         } else if conf_changed {
             Some(ServiceVerb::Reload)
@@ -222,7 +220,6 @@ impl<'a> Converger<'a> {
             let why = match (bin_changed, unit_changed, conf_changed) {
                 (true, _, _) => "new worker binary",
                 (_, true, _) => "unit file changed",
-                (_, _, true) if verb == ServiceVerb::Reload => "unicast peers changed",
                 (_, _, true) => "configuration changed",
                 _ => "worker was not running",
             };

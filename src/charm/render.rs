@@ -142,28 +142,6 @@ pub fn seconds(cs: u32) -> String {
     }
 }
 
-/// Removes the `unicast_peer { ... }` blocks, to tell a peers-only change (reload) from others (restart).
-pub fn without_unicast_peers(conf: &str) -> String {
-    let mut out = String::with_capacity(conf.len());
-    let mut skipping = false;
-    for line in conf.lines() {
-        let t = line.trim();
-        if skipping {
-            if t == "}" {
-                skipping = false;
-            }
-            continue;
-        }
-        if t.starts_with("unicast_peer") && t.ends_with('{') {
-            skipping = true;
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 #[path = "render_tests.rs"]
 mod tests;
