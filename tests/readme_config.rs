@@ -7,12 +7,17 @@ fn config_options() -> BTreeMap<String, (String, String)> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.yaml"))
         .expect("config.yaml is readable");
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("config.yaml is YAML");
-    let options = doc["options"].as_mapping().expect("config.yaml has options");
+    let options = doc["options"]
+        .as_mapping()
+        .expect("config.yaml has options");
     options
         .iter()
         .map(|(k, v)| {
             let name = k.as_str().expect("option names are strings").to_string();
-            let ty = v["type"].as_str().expect("every option has a type").to_string();
+            let ty = v["type"]
+                .as_str()
+                .expect("every option has a type")
+                .to_string();
             let default = match &v["default"] {
                 serde_yaml::Value::String(s) if s.is_empty() => "\"\"".to_string(),
                 serde_yaml::Value::String(s) => s.clone(),
