@@ -63,7 +63,7 @@ fn install_to_active_publish_and_idempotence() {
         assert!(conf.contains("        192.0.2.250/24\n"), "{conf}");
         assert!(conf.contains("    interface lo\n"));
         assert!(
-            conf.contains(&format!("    priority {}\n", 250 - i)),
+            conf.contains(&format!("    priority {}\n", 250 - 10 * i)),
             "priority from the unit number: {conf}"
         );
         assert!(conf.contains("    nopreempt\n") && conf.contains("tcp_connect 127.0.0.1 443"));

@@ -231,10 +231,22 @@ pub fn run_status(state: Option<&WorkerState>, note: Option<&CertNote>, strict: 
     }
 }
 
-/// The base priority of a unit: stable (unit number, not leadership) and distinct for up to 250 units.
+/// Priority levels between two neighbouring units.
+///
+/// After the master dies every backup's Master_Down_Timer ends Skew_Time =
+/// (256 - priority) / 256 intervals after the last advert (RFC 5798 §6.1), so two backups whose
+/// priorities differ by `PRIORITY_STEP` fire 10/256 of an interval apart (3.9 ms at the 100 ms
+/// default). That is enough for the higher one's first advert to reach the others before their
+/// own timers end; with a step of 1 (0.4 ms) several backups took the VIP for a moment.
+pub const PRIORITY_STEP: u32 = 10;
+
+/// The base priority of a unit: stable (derived from the unit number, never from leadership),
+/// 250, 240, ... 10 for units 0..=24, then the same levels again (equal priorities are broken
+/// by address, deterministically).
 pub fn priority(unit_number: u32) -> u8 {
-    // 250 - (n mod 250) is in 1..=250 and fits u8.
-    u8::try_from(250 - (unit_number % 250)).unwrap_or(1)
+    let levels = 250 / PRIORITY_STEP; // 25
+    let p = 250 - PRIORITY_STEP * (unit_number % levels);
+    u8::try_from(p).unwrap_or(1)
 }
 
 /// The VRRP interface and this unit's source addresses on it.

@@ -259,7 +259,7 @@ fn valid_config_renders_and_publishes_identical_data_on_every_unit() {
         std::path::PathBuf::from("/r/etc/vrrpd/vrrpd.conf")
     );
     let conf = text(&a.config);
-    assert!(conf.contains("    priority 250\n") && text(&b.config).contains("    priority 243\n"));
+    assert!(conf.contains("    priority 250\n") && text(&b.config).contains("    priority 180\n"));
     assert!(conf.contains("    nopreempt\n"));
     assert!(conf.contains("    tcp_connect 127.0.0.1 6443 watch\n"));
     assert!(conf.contains("    advert_int 0.1\n") && conf.contains("    version 3\n"));
@@ -385,7 +385,7 @@ fn v2_auth_only_on_the_ipv4_instance_and_ipv6_forced_to_v3() {
         "automatic interval per version"
     );
     assert!(!v4.nopreempt && !v6.nopreempt);
-    assert_eq!(v4.priority, 249);
+    assert_eq!(v4.priority, 240);
 }
 
 #[test]
@@ -400,11 +400,14 @@ fn the_source_address_is_never_a_vip() {
 }
 
 #[test]
-fn priorities_are_stable_and_distinct() {
-    let ps: std::collections::BTreeSet<u8> = (0..250).map(priority).collect();
-    assert_eq!(ps.len(), 250);
-    assert_eq!((priority(0), priority(1), priority(249)), (250, 249, 1));
-    assert!(ps.iter().all(|p| (1..=250).contains(p)));
+fn priorities_are_stable_spaced_and_distinct_for_25_units() {
+    let ps: std::collections::BTreeSet<u8> = (0..25).map(priority).collect();
+    assert_eq!(ps.len(), 25);
+    assert_eq!((priority(0), priority(1), priority(24)), (250, 240, 10));
+    assert_eq!(priority(25), priority(0));
+    assert!((0..1000).map(priority).all(|p| (10..=250).contains(&p)));
+    // Neighbours are far enough apart that their Skew_Times differ by >= 10/256 interval.
+    assert!((0..24).all(|n| priority(n) - priority(n + 1) == 10));
 }
 
 #[test]
