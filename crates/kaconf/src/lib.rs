@@ -1,6 +1,7 @@
 //! Parser, typed model and validator for keepalived's configuration dialect: the subset
 //! that `vrrpd` implements (keepalived 2.2.7 semantics and defaults) plus our own
-//! `vrrpd_check` health-check blocks.
+//! keywords: `vrrpd_check` health-check blocks (`tcp_connect IP PORT [watch]`, `http_get URL`)
+//! and the `global_defs` keywords `vrrpd_metrics_listen` and `vrrpd_handoff_timeout`.
 //!
 //! ```no_run
 //! let loaded = kaconf::load(std::path::Path::new("/etc/vrrpd/vrrpd.conf"))?;

@@ -548,7 +548,8 @@ fn braces_on_one_line_and_comments() {
 /// Our own global keywords: `vrrpd_metrics_listen ADDR:PORT` and `vrrpd_handoff_timeout S`.
 #[test]
 fn vrrpd_global_keywords() {
-    let l = ok("global_defs {\n vrrpd_metrics_listen 127.0.0.1:9650\n vrrpd_handoff_timeout 0.75\n}\n");
+    let l =
+        ok("global_defs {\n vrrpd_metrics_listen 127.0.0.1:9650\n vrrpd_handoff_timeout 0.75\n}\n");
     assert_eq!(
         l.config.global.metrics_listen,
         Some("127.0.0.1:9650".parse().unwrap())

@@ -301,6 +301,14 @@ fn reload_keeps_unchanged_and_rebuilds_changed() {
             .as_u64()
             .unwrap()
     };
+    // The VIP is added before the state file is rewritten: wait for the file to say MASTER.
+    assert!(
+        wait_until(SETTLE, Duration::from_millis(20), || bed.nodes[0]
+            .role()
+            .as_deref()
+            == Some("MASTER"))
+        .is_some()
+    );
     let before = transitions(&bed.nodes[0]);
     // Unchanged file: SIGHUP keeps state and VIP.
     bed.nodes[0].signal(Signal::SIGHUP);
