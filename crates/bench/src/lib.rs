@@ -87,7 +87,7 @@ pub fn run(opts: Opts) -> anyhow::Result<Report> {
             cell.daemon.label(),
             cell.rep + 1
         );
-        let r = trial::run_trial(&cell, &opts.timing(), &vrrpd);
+        let r = trial::run_trial(&cell, opts.effective_reps(), &opts.timing(), &vrrpd);
         match &r.error {
             Some(e) => eprintln!("    error: {e}"),
             None => eprintln!(

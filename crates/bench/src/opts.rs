@@ -68,6 +68,18 @@ impl Default for Opts {
 }
 
 impl Opts {
+    /// Parses command-line arguments (without the program name), e.g. what follows
+    /// `cargo xtask bench`. `--help` comes back as an error holding the help text.
+    pub fn from_args<I, T>(args: I) -> Result<Opts, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let argv = std::iter::once(std::ffi::OsString::from("bench"))
+            .chain(args.into_iter().map(Into::into));
+        Opts::try_parse_from(argv)
+    }
+
     /// Repetitions actually run.
     pub fn effective_reps(&self) -> u32 {
         if self.quick {
@@ -114,5 +126,34 @@ impl Opts {
             }
         }
         cells
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_cover_everything() {
+        let o = Opts::from_args(Vec::<String>::new()).unwrap();
+        assert_eq!(o.effective_reps(), 3);
+        assert_eq!(o.plan().len(), 3 * 2 * 4 * 2);
+        assert!(o.wants_keepalived());
+    }
+
+    #[test]
+    fn quick_and_filters() {
+        let o = Opts::from_args([
+            "--quick",
+            "--daemons",
+            "vrrpd",
+            "--scenarios",
+            "sigkill,lb-death",
+        ])
+        .unwrap();
+        assert_eq!(o.effective_reps(), 1);
+        assert_eq!(o.plan().len(), 2 * 2);
+        assert!(!o.wants_keepalived());
+        assert!(Opts::from_args(["--reps", "0"]).is_err());
     }
 }

@@ -54,7 +54,7 @@ pub struct Row {
     pub vrrpd: Option<Summary>,
     /// vrrpd median / keepalived median.
     pub ratio: Option<f64>,
-    /// Trials without a measurement (keepalived, vrrpd).
+    /// Trials without this measurement (failed, or e.g. no advert captured) (keepalived, vrrpd).
     pub failed: (usize, usize),
     /// Trials whose outage had not ended (keepalived, vrrpd).
     pub open: (usize, usize),
@@ -114,7 +114,7 @@ fn fmt_summary(s: Option<Summary>, failed: usize, open: usize) -> String {
         out += &format!(" ({open} open)");
     }
     if failed > 0 {
-        out += &format!(" ({failed} failed)");
+        out += &format!(" ({failed} without data)");
     }
     out
 }

@@ -26,8 +26,8 @@ pub struct ResourceRow {
     pub processes: usize,
     /// Summed VmRSS at the end of the window, KiB.
     pub rss_kib: u64,
-    /// CPU time (user + system, including reaped children such as check scripts) per second of
-    /// wall time over the idle window, in milliseconds.
+    /// CPU time (threads' run time from schedstat, plus reaped children such as check scripts)
+    /// per second of wall time over the idle window, in milliseconds.
     pub cpu_ms_per_s: f64,
     /// Why there is no measurement.
     pub error: Option<String>,
@@ -50,6 +50,8 @@ pub struct Stat {
     pub pgrp: i32,
     /// utime + stime + cutime + cstime, in clock ticks.
     pub ticks: u64,
+    /// cutime + cstime (reaped children), in clock ticks.
+    pub children_ticks: u64,
 }
 
 /// Parses `/proc/PID/stat` text (the command name may hold spaces and parentheses).
@@ -60,6 +62,7 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     Some(Stat {
         pgrp: f.get(2)?.parse().ok()?,
         ticks: num(11)? + num(12)? + num(13)? + num(14)?,
+        children_ticks: num(13)? + num(14)?,
     })
 }
 
@@ -85,10 +88,27 @@ fn rss_kib(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
-fn ticks(pids: &[i32]) -> u64 {
+/// Nanoseconds on CPU of every thread of `pid` (`/proc/PID/task/*/schedstat`, first field).
+fn thread_ns(pid: i32) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    dir.filter_map(|e| {
+        let text = std::fs::read_to_string(e.ok()?.path().join("schedstat")).ok()?;
+        text.split_whitespace().next()?.parse::<u64>().ok()
+    })
+    .sum()
+}
+
+/// CPU time of `pids` in nanoseconds: their live threads' run time (schedstat, ns resolution)
+/// plus their reaped children's user + system time (check scripts; clock-tick resolution).
+fn cpu_ns(pids: &[i32]) -> u64 {
+    let per_tick = 1e9 / clock_ticks_per_s();
     pids.iter()
-        .filter_map(|&p| stat_fields(p))
-        .map(|s| s.ticks)
+        .map(|&p| {
+            let children = stat_fields(p).map_or(0, |s| s.children_ticks);
+            thread_ns(p) + (children as f64 * per_tick) as u64
+        })
         .sum()
 }
 
@@ -151,13 +171,13 @@ fn try_measure(
     }
     let pgid = d.pid()? as i32;
     let t0 = Instant::now();
-    let c0 = ticks(&group_members(pgid));
+    let c0 = cpu_ns(&group_members(pgid));
     std::thread::sleep(window);
     let pids = group_members(pgid);
-    let c1 = ticks(&pids);
+    let c1 = cpu_ns(&pids);
     let wall = t0.elapsed().as_secs_f64();
     let rss = pids.iter().map(|&p| rss_kib(p)).sum();
-    let cpu_ms = c1.saturating_sub(c0) as f64 / clock_ticks_per_s() * 1000.0;
+    let cpu_ms = c1.saturating_sub(c0) as f64 / 1e6;
     Ok((pids.len(), rss, cpu_ms / wall))
 }
 
@@ -215,6 +235,7 @@ mod tests {
         let st = parse_stat(s).unwrap();
         assert_eq!(st.pgrp, 42);
         assert_eq!(st.ticks, 13);
+        assert_eq!(st.children_ticks, 3);
     }
 
     #[test]

@@ -136,14 +136,26 @@ impl TrialResult {
 
 /// How long the client runs before the fault.
 const PRE_FAULT: Duration = Duration::from_millis(400);
+/// Faults of successive repetitions are spread over this span after the settle time (the same
+/// offset for both daemons), so periodic checks (1 s, 2 s) are hit at different phases instead of
+/// always the same one.
+pub const PHASE_SPREAD: Duration = Duration::from_secs(2);
+
+/// The extra wait before the fault of repetition `rep` of `reps`.
+pub fn phase_offset(rep: u32, reps: u32) -> Duration {
+    PHASE_SPREAD * rep.min(reps) / reps.max(1)
+}
+
 /// How long the client keeps running after the backup took the VIP.
 const TAIL: Duration = Duration::from_millis(700);
 /// VIP poll period.
 const WATCH_EVERY: Duration = Duration::from_millis(1);
 
 /// Runs one trial; every namespace and process it made is gone when this returns.
-pub fn run_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> TrialResult {
-    match try_trial(cell, timing, vrrpd) {
+/// `reps` is the number of repetitions of the run (it spreads the fault phase, see
+/// [`phase_offset`]).
+pub fn run_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> TrialResult {
+    match try_trial(cell, reps, timing, vrrpd) {
         Ok(r) => r,
         Err(e) => TrialResult::failed(cell, &e),
     }
@@ -166,7 +178,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn try_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> anyhow::Result<TrialResult> {
+fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::Result<TrialResult> {
     let mut topo = Topo::new("bench")?;
     let conf = |unit: u32| {
         configs::render(
@@ -188,8 +200,18 @@ fn try_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> anyhow::Result<Trial
             master.log_tail(20)
         );
     }
+    let vip = topo::vip_addr();
+    let bound = cell.config.settle()
+        + PHASE_SPREAD
+        + PRE_FAULT
+        + cell.config.failover_timeout()
+        + TAIL
+        + Duration::from_secs(1);
+    // From before the backup starts, so the master's last advert before the fault is seen even
+    // at v2's 1 s interval.
+    let cap = AdvertCapture::start(&topo.lbs[1], topo::lb_addr(0), bound)?;
     let backup = Daemon::start(&topo.lbs[1], cell.daemon, &conf1, vrrpd)?;
-    std::thread::sleep(cell.config.settle());
+    std::thread::sleep(cell.config.settle() + phase_offset(cell.rep, reps));
     let holders = topo.holders();
     if holders != [0] || !backup.is_running() || !master.is_running() {
         bail!(
@@ -199,11 +221,8 @@ fn try_trial(cell: &Cell, timing: &Timing, vrrpd: &Path) -> anyhow::Result<Trial
         );
     }
 
-    let vip = topo::vip_addr();
-    let bound = PRE_FAULT + cell.config.failover_timeout() + TAIL + Duration::from_secs(1);
     let w0 = VipWatch::start(&topo.lbs[0], vip, WATCH_EVERY, bound)?;
     let w1 = VipWatch::start(&topo.lbs[1], vip, WATCH_EVERY, bound)?;
-    let cap = AdvertCapture::start(&topo.lbs[1], topo::lb_addr(0), bound)?;
     let client = Client::start(
         &topo.client,
         SocketAddr::new(vip, LB_PORT),

@@ -36,7 +36,7 @@ fn trial(scenario: Scenario) -> Option<TrialResult> {
         daemon: DaemonKind::Vrrpd,
         rep: 0,
     };
-    let r = run_trial(&cell, &Timing::default(), &bin);
+    let r = run_trial(&cell, 1, &Timing::default(), &bin);
     // Trials are serial and this one has returned: none of our labs may be left.
     let me = std::process::id();
     let left: Vec<String> = netlab::list_netns()
