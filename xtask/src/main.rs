@@ -1,4 +1,5 @@
-//! Project commands: `cargo xtask pack | test | demo`.
+//! Project commands: `cargo xtask pack | test | demo | bench`.
+mod bench;
 mod demo;
 mod pack;
 mod sh;
@@ -6,10 +7,11 @@ mod test;
 
 use anyhow::{bail, Result};
 
-const USAGE: &str = "usage: cargo xtask <pack|test|demo>
+const USAGE: &str = "usage: cargo xtask <pack|test|demo|bench>
   pack   build release binaries and write target/charm/keepalived.charm, then charmcraft analyse it
   test   install missing system packages, then fmt, clippy, tests, pack + analyse
-  demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]";
+  demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]
+  bench  failover and footprint of keepalived 2.2.7 vs vrrpd, side by side [--quick] [--reps N]";
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -27,6 +29,7 @@ fn run() -> Result<()> {
         Some("pack") => pack::pack_and_analyse().map(drop),
         Some("test") => test::run(),
         Some("demo") => demo::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
