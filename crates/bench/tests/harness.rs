@@ -15,8 +15,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 fn vrrpd() -> Option<PathBuf> {
     static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
     BIN.get_or_init(|| {
-        if netlab::require_root().is_err() {
-            eprintln!("skipping: root required");
+        if netlab::skip_unless_root() {
             return None;
         }
         match std::env::var_os("BENCH_VRRPD") {

@@ -90,7 +90,11 @@ fn fixture(rel: &str) -> PathBuf {
 
 fn available() -> bool {
     if !Path::new(KEEPALIVED).exists() {
-        eprintln!("{KEEPALIVED} not installed; skipping the keepalived comparison");
+        // Same policy as netlab::skip (kaconf has no test dependency on netlab).
+        if std::env::var_os("KEEPALIVED_TESTS_STRICT").is_some_and(|v| !v.is_empty()) {
+            panic!("{KEEPALIVED} not installed (skipping is not allowed: KEEPALIVED_TESTS_STRICT is set)");
+        }
+        eprintln!("SKIP: {KEEPALIVED} not installed; skipping the keepalived comparison");
         return false;
     }
     true

@@ -30,6 +30,7 @@ mod info;
 mod lab;
 mod names;
 mod process;
+mod skip;
 
 pub use enter::{
     block_on_in_netns, enter_netns, netns_path, run_in_netns, spawn_async_in_netns, spawn_in_netns,
@@ -42,3 +43,4 @@ pub use lab::{Lab, BRIDGE};
 pub use names::{creator_pid, list_netns, require_root, sweep_stale, PREFIX};
 pub use nix::sys::signal::Signal;
 pub use process::{Proc, TERM_GRACE};
+pub use skip::{skip, skip_unless_root, STRICT_ENV};

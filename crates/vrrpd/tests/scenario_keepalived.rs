@@ -18,8 +18,7 @@ fn skip_all() -> bool {
         return true;
     }
     if !keepalived_available() {
-        eprintln!("skipping: {} missing", common::KEEPALIVED);
-        return true;
+        return netlab::skip(&format!("{} missing", common::KEEPALIVED));
     }
     false
 }

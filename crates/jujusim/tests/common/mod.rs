@@ -15,8 +15,7 @@ pub struct Model {
 impl Model {
     /// A fresh model with a short update-status interval, or `None` (test skipped) without root.
     pub fn new() -> Option<Model> {
-        if netlab::require_root().is_err() {
-            eprintln!("SKIP: needs root (network namespaces)");
+        if netlab::skip_unless_root() {
             return None;
         }
         let dir = tempfile::Builder::new()
@@ -68,7 +67,7 @@ pub fn packed_charm() -> Option<PathBuf> {
     if p.is_file() {
         Some(p)
     } else {
-        eprintln!("SKIP: {} missing (run `cargo xtask pack`)", p.display());
+        netlab::skip(&format!("{} missing (run `cargo xtask pack`)", p.display()));
         None
     }
 }

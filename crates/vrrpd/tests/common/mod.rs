@@ -15,11 +15,7 @@ pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
 
 /// Skip (return true) when the environment cannot run lab tests.
 pub fn skip() -> bool {
-    if netlab::require_root().is_err() {
-        eprintln!("skipping: root required");
-        return true;
-    }
-    false
+    netlab::skip_unless_root()
 }
 
 pub fn keepalived_available() -> bool {
