@@ -871,3 +871,32 @@ fn status_json_shape() {
     let back: vrrp::InstanceStatus = serde_json::from_value(v).expect("round trip");
     assert_eq!(back, i.status());
 }
+
+/// Clock jumps. The core only ever sees the monotonic `Instant` the caller passes, so a
+/// wall-clock step (NTP, `date -s`) cannot move it. What can happen is a monotonic jump forward
+/// (the host suspended, the VM paused, the process stopped): the master must send ONE advert
+/// and re-arm from the new now — no burst of catch-up adverts, no flapping — and a backup whose
+/// down timer expired during the pause takes over once.
+#[test]
+fn a_long_monotonic_jump_sends_one_advert_and_rearms() {
+    let t0 = Instant::now();
+    let (mut m, t) = master(v3_cfg(), t0);
+    let later = t + Duration::from_secs(3600);
+    let acts = m.handle(later, Input::Timer);
+    assert_eq!(sent(&acts).len(), 1, "one advert after the jump: {acts:?}");
+    assert_eq!(m.state(), State::Master);
+    let next = m.poll_timeout().expect("advert timer re-armed");
+    assert!(
+        next > later && next <= later + ms(100),
+        "next advert one interval after now"
+    );
+
+    let (mut b, _) = start(v3_cfg(), t0);
+    let acts = b.handle(t0 + Duration::from_secs(3600), Input::Timer);
+    assert_eq!(
+        b.state(),
+        State::Master,
+        "the expired down timer fires once"
+    );
+    assert_eq!(sent(&acts).len(), 1, "{acts:?}");
+}
