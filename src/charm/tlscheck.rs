@@ -12,9 +12,8 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 /// How long one probe may take in total (connect plus handshake).
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -173,59 +172,8 @@ impl CertCheck {
     }
 }
 
-/// Accepts every certificate chain and handshake signature: the probe only reads the served
-/// certificate's names and sends nothing over the connection, so there is nothing to protect,
-/// and the load balancer's CA is not known to this charm anyway.
-#[derive(Debug)]
-struct AcceptAny(Vec<SignatureScheme>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.clone()
-    }
-}
-
-fn client_config() -> Result<ClientConfig, ProbeError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let schemes = provider
-        .signature_verification_algorithms
-        .supported_schemes();
-    let cfg = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ProbeError::Handshake(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAny(schemes)))
-        .with_no_client_auth();
-    Ok(cfg)
+fn client_config() -> Result<Arc<ClientConfig>, ProbeError> {
+    anytls::client_config().map_err(|e| ProbeError::Handshake(e.to_string()))
 }
 
 /// The server name to send: SNI `hostname` when it is a valid DNS name, else the IP (which
@@ -288,7 +236,7 @@ pub fn probe(
         .map_err(|e| ProbeError::Connect(io_text(&e)))?;
     let _ = sock.set_nodelay(true);
     let mut io = Deadlined { sock, deadline };
-    let mut conn = ClientConnection::new(Arc::new(client_config()?), server_name(endpoint, sni))
+    let mut conn = ClientConnection::new(client_config()?, server_name(endpoint, sni))
         .map_err(|e| ProbeError::Handshake(e.to_string()))?;
     while conn.is_handshaking() {
         match conn.complete_io(&mut io) {
