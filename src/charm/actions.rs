@@ -75,7 +75,10 @@ pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolE
 fn check_certificate(tools: &HookTools) -> Result<(), HookToolError> {
     let cfg = match CharmConfig::from_json(&tools.config_get()?) {
         Ok(c) => c,
-        Err(e) => return tools.action_fail(&format!("Invalid config: {e}")),
+        Err(e) => {
+            let text = e.summary(super::desired::STATUS_BUDGET);
+            return tools.action_fail(&format!("Invalid config: {text}"));
+        }
     };
     if cfg.vips.is_empty() {
         return tools.action_fail("virtual_ip is not set: there is no VIP to check");

@@ -29,13 +29,74 @@ impl ConfigError {
         }
     }
     fn string(option: &'static str, value: &str, reason: impl Into<String>) -> Self {
-        Self::new(option, format!("{value:?}"), reason)
+        Self::new(option, quoted(value), reason)
     }
+}
+
+/// At most this many characters of an operator's value are shown in a message.
+pub const SHOWN_CHARS: usize = 48;
+
+/// `value` quoted and escaped like `{:?}`, cut after [`SHOWN_CHARS`] characters of escaped
+/// text (then `…` and the length in bytes), so a 100 KiB value cannot flood a status.
+pub fn quoted(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        let esc: String = if c == '\'' {
+            c.to_string()
+        } else {
+            c.escape_debug().collect()
+        };
+        if out.chars().count() + esc.chars().count() > SHOWN_CHARS {
+            return format!("{out}\"…({} bytes)", value.len());
+        }
+        out.push_str(&esc);
+    }
+    out.push('"');
+    out
+}
+
+/// At most this many problems of one option are named (then `and N more`).
+const MAX_PROBLEMS: usize = 3;
+
+/// The problems joined with `, `, at most [`MAX_PROBLEMS`] of them, duplicates dropped.
+fn problems(list: Vec<String>) -> String {
+    let mut uniq: Vec<String> = Vec::new();
+    for p in list {
+        if !uniq.contains(&p) {
+            uniq.push(p);
+        }
+    }
+    let more = uniq.len().saturating_sub(MAX_PROBLEMS);
+    uniq.truncate(MAX_PROBLEMS);
+    let mut text = uniq.join(", ");
+    if more > 0 {
+        text.push_str(&format!(", and {more} more"));
+    }
+    text
 }
 
 /// All problems of one configuration, shown together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// The problems joined with `; `, as many whole ones as fit in `budget` bytes (at least
+    /// one), then `; and N more`: a status line stays readable whatever the operator typed.
+    pub fn summary(&self, budget: usize) -> String {
+        let mut out = String::new();
+        for (n, e) in self.0.iter().enumerate() {
+            let part = e.to_string();
+            if n > 0 && out.len() + 2 + part.len() > budget {
+                return format!("{out}; and {} more", self.0.len() - n);
+            }
+            if n > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(&part);
+        }
+        out
+    }
+}
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -270,7 +331,14 @@ impl CharmConfig {
 }
 
 fn type_error(option: &'static str, v: &Value, expected: &str) -> ConfigError {
-    ConfigError::new(option, v, format!("expected {expected}"))
+    let json = v.to_string();
+    let shown = if json.chars().count() > SHOWN_CHARS {
+        let head: String = json.chars().take(SHOWN_CHARS).collect();
+        format!("{head}…({} bytes)", json.len())
+    } else {
+        json
+    };
+    ConfigError::new(option, shown, format!("expected {expected}"))
 }
 
 fn get_str(
@@ -370,7 +438,7 @@ fn parse_vip(token: &str) -> Result<Vip, String> {
     };
     let addr: IpAddr = addr_s
         .parse()
-        .map_err(|_| format!("{addr_s:?} is not an IP address"))?;
+        .map_err(|_| format!("{} is not an IP address", quoted(addr_s)))?;
     let fam = Vip { addr, prefix: 0 }.family();
     let max = fam.max_prefix();
     let prefix = match prefix_s {
@@ -378,7 +446,7 @@ fn parse_vip(token: &str) -> Result<Vip, String> {
         Some(p) => {
             let n: u8 = p
                 .parse()
-                .map_err(|_| format!("prefix length {p:?} is not a number"))?;
+                .map_err(|_| format!("prefix length {} is not a number", quoted(p)))?;
             if n == 0 || n > max {
                 return Err(format!(
                     "prefix length {n} is out of range 1..{max} for {}",
@@ -409,29 +477,27 @@ fn parse_vip(token: &str) -> Result<Vip, String> {
 
 fn parse_vips(raw: &str, errs: &mut Vec<ConfigError>) -> Vec<Vip> {
     let mut vips: Vec<Vip> = Vec::new();
+    let mut bad: Vec<String> = Vec::new();
     for token in raw.split_whitespace() {
         match parse_vip(token) {
-            Ok(v) if vips.iter().any(|o| o.addr == v.addr) => errs.push(ConfigError::string(
-                "virtual_ip",
-                raw,
-                format!("{} is listed twice", v.addr),
-            )),
+            Ok(v) if vips.iter().any(|o| o.addr == v.addr) => {
+                bad.push(format!("{} is listed twice", v.addr))
+            }
             Ok(v) => vips.push(v),
-            Err(reason) => errs.push(ConfigError::string("virtual_ip", raw, reason)),
+            Err(reason) => bad.push(reason),
         }
     }
     for fam in [Family::V4, Family::V6] {
         let n = vips.iter().filter(|v| v.family() == fam).count();
         if n > MAX_VIPS_PER_FAMILY {
-            errs.push(ConfigError::string(
-                "virtual_ip",
-                raw,
-                format!(
-                    "{n} {} VIPs; at most {MAX_VIPS_PER_FAMILY} per address family",
-                    fam.as_str()
-                ),
+            bad.push(format!(
+                "{n} {} VIPs (at most {MAX_VIPS_PER_FAMILY} per address family)",
+                fam.as_str()
             ));
         }
+    }
+    if !bad.is_empty() {
+        errs.push(ConfigError::string("virtual_ip", raw, problems(bad)));
     }
     vips
 }

@@ -123,7 +123,7 @@ fn vip_errors_name_option_value_and_reason() {
     let many: Vec<String> = (1..=21).map(|i| format!("10.0.0.{i}")).collect();
     let e = err(json!({"virtual_ip": many.join(" ")}));
     assert!(
-        e.ends_with(": 21 ipv4 VIPs; at most 20 per address family"),
+        e.ends_with(": 21 ipv4 VIPs (at most 20 per address family)"),
         "{e}"
     );
 }
@@ -289,4 +289,49 @@ fn auth_pass_rules_never_show_the_password() {
         assert_eq!(got, want);
         assert!(!got.contains("s3cret") && !got.contains("toolongpw"));
     }
+}
+
+/// Found by tests/hostile_input.rs: every duplicate or bad token repeated the whole value, so
+/// a 165-byte `virtual_ip` made a 2 KB status, and 100 KiB of `192.0.2.1 ` would have made
+/// gigabytes (and a status-set argument over the kernel's 128 KiB limit). Now one error per
+/// option, values cut after 48 characters, at most three problems named.
+#[test]
+fn hostile_values_make_short_messages() {
+    let dup = "192.0.2.1 ".repeat(10 * 1024);
+    let e = err(json!({ "virtual_ip": dup }));
+    assert_eq!(
+        e,
+        r#"virtual_ip="192.0.2.1 192.0.2.1 192.0.2.1 192.0.2.1 192.0.2"…(102400 bytes): 192.0.2.1 is listed twice"#
+    );
+    let ctrl = "\u{1}".repeat(100 * 1024);
+    let e = err(json!({ "vip_hostname": ctrl, "virtual_ip": "x y z w 192.0.2.1/99" }));
+    assert!(e.len() < 400, "{} bytes: {e}", e.len());
+    assert!(
+        e.starts_with(r#"virtual_ip="x y z w 192.0.2.1/99": "x" is not an IP address, "y" is not an IP address, "z" is not an IP address, and 2 more; vip_hostname="\u{1}\u{1}"#),
+        "{e}"
+    );
+    let long_token = "A".repeat(100 * 1024);
+    let e = err(json!({ "virtual_ip": long_token }));
+    assert!(e.len() < 200, "{e}");
+    assert_eq!(quoted("it's \"x\"\n"), r#""it's \"x\"\n""#);
+}
+
+#[test]
+fn summary_keeps_whole_problems_within_the_budget() {
+    let Err(e) = parse(json!({"port": 0, "router_id": 0, "healthcheck_interval": 0})) else {
+        panic!("invalid");
+    };
+    assert_eq!(
+        e.summary(1000),
+        "port=0: must be between 1 and 65535; router_id=0: must be between 1 and 255; healthcheck_interval=0: must be between 1 and 3600"
+    );
+    assert_eq!(
+        e.summary(60),
+        "port=0: must be between 1 and 65535; and 2 more",
+        "the first problem is always whole"
+    );
+    assert_eq!(
+        e.summary(0),
+        "port=0: must be between 1 and 65535; and 2 more"
+    );
 }

@@ -19,6 +19,8 @@ pub const MSG_SERIES_UPGRADE: &str = "Series upgrade in progress";
 pub const MSG_READY: &str = "VIP ready";
 /// Role shown while the worker has not (yet) reported its state.
 pub const MSG_STARTING: &str = "worker starting";
+/// Bytes of config problems a status names before `; and N more` (the first is always whole).
+pub const STATUS_BUDGET: usize = 400;
 /// Peer bag keys.
 pub const PEER_KEY_V4: &str = "vrrp-ipv4";
 /// Peer bag key for the IPv6 source address.
@@ -127,7 +129,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         Err(e) => {
             return Ok(Plan::Hold(Status::new(
                 StatusLevel::Blocked,
-                format!("Invalid config: {e}"),
+                format!("Invalid config: {}", e.summary(STATUS_BUDGET)),
             )))
         }
     };

@@ -17,8 +17,60 @@ pub fn project() -> PathBuf {
 
 /// One emulated model with principal, consumers and keepalived.
 pub struct Lab {
-    pub dir: tempfile::TempDir,
+    pub dir: LabDir,
     pub juju: Juju,
+}
+
+/// A lab's directory, removed on drop. Unlike a `TempDir` it can be re-created at the same
+/// path (see [`Lab::restore`]): the model stores absolute paths.
+pub struct LabDir(PathBuf);
+
+impl LabDir {
+    /// A new empty directory below the system temp dir.
+    pub fn temp() -> LabDir {
+        LabDir(tempfile::tempdir().unwrap().keep())
+    }
+    /// Takes ownership of an existing directory.
+    pub fn adopt(path: PathBuf) -> LabDir {
+        LabDir(path)
+    }
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for LabDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copies a directory tree (`cp -a`); `to` must not exist.
+pub fn copy_tree(from: &Path, to: &Path) {
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
+}
+
+/// How a lab's hooks run: the hook tools, the fakes first on PATH, per-unit roots.
+fn runner_options(dir: &Path) -> RunnerOptions {
+    let fakes = dir.join("fakebin");
+    let mut opts = RunnerOptions::new(locate_or_build_hook_tool().unwrap());
+    opts.path_prefix.push(fakes);
+    opts.extra_env.push((
+        "KEEPALIVED_TEST_ROOTS".into(),
+        dir.join("roots").display().to_string(),
+    ));
+    opts.command_prefix = vec![project()
+        .join("tests/fakes/per-unit-root")
+        .display()
+        .to_string()];
+    opts
 }
 
 /// Writes an executable file.
@@ -52,22 +104,13 @@ impl Lab {
     /// A model with `kubeapi-load-balancer` (n units), `kubernetes-control-plane`,
     /// `kubernetes-worker` (1 unit each, no hooks) and `keepalived` related over juju-info.
     pub fn new(lb_units: usize) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = LabDir::temp();
         let fakes = dir.path().join("fakebin");
         std::fs::create_dir_all(&fakes).unwrap();
         for f in ["systemctl", "sysctl"] {
             std::fs::copy(project().join("tests/fakes").join(f), fakes.join(f)).unwrap();
         }
-        let mut opts = RunnerOptions::new(locate_or_build_hook_tool().unwrap());
-        opts.path_prefix.push(fakes);
-        opts.extra_env.push((
-            "KEEPALIVED_TEST_ROOTS".into(),
-            dir.path().join("roots").display().to_string(),
-        ));
-        opts.command_prefix = vec![project()
-            .join("tests/fakes/per-unit-root")
-            .display()
-            .to_string()];
+        let opts = runner_options(dir.path());
         let juju = Juju::create(&dir.path().join("model"), opts).unwrap();
         let charm = make_charm(&dir.path().join("charm"), WORKER_V1);
         let lb = make_plain_charm(
@@ -88,6 +131,16 @@ impl Lab {
         juju.deploy("keepalived", &charm, 0).unwrap();
         juju.relate("keepalived:juju-info", "kubeapi-load-balancer")
             .unwrap();
+        Lab { dir, juju }
+    }
+
+    /// A lab copied from `pristine` (a [`copy_tree`] of a lab that lived at `at`) back to `at`,
+    /// so the model's absolute paths hold again. Much cheaper than settling a new model.
+    pub fn restore(pristine: &Path, at: &Path) -> Lab {
+        let _ = std::fs::remove_dir_all(at);
+        copy_tree(pristine, at);
+        let dir = LabDir::adopt(at.to_path_buf());
+        let juju = Juju::open(&dir.path().join("model"), runner_options(dir.path())).unwrap();
         Lab { dir, juju }
     }
 
