@@ -50,7 +50,7 @@ proptest! {
         principals in 2usize..=3,
         secret in "[G-Z][A-Za-z0-9]{5}",
         first in config_valid(),
-        rest in proptest::collection::vec(op(), 4..14),
+        rest in proptest::collection::vec(op(), 4..12),
     ) {
         let steps: Vec<Op> = std::iter::once(first).chain(rest).collect();
         run(principals, &secret, &steps)?;
@@ -61,7 +61,7 @@ proptest! {
     fn hostile_sequences_from_scratch(
         principals in 2usize..=3,
         secret in "[G-Z][A-Za-z0-9]{5}",
-        steps in proptest::collection::vec(op(), 5..15),
+        steps in proptest::collection::vec(op(), 5..13),
     ) {
         run(principals, &secret, &steps)?;
     }
