@@ -136,6 +136,10 @@ impl TrialResult {
 
 /// How long the client runs before the fault.
 const PRE_FAULT: Duration = Duration::from_millis(400);
+/// LB death trials wait at most this long for the master's health check to connect …
+const PROBE_WAIT: Duration = Duration::from_secs(3);
+/// … then strike this long after it did.
+const PROBE_TO_FAULT: Duration = Duration::from_millis(50);
 /// Faults of successive repetitions are spread over this span after the settle time (the same
 /// offset for both daemons), so periodic checks (1 s, 2 s) are hit at different phases instead of
 /// always the same one.
@@ -204,6 +208,8 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
     let bound = cell.config.settle()
         + PHASE_SPREAD
         + PRE_FAULT
+        + PROBE_WAIT
+        + PROBE_TO_FAULT
         + cell.config.failover_timeout()
         + TAIL
         + Duration::from_secs(1);
@@ -231,6 +237,16 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
         bound,
     )?;
     std::thread::sleep(PRE_FAULT);
+    if cell.scenario == Scenario::LbDeath {
+        // Strike PROBE_TO_FAULT after the master's health check last connected to its load
+        // balancer, for every daemon alike: otherwise the detection time is decided by where
+        // the fault happens to fall in each daemon's check period (0 .. interval), not by the
+        // daemon. A daemon whose check learns of the death by itself (`watch`) is unaffected.
+        let lb = topo.listeners.first().context("no listener on lb0")?;
+        if lb.wait_local_probe(Instant::now(), PROBE_WAIT).is_some() {
+            std::thread::sleep(PROBE_TO_FAULT);
+        }
+    }
 
     let fault = Instant::now();
     match cell.scenario {
