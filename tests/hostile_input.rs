@@ -31,7 +31,7 @@ fn run(principals: usize, secret: &str, steps: &[Op]) -> Result<(), TestCaseErro
 
 fn config() -> Config {
     Config {
-        cases: cases(12),
+        cases: cases(10),
         max_shrink_iters: 128,
         max_shrink_time: 180_000,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
