@@ -537,14 +537,14 @@ fn check_ifname(raw: &str, errs: &mut Vec<ConfigError>) -> Option<String> {
         && raw != ".."
         && raw
             .chars()
-            .all(|c| c.is_ascii_graphic() && c != '/' && c != ':' && c != '"' && c != '\'');
+            .all(|c| c.is_ascii_graphic() && !"/:\"'#!{}\\".contains(c));
     if ok {
         Some(raw.to_string())
     } else {
         errs.push(ConfigError::string(
             "network_interface",
             raw,
-            "not a valid interface name (at most 15 printable characters, no '/', ':' or quotes)",
+            "not a valid interface name (at most 15 printable characters, none of / : # ! { } \\ or quotes)",
         ));
         None
     }

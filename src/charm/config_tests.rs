@@ -219,8 +219,15 @@ fn hostname_and_interface() {
     );
     assert_eq!(
         err(json!({"network_interface":"a-very-long-interface"})),
-        r#"network_interface="a-very-long-interface": not a valid interface name (at most 15 printable characters, no '/', ':' or quotes)"#
+        r#"network_interface="a-very-long-interface": not a valid interface name (at most 15 printable characters, none of / : # ! { } \ or quotes)"#
     );
+    // Characters that start comments or blocks in the worker's config dialect.
+    for bad in ["eth#0", "eth!0", "eth{0", "eth}0", "eth\\0"] {
+        assert!(
+            err(json!({ "network_interface": bad })).contains("not a valid interface name"),
+            "{bad}"
+        );
+    }
     assert!(
         err(json!({"network_interface":"eth0:1"})).starts_with(r#"network_interface="eth0:1": "#)
     );

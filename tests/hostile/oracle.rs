@@ -106,7 +106,8 @@ fn hostname_ok(raw: &str) -> bool {
         })
 }
 
-/// Linux names (at most 15 bytes, no '/' or whitespace, not "." or "..") minus ':' and quotes.
+/// Linux names (at most 15 bytes, no '/' or whitespace, not "." or "..") minus ':', quotes and
+/// the characters special in the worker's config dialect (`#`, `!`, braces, backslash).
 fn ifname_ok(raw: &str) -> bool {
     raw.is_empty()
         || (raw.len() <= 15
@@ -114,7 +115,7 @@ fn ifname_ok(raw: &str) -> bool {
             && raw != ".."
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"/:\"'".contains(&b)))
+                .all(|b| b.is_ascii_graphic() && !b"/:\"'#!{}\\".contains(&b)))
 }
 
 /// `advert_interval` for a VRRP version: 0 = automatic; v2 whole seconds 1..=255 (and
