@@ -49,6 +49,9 @@ pub struct InstanceState {
     pub master_address: Option<IpAddr>,
     /// VIPs we hold, `ADDR/PREFIX`.
     pub vips_held: Vec<vrrp::Vip>,
+    /// Why the instance is in FAULT (`link_down`, `no_source_address`, `{"track": N}`);
+    /// empty otherwise. The charm shows them in `juju status`.
+    pub faults: Vec<vrrp::Fault>,
     /// Counters, drops by reason included.
     pub counters: vrrp::Counters,
 }
@@ -67,6 +70,7 @@ impl InstanceState {
             effective_priority: s.effective_priority,
             master_address: s.master_address,
             vips_held: s.vips_held,
+            faults: s.faults,
             counters: s.counters,
         }
     }
@@ -173,6 +177,7 @@ mod tests {
         assert_eq!(i["effective_priority"], 150);
         assert_eq!(i["vips_held"][0], "10.10.74.250/24");
         assert_eq!(i["counters"]["adverts_sent"], 0);
+        assert!(i["faults"].is_array());
         assert_eq!(i["counters"]["drops"]["ttl"], 0);
         assert!(i["counters"]["transitions"].is_u64());
     }
