@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use netlab::{Host, NetnsThread};
@@ -13,6 +13,8 @@ use netlab::{Host, NetnsThread};
 /// A running capture.
 pub struct AdvertCapture {
     stop: Arc<AtomicBool>,
+    /// Arrival of the latest advert so far.
+    last: Arc<Mutex<Option<Instant>>>,
     thread: Option<NetnsThread<std::io::Result<Vec<Instant>>>>,
 }
 
@@ -25,6 +27,7 @@ fn capture(
     ifname: &str,
     src: Ipv4Addr,
     stop: &AtomicBool,
+    last: &Mutex<Option<Instant>>,
     max: Duration,
 ) -> std::io::Result<Vec<Instant>> {
     let ifindex = nix::net::if_::if_nametoindex(ifname).map_err(std::io::Error::from)?;
@@ -69,6 +72,9 @@ fn capture(
             let at = Instant::now();
             if n > 0 && is_advert_from(&buf[..n as usize], src) {
                 seen.push(at);
+                if let Ok(mut l) = last.lock() {
+                    *l = Some(at);
+                }
             }
         }
         libc::close(fd);
@@ -81,12 +87,29 @@ impl AdvertCapture {
     pub fn start(host: &Host, src: Ipv4Addr, max: Duration) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let last = Arc::new(Mutex::new(None));
+        let seen = last.clone();
         let ifname = host.ifname().to_string();
-        let thread = host.spawn_thread(move || capture(&ifname, src, &flag, max))?;
+        let thread = host.spawn_thread(move || capture(&ifname, src, &flag, &seen, max))?;
         Ok(AdvertCapture {
             stop,
+            last,
             thread: Some(thread),
         })
+    }
+
+    /// Waits (at most `timeout`) for an advert arriving after `since`; returns its arrival.
+    /// Lets a trial strike at the same phase of the advert interval for every daemon.
+    pub fn wait_next(&self, since: Instant, timeout: Duration) -> Option<Instant> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            let last = self.last.lock().ok().and_then(|t| *t);
+            if let Some(t) = last.filter(|t| *t > since) {
+                return Some(t);
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        None
     }
 
     /// Stops and returns the arrival times.

@@ -136,10 +136,12 @@ impl TrialResult {
 
 /// How long the client runs before the fault.
 const PRE_FAULT: Duration = Duration::from_millis(400);
-/// LB death trials wait at most this long for the master's health check to connect …
+/// Trials wait at most this long for the phase marker (a health-check connect or an advert) …
 const PROBE_WAIT: Duration = Duration::from_secs(3);
 /// … then strike this long after it did.
 const PROBE_TO_FAULT: Duration = Duration::from_millis(50);
+/// Other trials strike this long after a master advert reached the backup.
+const ADVERT_TO_FAULT: Duration = Duration::from_millis(20);
 /// Faults of successive repetitions are spread over this span after the settle time (the same
 /// offset for both daemons), so periodic checks (1 s, 2 s) are hit at different phases instead of
 /// always the same one.
@@ -237,7 +239,14 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
         bound,
     )?;
     std::thread::sleep(PRE_FAULT);
-    if cell.scenario == Scenario::LbDeath {
+    if cell.scenario != Scenario::LbDeath {
+        // Strike ADVERT_TO_FAULT after a master advert reached the backup, for every daemon
+        // alike, so "fault → takeover" is not decided by where the fault fell in the advert
+        // interval (a uniformly random 0 .. interval otherwise).
+        if cap.wait_next(Instant::now(), PROBE_WAIT).is_some() {
+            std::thread::sleep(ADVERT_TO_FAULT);
+        }
+    } else {
         // Strike PROBE_TO_FAULT after the master's health check last connected to its load
         // balancer, for every daemon alike: otherwise the detection time is decided by where
         // the fault happens to fall in each daemon's check period (0 .. interval), not by the
