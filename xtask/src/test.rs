@@ -137,7 +137,8 @@ pub fn run() -> Result<()> {
         };
         let tool = build_hook_tool()?;
         let mut c = sh::cargo();
-        c.args(["test", "--workspace"])
+        // --no-fail-fast: one failing binary must not hide the others' results.
+        c.args(["test", "--workspace", "--no-fail-fast"])
             .env("JUJU_EMU_HOOK_TOOL", tool)
             .env("KEEPALIVED_CHARM", charm)
             // Every test must run here: a skip (no root, no keepalived, no charm) fails.

@@ -36,13 +36,20 @@ fn split_group_elects_on_both_sides_and_heals_to_one_announced_holder() {
     if skip() {
         return;
     }
+    let charm_like = |p| Inst {
+        higher_prio_send_advert: true,
+        ..Inst::v3(p)
+    };
     let w = Kind::Worker;
     let mut bed = Bed::new(
         "partition",
         vec![
-            (w, Inst::v3(150)),
-            (w, Inst::v3(100)),
-            (w, Inst::v3(50)),
+            // As the charm renders them: a yielding master sends one advert first, so the
+            // winner hears the loser after healing and re-announces (GARP) whichever of the
+            // two adverts crosses the healed link first.
+            (w, charm_like(150)),
+            (w, charm_like(100)),
+            (w, charm_like(50)),
             (w, Inst::v3(1)), // the client: runs no daemon
         ],
     );

@@ -49,6 +49,8 @@ pub struct Inst {
     /// Extra `global_defs` lines (workers only), e.g. `vrrpd_metrics_listen …`.
     pub global_extra: Vec<String>,
     pub garp_delay: u32,
+    /// Render `higher_prio_send_advert` (the charm does).
+    pub higher_prio_send_advert: bool,
 }
 
 impl Inst {
@@ -66,6 +68,7 @@ impl Inst {
             check_watch: false,
             global_extra: Vec::new(),
             garp_delay: 0,
+            higher_prio_send_advert: false,
         }
     }
 
@@ -116,6 +119,9 @@ impl Inst {
         );
         if self.nopreempt {
             s += "    nopreempt\n";
+        }
+        if self.higher_prio_send_advert {
+            s += "    higher_prio_send_advert\n";
         }
         if let Some(p) = self.auth {
             s += &format!(
