@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{skip, wait_until, Bed, Inst, Kind};
+use common::{skip, Bed, Inst, Kind};
 
 const LOAD: Duration = Duration::from_secs(8);
 /// Master_Down_Interval of the priority-100 backup at 100 ms: 3 × 100 + 61 ms.
@@ -26,15 +26,8 @@ fn master_adverts_stay_on_time_with_both_cores_busy() {
     bed.nodes[0].start();
     bed.nodes[1].start();
     bed.wait_sole_holder(0, Duration::from_secs(5));
-    assert!(
-        wait_until(Duration::from_secs(5), Duration::from_millis(50), || bed
-            .nodes[1]
-            .role()
-            .as_deref()
-            == Some("BACKUP")
-            && bed.nodes[0].role().as_deref() == Some("MASTER"))
-        .is_some()
-    );
+    bed.wait_role(0, "MASTER", Duration::from_secs(5));
+    bed.wait_role(1, "BACKUP", Duration::from_secs(5));
     let transitions = |i: usize| {
         bed.nodes[i].state().unwrap()["instances"][0]["counters"]["transitions"]
             .as_u64()
@@ -42,23 +35,7 @@ fn master_adverts_stay_on_time_with_both_cores_busy() {
     };
     let (t0, t1) = (transitions(0), transitions(1));
     // Observer (node 2): kernel-timestamped capture of the master's adverts.
-    let ifname = bed.nodes[2].host.ifname().to_string();
-    let cap = bed.nodes[2]
-        .host
-        .spawn(
-            "tcpdump",
-            "tcpdump",
-            &[
-                "-i",
-                &ifname,
-                "-n",
-                "-tt",
-                "-l",
-                "-p",
-                "ip proto 112 and src 192.0.2.10",
-            ],
-        )
-        .unwrap();
+    let cap = bed.capture_adverts(2, "192.0.2.10");
     std::thread::sleep(Duration::from_millis(500));
     // Two busy loops (one per core), each killed by `timeout` even if the guard failed.
     let secs = LOAD.as_secs().to_string();

@@ -74,23 +74,7 @@ fn sigkill_loop_never_leaves_two_holders_beyond_mdi() {
     bed.nodes[0].start();
     bed.nodes[1].start();
     bed.wait_sole_holder(0, Duration::from_secs(5));
-    let ifname = bed.nodes[2].host.ifname().to_string();
-    let cap = bed.nodes[2]
-        .host
-        .spawn(
-            "tcpdump",
-            "tcpdump",
-            &[
-                "-i",
-                &ifname,
-                "-n",
-                "-tt",
-                "-l",
-                "-p",
-                "ip proto 112 and src 192.0.2.10",
-            ],
-        )
-        .unwrap();
+    let cap = bed.capture_adverts(2, "192.0.2.10");
     // The client: connects to the VIP every 20 ms (bounded by a flag and a deadline).
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();

@@ -78,13 +78,7 @@ fn sigterm_hands_over_without_a_gap() {
     bed.nodes[0].start();
     bed.nodes[1].start();
     bed.wait_sole_holder(0, SETTLE);
-    assert!(
-        wait_until(SETTLE, Duration::from_millis(50), || bed.nodes[1]
-            .role()
-            .as_deref()
-            == Some("BACKUP"))
-        .is_some()
-    );
+    bed.wait_role(1, "BACKUP", SETTLE);
     let (samples, status) = stop_and_sample(&mut bed);
     assert!(status.success(), "exit status {status:?}");
     let overlap = check_no_gap(&bed, &samples);

@@ -23,14 +23,7 @@ fn malformed_and_foreign_adverts_are_dropped_and_counted() {
     bed.nodes[0].start();
     bed.nodes[1].start();
     bed.wait_sole_holder(0, Duration::from_secs(5));
-    assert!(
-        wait_until(Duration::from_secs(5), Duration::from_millis(50), || bed
-            .nodes[1]
-            .role()
-            .as_deref()
-            == Some("BACKUP"))
-        .is_some()
-    );
+    bed.wait_role(1, "BACKUP", Duration::from_secs(5));
 
     let src = Ipv4Addr::new(192, 0, 2, 12);
     let grp = Ipv4Addr::new(224, 0, 0, 18);

@@ -336,6 +336,37 @@ impl Bed {
         t0.elapsed()
     }
 
+    /// Wait until node `i`'s state file says `role` (e.g. "BACKUP"); panics after `timeout`.
+    pub fn wait_role(&self, i: usize, role: &str, timeout: Duration) {
+        let r = wait_until(timeout, Duration::from_millis(50), || {
+            self.nodes[i].role().as_deref() == Some(role)
+        });
+        if r.is_none() {
+            self.dump();
+            panic!(
+                "node {i} not {role} within {timeout:?}; role {:?}",
+                self.nodes[i].role()
+            );
+        }
+    }
+
+    /// tcpdump on node `observer` of the VRRP packets from `src`, one line each with a kernel
+    /// timestamp (`-tt`); read them from the returned process's stdout.
+    pub fn capture_adverts(&self, observer: usize, src: &str) -> Proc {
+        let host = &self.nodes[observer].host;
+        let filter = format!("ip proto 112 and src {src}");
+        let args = [
+            "-i",
+            host.ifname(),
+            "-n",
+            "-tt",
+            "-l",
+            "-p",
+            filter.as_str(),
+        ];
+        host.spawn("tcpdump", "tcpdump", &args).unwrap()
+    }
+
     /// Assert that the holder set stays `[i]` for `dur`.
     pub fn assert_stable(&self, i: usize, dur: Duration) {
         let t0 = Instant::now();
