@@ -31,35 +31,9 @@ pub struct Config {
     pub instances: Vec<VrrpInstance>,
 }
 
-/// VRRP protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Version {
-    /// VRRPv2 (RFC 3768), IPv4 only.
-    V2,
-    /// VRRPv3 (RFC 5798 / 9568).
-    V3,
-}
-
-/// Address family of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    /// IPv4.
-    Ipv4,
-    /// IPv6.
-    Ipv6,
-}
-
-impl Family {
-    /// The family of an address.
-    pub fn of(addr: &IpAddr) -> Family {
-        if addr.is_ipv4() {
-            Family::Ipv4
-        } else {
-            Family::Ipv6
-        }
-    }
-}
+/// VRRP protocol version and address family: the protocol core's own types, so a
+/// parsed configuration means exactly what the core runs.
+pub use vrrp::{Family, Version};
 
 /// GARP / unsolicited-NA settings (global defaults or resolved per instance).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -119,20 +119,6 @@ pub fn build(cfg: &kaconf::Config) -> Result<DaemonSpec, Vec<SpecError>> {
     }
 }
 
-fn version(v: kaconf::Version) -> vrrp::Version {
-    match v {
-        kaconf::Version::V2 => vrrp::Version::V2,
-        kaconf::Version::V3 => vrrp::Version::V3,
-    }
-}
-
-fn family(f: kaconf::Family) -> vrrp::Family {
-    match f {
-        kaconf::Family::Ipv4 => vrrp::Family::Ipv4,
-        kaconf::Family::Ipv6 => vrrp::Family::Ipv6,
-    }
-}
-
 fn vip_spec(v: &kaconf::VirtualAddress, default_dev: &str) -> VipSpec {
     VipSpec {
         vip: vrrp::Vip::new(v.addr, v.prefix_len),
@@ -160,13 +146,13 @@ fn build_instance(
     let mut core = vrrp::InstanceConfig::new(
         inst.name.clone(),
         inst.vrid,
-        family(inst.family),
+        inst.family,
         inst.vips
             .iter()
             .map(|v| vrrp::Vip::new(v.addr, v.prefix_len))
             .collect(),
     );
-    core.version = version(inst.version);
+    core.version = inst.version;
     core.priority = inst.priority;
     core.advert_interval = inst.advert_int;
     core.preempt = inst.preempt;
