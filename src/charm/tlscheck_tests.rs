@@ -79,41 +79,9 @@ fn display_is_what_operators_type() {
 
 fn openssl_cert_der(san: &str) -> Vec<u8> {
     let d = tempfile::tempdir().unwrap();
-    let (key, pem, der) = (
-        d.path().join("k.pem"),
-        d.path().join("c.pem"),
-        d.path().join("c.der"),
-    );
-    let st = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=lb", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&pem)
-        .args(["-addext", &format!("subjectAltName={san}")])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let st = std::process::Command::new("openssl")
-        .args(["x509", "-outform", "DER", "-in"])
-        .arg(&pem)
-        .arg("-out")
-        .arg(&der)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::fs::read(der).unwrap()
+    let (key, pem) = (d.path().join("k.pem"), d.path().join("c.pem"));
+    netlab::cert::self_signed("lb", Some(san), 2, &pem, &key).unwrap();
+    netlab::cert::pem_to_der(&pem, &d.path().join("c.der")).unwrap()
 }
 
 #[test]

@@ -19,34 +19,7 @@ use rustls::{ServerConfig, ServerConnection};
 pub fn server_config(dir: &Path, name: &str, san: &str) -> Arc<ServerConfig> {
     let key = dir.join(format!("{name}.key"));
     let crt = dir.join(format!("{name}.crt"));
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args([
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=kubeapi-load-balancer",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .args(["-addext", &format!("subjectAltName={san}")])
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    netlab::cert::self_signed("kubeapi-load-balancer", Some(san), 2, &crt, &key).unwrap();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&crt)
         .unwrap()
         .map(Result::unwrap)

@@ -22,6 +22,7 @@
 //! deletes namespaces left by test processes that were killed. Namespace names are
 //! `nl<pid>x<n>-<tag>-<host>` (switch: `…-sw`). Root is required ([`Error::NotRoot`] otherwise).
 
+pub mod cert;
 mod cmd;
 mod enter;
 mod error;

@@ -12,34 +12,10 @@ use common::{skip, wait_until, Bed, Inst, Kind};
 const SETTLE: Duration = Duration::from_secs(5);
 
 fn self_signed(dir: &std::path::Path) -> (String, String) {
-    let cert = dir.join("c.pem").to_str().unwrap().to_string();
-    let key = dir.join("k.pem").to_str().unwrap().to_string();
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=lb.example",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (cert, key)
+    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+    netlab::cert::self_signed("lb.example", None, 1, &cert, &key).unwrap();
+    let text = |p: std::path::PathBuf| p.to_str().unwrap().to_string();
+    (text(cert), text(key))
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub fn valid_san(s: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b"-.*".contains(&b)))
 }
 
-/// Generates a self-signed certificate and key with `openssl req` (EC P-256), CN `cn`, the given
+/// Generates a self-signed certificate and key with `openssl req` (EC P-256, [`netlab::cert`]), CN `cn`, the given
 /// SANs, written atomically to `cert`/`key` (key 0600).
 pub fn generate_cert(cn: &str, sans: &[String], cert: &Path, key: &Path) -> Result<()> {
     let dir = cert
@@ -46,30 +46,7 @@ pub fn generate_cert(cn: &str, sans: &[String], cert: &Path, key: &Path) -> Resu
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tc = dir.join(".server.crt.tmp");
     let tk = dir.join(".server.key.tmp");
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "365", "-subj", &format!("/CN={cn}")])
-        .arg("-addext")
-        .arg(format!("subjectAltName={}", san_ext(sans)))
-        .arg("-keyout")
-        .arg(&tk)
-        .arg("-out")
-        .arg(&tc)
-        .output()
-        .map_err(|e| Error::Invalid(format!("cannot run openssl: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::Invalid(format!(
-            "openssl req failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
+    netlab::cert::self_signed(cn, Some(&san_ext(sans)), 365, &tc, &tk)?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&tk, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(&tk, e))?;
