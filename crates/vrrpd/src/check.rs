@@ -13,9 +13,12 @@ pub type Refused = (Vec<String>, Vec<String>);
 pub fn load(path: &Path) -> Result<Loaded, Refused> {
     match kaconf::load(path) {
         Ok(loaded) => {
-            let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+            let mut warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
             match crate::spec::build(&loaded.config) {
-                Ok(spec) => Ok((spec, warnings)),
+                Ok((spec, more)) => {
+                    warnings.extend(more);
+                    Ok((spec, warnings))
+                }
                 Err(errs) => Err((errs.iter().map(|e| e.to_string()).collect(), warnings)),
             }
         }

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use thiserror::Error;
 
+use crate::health::security::{self, Verdict};
 use crate::health::{CheckKind, CheckSpec, HttpUrl, RunAs};
 
 /// The whole runnable configuration.
@@ -90,13 +91,15 @@ fn err(loc: &kaconf::Location, message: impl Into<String>) -> SpecError {
     }
 }
 
-/// Map a loaded configuration; every problem found is returned.
-pub fn build(cfg: &kaconf::Config) -> Result<DaemonSpec, Vec<SpecError>> {
+/// Map a loaded configuration, with warnings (`file:line: warning: …`) for scripts keepalived
+/// would disable or flag; every problem found is returned.
+pub fn build(cfg: &kaconf::Config) -> Result<(DaemonSpec, Vec<String>), Vec<SpecError>> {
     let mut errors = Vec::new();
     let mut checks: Vec<CheckSpec> = Vec::new();
     let mut instances = Vec::new();
+    let mut scripts = Scripts::new(cfg);
     for inst in &cfg.instances {
-        match build_instance(cfg, inst) {
+        match build_instance(cfg, inst, &mut scripts) {
             Ok((spec, used)) => {
                 for c in used {
                     if !checks.iter().any(|k| k.name == c.name) {
@@ -109,11 +112,12 @@ pub fn build(cfg: &kaconf::Config) -> Result<DaemonSpec, Vec<SpecError>> {
         }
     }
     if errors.is_empty() {
-        Ok(DaemonSpec {
+        let spec = DaemonSpec {
             instances,
             checks,
             metrics_listen: cfg.global.metrics_listen,
-        })
+        };
+        Ok((spec, scripts.warnings))
     } else {
         Err(errors)
     }
@@ -133,6 +137,7 @@ fn vip_spec(v: &kaconf::VirtualAddress, default_dev: &str) -> VipSpec {
 fn build_instance(
     cfg: &kaconf::Config,
     inst: &kaconf::VrrpInstance,
+    scripts: &mut Scripts,
 ) -> Result<(InstanceSpec, Vec<CheckSpec>), Vec<SpecError>> {
     let mut errors = Vec::new();
     let loc = &inst.location;
@@ -193,19 +198,17 @@ fn build_instance(
     let mut tracked_checks = Vec::new();
     for t in &inst.track_scripts {
         let check = match t.kind {
-            kaconf::TrackKind::Script => cfg
-                .scripts
-                .iter()
-                .find(|s| s.name == t.name)
-                .map(|s| script_check(cfg, s)),
+            kaconf::TrackKind::Script => scripts.get(&t.name),
             kaconf::TrackKind::Check => cfg
                 .checks
                 .iter()
                 .find(|c| c.name == t.name)
-                .map(native_check),
+                .map(|c| native_check(c).map(Some)),
         };
         match check {
-            Some(Ok(c)) => tracked_checks.push(c),
+            Some(Ok(Some(c))) => tracked_checks.push(c),
+            // Disabled as keepalived disables it (warned once): it moves no priority.
+            Some(Ok(None)) => continue,
             Some(Err(e)) => errors.push(e),
             None => errors.push(err(loc, format!("track_script {}: no such check", t.name))),
         }
@@ -258,31 +261,115 @@ fn build_instance(
     Ok((spec, tracked_checks))
 }
 
-/// keepalived's run-as rule: the script's `user`, else global `script_user`, else the user
-/// `keepalived_script` if it exists, else ourselves (root).
-fn script_user(cfg: &kaconf::Config, s: &kaconf::VrrpScript) -> Result<Option<RunAs>, SpecError> {
-    let chosen = s.user.as_ref().or(cfg.global.script_user.as_ref());
-    match chosen {
-        Some(u) => RunAs::resolve(&u.user, u.group.as_deref())
-            .map(Some)
-            .map_err(|e| err(&s.location, format!("vrrp_script {}: {e}", s.name))),
-        None => Ok(RunAs::resolve("keepalived_script", None).ok()),
+/// The `vrrp_script`s as keepalived would run them, examined once each (see
+/// [`crate::health::security`]): `Ok(None)` is a script keepalived disables.
+struct Scripts<'a> {
+    cfg: &'a kaconf::Config,
+    done: Vec<(String, Result<Option<CheckSpec>, SpecError>)>,
+    warnings: Vec<String>,
+}
+
+impl<'a> Scripts<'a> {
+    fn new(cfg: &'a kaconf::Config) -> Self {
+        Scripts {
+            cfg,
+            done: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The script named `name`; `None` when there is no such `vrrp_script`.
+    fn get(&mut self, name: &str) -> Option<Result<Option<CheckSpec>, SpecError>> {
+        if let Some((_, r)) = self.done.iter().find(|(n, _)| n == name) {
+            return Some(r.clone());
+        }
+        let s = self.cfg.scripts.iter().find(|s| s.name == name)?;
+        let r = script_check(self.cfg, s, &mut self.warnings);
+        self.done.push((name.to_string(), r.clone()));
+        Some(r)
     }
 }
 
-fn script_check(cfg: &kaconf::Config, s: &kaconf::VrrpScript) -> Result<CheckSpec, SpecError> {
-    Ok(CheckSpec {
+/// keepalived's run-as rule: the script's `user`, else global `script_user`, else the user
+/// `keepalived_script` if it exists, else ourselves (root). `Ok(None)`: keepalived disables
+/// the script (no such default user under `enable_script_security`).
+fn script_user(
+    cfg: &kaconf::Config,
+    s: &kaconf::VrrpScript,
+) -> Result<Option<Option<RunAs>>, SpecError> {
+    let chosen = s.user.as_ref().or(cfg.global.script_user.as_ref());
+    match chosen {
+        Some(u) => RunAs::resolve(&u.user, u.group.as_deref())
+            .map(|r| Some(Some(r)))
+            .map_err(|e| err(&s.location, format!("vrrp_script {}: {e}", s.name))),
+        None => match RunAs::resolve("keepalived_script", None) {
+            Ok(r) => Ok(Some(Some(r))),
+            Err(_) if cfg.global.enable_script_security => Ok(None),
+            Err(_) => Ok(Some(None)),
+        },
+    }
+}
+
+fn script_check(
+    cfg: &kaconf::Config,
+    s: &kaconf::VrrpScript,
+    warnings: &mut Vec<String>,
+) -> Result<Option<CheckSpec>, SpecError> {
+    let loc = &s.location;
+    let mut warn = |m: String| {
+        warnings.push(format!(
+            "{}:{}: warning: vrrp_script {}: {m}",
+            loc.file, loc.line, s.name
+        ))
+    };
+    let Some(run_as) = script_user(cfg, s)? else {
+        warn(
+            "no script_user and no user keepalived_script under enable_script_security: \
+             disabled, as keepalived does"
+                .into(),
+        );
+        return Ok(None);
+    };
+    let (uid, gid) = match &run_as {
+        Some(r) => (r.uid, r.gid),
+        None => (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        ),
+    };
+    let program = s.argv.first().map(String::as_str).unwrap_or("");
+    match security::examine(program, uid, gid, std::env::var_os("PATH").as_deref()) {
+        Verdict::Runs(_) => {}
+        Verdict::NotFound(why) => {
+            warn(format!("{why}: disabled, as keepalived does"));
+            return Ok(None);
+        }
+        Verdict::Insecure { part, .. } if cfg.global.enable_script_security => {
+            warn(format!(
+                "unsafe permissions on {} (writable or owned by a non-root user): \
+                 disabled by enable_script_security",
+                part.display()
+            ));
+            return Ok(None);
+        }
+        Verdict::Insecure { part, .. } => warn(format!(
+            "SECURITY VIOLATION: runs with root rights but {} is writable or owned by a \
+             non-root user; set enable_script_security to refuse it",
+            part.display()
+        )),
+    }
+    Ok(Some(CheckSpec {
         name: s.name.clone(),
         kind: CheckKind::Script {
             argv: s.argv.clone(),
-            run_as: script_user(cfg, s)?,
+            run_as,
         },
         interval: s.interval,
         timeout: s.timeout,
         rise: s.rise,
         fall: s.fall,
         init_fail: s.init_fail,
-    })
+    }))
 }
 
 fn native_check(c: &kaconf::NativeCheck) -> Result<CheckSpec, SpecError> {

@@ -8,6 +8,7 @@ pub mod http;
 pub mod hysteresis;
 pub mod runner;
 pub mod script;
+pub mod security;
 pub mod tcp;
 pub mod tls;
 pub mod watch;

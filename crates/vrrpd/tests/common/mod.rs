@@ -178,6 +178,16 @@ impl Node {
 
     pub fn start(&mut self) {
         self.write_conf();
+        self.spawn();
+    }
+
+    /// Start the daemon on `conf` instead of the rendering of `inst`.
+    pub fn start_with_conf(&mut self, conf: &str) {
+        std::fs::write(self.conf_path(), conf).unwrap();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
         let conf = self.conf_path();
         let conf = conf.to_str().unwrap();
         let p = match self.kind {
