@@ -53,6 +53,26 @@ fn ignored_keyword_is_a_warning_with_location() {
 }
 
 #[test]
+fn a_missing_script_is_disabled_with_a_warning_as_keepalived_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = GOOD
+        .replace(
+            "vrrp_instance VI_1 {",
+            "vrrp_script gone {\n    script \"/nonexistent/check.sh\"\n}\nvrrp_instance VI_1 {",
+        )
+        .replace("        api\n", "        api\n        gone\n");
+    let p = write(dir.path(), "gone.conf", &text);
+    let (code, out, err) = check(&p);
+    assert_eq!(code, 0, "{out}{err}");
+    let want = format!(
+        "{}:10: warning: vrrp_script gone: unable to access script /nonexistent/check.sh: disabled",
+        p.display()
+    );
+    assert!(out.contains(&want), "{out}");
+    assert!(out.contains("(1 instance(s), 1 check(s))"), "{out}");
+}
+
+#[test]
 fn errors_name_file_and_line_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let text = GOOD.replace("virtual_router_id 23", "virtual_router_id 300");
