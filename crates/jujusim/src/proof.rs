@@ -33,7 +33,10 @@ pub struct ServedCert {
 
 /// Connects with `openssl s_client` from `ns` and reads the served certificate (bounded).
 pub fn served_cert(ns: &str, ip: &str, port: u16, sni: &str) -> Result<ServedCert> {
-    let target = format!("{ip}:{port}");
+    let target = match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(_)) => format!("[{ip}]:{port}"),
+        _ => format!("{ip}:{port}"),
+    };
     let script = format!(
         "printf 'GET / HTTP/1.0\\r\\nHost: {sni}\\r\\n\\r\\n' | timeout 10 openssl s_client -ign_eof -connect {target} -servername {sni} -showcerts 2>/dev/null"
     );

@@ -190,3 +190,114 @@ fn documented_deployment_serves_the_vip_and_fails_over() {
         .any(|r| r.unit.starts_with("keepalived/") && r.hook == "loadbalancer-relation-broken"));
     assert!(log.iter().all(|r| r.exit_code == 0), "a hook failed");
 }
+
+/// Waits (bounded) until exactly one machine holds `ip`; returns it.
+fn sole_holder_of(sim: &jujusim::sim::Sim, ip: &str) -> String {
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = holders(sim, ip).unwrap();
+        if let [(id, _)] = last.as_slice() {
+            return id.clone();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("expected one holder of {ip}, got {last:?}");
+}
+
+#[test]
+fn ipv6_vip_first_is_published_bracketed_served_and_moves() {
+    const VIP6: &str = "2001:db8::250";
+    let Some(charm) = common::packed_charm() else {
+        return;
+    };
+    let Some(model) = common::Model::new() else {
+        return;
+    };
+    let sim = &model.sim;
+    let n = Narrator::new(true);
+    demo::deploy_seed(sim, &charm, &n).unwrap();
+
+    // Both families, IPv6 first: it is the published one. The SANs follow, as the status asks.
+    sim.config_set(
+        "keepalived",
+        &kv("virtual_ip", &format!("{VIP6}/64 {}", demo::VIP_CIDR)),
+    )
+    .unwrap();
+    // As the docs say once keepalived fronts the control plane: the master uses the VIP only.
+    sim.remove_relation(
+        "kubeapi-load-balancer:loadbalancer",
+        "kubernetes-master:loadbalancer",
+    )
+    .unwrap();
+    let sans = format!("{VIP6} {VIP} {VIP_HOSTNAME}");
+    for app in ["kubeapi-load-balancer", "kubernetes-master"] {
+        sim.config_set(app, &kv("extra_sans", &sans)).unwrap();
+    }
+    sim.wait_idle(T).unwrap();
+    // The certificate check runs after changes and on update-status (every 10 s here).
+    sim.wait_for(
+        "VIP ready with both families and every SAN served",
+        T,
+        |m| {
+            demo::vip_ready(m, "keepalived", 2)
+                && m.units
+                    .values()
+                    .filter(|u| u.app == "keepalived")
+                    .all(|u| !u.workload_status.message.contains("lacks"))
+        },
+    )
+    .unwrap();
+    let m = sim.model().unwrap();
+    let lb_rel = sim
+        .find_relation("keepalived:loadbalancer", "kubernetes-master")
+        .unwrap();
+    let j = sim.juju().unwrap();
+    for u in m.units.values().filter(|u| u.app == "keepalived") {
+        let lb = j.relation_data(lb_rel, &u.name).unwrap();
+        assert_eq!(lb.get("public-address").map(String::as_str), Some(VIP6));
+    }
+    assert_eq!(
+        m.units["kubernetes-master/0"].workload_status.message,
+        "Kubernetes master running; kubeconfig server https://[2001:db8::250]:443"
+    );
+
+    // An IPv6 client gets the certificate naming the IPv6 VIP from the unit that holds it;
+    // each family's instance elects the same unit (same per-unit priorities).
+    let client = sim.add_host("client", demo::CLIENT_CIDR).unwrap();
+    let holder = sole_holder_of(sim, VIP6);
+    assert_eq!(sole_holder_of(sim, VIP), holder);
+    let cert = proof::served_cert(&client, VIP6, 443, VIP_HOSTNAME).unwrap();
+    assert!(
+        cert.text.contains("IP Address:2001:DB8:0:0:0:0:0:250"),
+        "{}",
+        cert.text
+    );
+    let unit_on = |machine: &str| {
+        m.units
+            .values()
+            .find(|u| u.app == "kubeapi-load-balancer" && u.machine == machine)
+            .unwrap()
+            .name
+            .clone()
+    };
+    assert_eq!(cert.served_by, unit_on(&holder));
+
+    // The holder loses its link: both VIPs move to one other machine, which then serves IPv6.
+    sim.set_link(&holder, false).unwrap();
+    let mut moved = None;
+    for _ in 0..100 {
+        let h6 = holders(sim, VIP6).unwrap();
+        if let [(id, _)] = h6.as_slice() {
+            if *id != holder {
+                moved = Some(id.clone());
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let to = moved.expect("the IPv6 VIP left the unplugged machine within 5 s");
+    assert_eq!(sole_holder_of(sim, VIP), to);
+    let cert = proof::served_cert(&client, VIP6, 443, VIP_HOSTNAME).unwrap();
+    assert_eq!(cert.served_by, unit_on(&to));
+    sim.set_link(&holder, true).unwrap();
+}

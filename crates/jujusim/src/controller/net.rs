@@ -26,6 +26,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The IPv6 twin of an IPv4 lab address: `192.0.2.N/…` → `2001:db8::N/64` (documentation
+/// ranges both), so every machine and host is dual-stack on the one segment.
+pub fn ipv6_twin(cidr: &str) -> Option<String> {
+    let addr: std::net::Ipv4Addr = cidr.split('/').next()?.parse().ok()?;
+    Some(format!("2001:db8::{}/64", addr.octets()[3]))
+}
+
 fn prefix_len(cidr: &str) -> &str {
     cidr.split_once('/').map(|(_, p)| p).unwrap_or("24")
 }
@@ -55,6 +62,9 @@ impl Net {
             .ok_or_else(|| Error::Controller("shutting down".into()))?;
         let h = lab.add_host(name)?;
         h.add_addr(cidr)?;
+        if let Some(v6) = ipv6_twin(cidr) {
+            h.add_addr_nodad(&v6)?;
+        }
         h.ip(&["route", "add", "default", "via", GATEWAY, "dev", "eth0"])?;
         Ok(h)
     }
@@ -195,4 +205,23 @@ pub(crate) fn sync_machines(shared: &Arc<Shared>) -> Result<()> {
         lock(&shared.net.gone).insert(id);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ipv6_twin;
+
+    #[test]
+    fn every_ipv4_lab_address_has_an_ipv6_twin() {
+        assert_eq!(
+            ipv6_twin("192.0.2.10/24").as_deref(),
+            Some("2001:db8::10/64")
+        );
+        assert_eq!(
+            ipv6_twin("192.0.2.200").as_deref(),
+            Some("2001:db8::200/64")
+        );
+        assert_eq!(ipv6_twin("2001:db8::1/64"), None);
+        assert_eq!(ipv6_twin("junk"), None);
+    }
 }
