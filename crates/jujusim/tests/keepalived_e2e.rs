@@ -15,31 +15,34 @@ fn kv(k: &str, v: &str) -> Vec<(String, String)> {
     vec![(k.to_string(), v.to_string())]
 }
 
-/// Waits (bounded) until exactly one machine holds the VIP; returns it.
-fn single_holder(sim: &jujusim::sim::Sim) -> String {
+/// Waits (bounded) until exactly one machine holds `ip`; returns it.
+fn sole_holder_of(sim: &jujusim::sim::Sim, ip: &str) -> String {
     let mut last = Vec::new();
     for _ in 0..100 {
-        last = holders(sim, VIP).unwrap();
+        last = holders(sim, ip).unwrap();
         if let [(id, _)] = last.as_slice() {
             return id.clone();
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("expected one VIP holder, got {last:?}");
+    panic!("expected one holder of {ip}, got {last:?}");
+}
+
+/// A model running the documented seed deployment (`None` when the test must skip).
+fn seeded() -> Option<(common::Model, juju_emu::Model)> {
+    let charm = common::packed_charm()?;
+    let model = common::Model::new()?;
+    let m = demo::deploy_seed(&model.sim, &charm, &Narrator::new(true)).unwrap();
+    Some((model, m))
 }
 
 #[test]
 fn documented_deployment_serves_the_vip_and_fails_over() {
-    let Some(charm) = common::packed_charm() else {
-        return;
-    };
-    let Some(model) = common::Model::new() else {
+    let Some((model, m)) = seeded() else {
         return;
     };
     let sim = &model.sim;
     let n = Narrator::new(true);
-
-    let m = demo::deploy_seed(sim, &charm, &n).unwrap();
     assert!(demo::vip_ready(&m, "keepalived", 2));
     let subs: Vec<_> = m.units.values().filter(|u| u.app == "keepalived").collect();
     assert_eq!(subs.len(), 2);
@@ -95,7 +98,7 @@ fn documented_deployment_serves_the_vip_and_fails_over() {
         cert.text
     );
     assert!(cert.text.contains("DNS:test.example.com"), "{}", cert.text);
-    let holder = single_holder(sim);
+    let holder = sole_holder_of(sim, VIP);
     let holder_unit = m
         .units
         .values()
@@ -114,7 +117,11 @@ fn documented_deployment_serves_the_vip_and_fails_over() {
     }
     sim.set_link(&f.from, true).unwrap();
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(single_holder(sim), f.to, "no preemption: the VIP stays");
+    assert_eq!(
+        sole_holder_of(sim, VIP),
+        f.to,
+        "no preemption: the VIP stays"
+    );
 
     // Removing the holder's unit hands the VIP over.
     let unit = sim
@@ -131,7 +138,7 @@ fn documented_deployment_serves_the_vip_and_fails_over() {
         !m.machines.contains_key(&f.to)
     })
     .unwrap();
-    let next = single_holder(sim);
+    let next = sole_holder_of(sim, VIP);
     assert_ne!(next, f.to);
     assert!(proof::served_cert(&client, VIP, 443, VIP_HOSTNAME).is_ok());
     sim.wait_idle(T).unwrap();
@@ -159,7 +166,7 @@ fn documented_deployment_serves_the_vip_and_fails_over() {
             u.workload_status.message
         );
     }
-    assert_eq!(single_holder(sim), next);
+    assert_eq!(sole_holder_of(sim, VIP), next);
     assert!(proof::served_cert(&client, VIP, 443, VIP_HOSTNAME).is_ok());
     let text = sim.status_text(Some("keepalived")).unwrap();
     assert!(
@@ -191,31 +198,13 @@ fn documented_deployment_serves_the_vip_and_fails_over() {
     assert!(log.iter().all(|r| r.exit_code == 0), "a hook failed");
 }
 
-/// Waits (bounded) until exactly one machine holds `ip`; returns it.
-fn sole_holder_of(sim: &jujusim::sim::Sim, ip: &str) -> String {
-    let mut last = Vec::new();
-    for _ in 0..100 {
-        last = holders(sim, ip).unwrap();
-        if let [(id, _)] = last.as_slice() {
-            return id.clone();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("expected one holder of {ip}, got {last:?}");
-}
-
 #[test]
 fn ipv6_vip_first_is_published_bracketed_served_and_moves() {
     const VIP6: &str = "2001:db8::250";
-    let Some(charm) = common::packed_charm() else {
-        return;
-    };
-    let Some(model) = common::Model::new() else {
+    let Some((model, _)) = seeded() else {
         return;
     };
     let sim = &model.sim;
-    let n = Narrator::new(true);
-    demo::deploy_seed(sim, &charm, &n).unwrap();
 
     // Both families, IPv6 first: it is the published one. The SANs follow, as the status asks.
     sim.config_set(
