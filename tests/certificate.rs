@@ -212,15 +212,7 @@ fn ipv6_first_vip_is_published_bare_checked_as_an_ip_san_and_metrics_are_rendere
         ("port", &port),
         ("metrics_address", "[::1]:9510"),
     ]);
-    let lb = lab
-        .juju
-        .relate("keepalived:loadbalancer", "kubernetes-control-plane")
-        .unwrap();
-    let web = lab
-        .juju
-        .relate("keepalived:website", "kubernetes-worker")
-        .unwrap();
-    lab.settle();
+    let (lb, web) = lab.relate_consumers();
     assert_eq!(
         lab.status(U),
         (

@@ -96,15 +96,7 @@ fn install_to_active_publish_and_idempotence() {
     }
 
     // Publish on the legacy relations: byte-identical from every unit.
-    let lb = lab
-        .juju
-        .relate("keepalived:loadbalancer", "kubernetes-control-plane")
-        .unwrap();
-    let web = lab
-        .juju
-        .relate("keepalived:website", "kubernetes-worker")
-        .unwrap();
-    lab.settle();
+    let (lb, web) = lab.relate_consumers();
     let lb0 = lab.data(lb, "keepalived/0");
     let web0 = lab.data(web, "keepalived/0");
     assert_eq!(
@@ -188,15 +180,7 @@ fn install_to_active_publish_and_idempotence() {
 fn configured() -> (Lab, u64, u64) {
     let mut lab = Lab::new(2);
     lab.config(&VIP);
-    let lb = lab
-        .juju
-        .relate("keepalived:loadbalancer", "kubernetes-control-plane")
-        .unwrap();
-    let web = lab
-        .juju
-        .relate("keepalived:website", "kubernetes-worker")
-        .unwrap();
-    lab.settle();
+    let (lb, web) = lab.relate_consumers();
     (lab, lb, web)
 }
 

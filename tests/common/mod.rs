@@ -144,6 +144,21 @@ impl Lab {
         Lab { dir, juju }
     }
 
+    /// Relates the two legacy consumers (`loadbalancer` to the control plane, `website` to
+    /// the worker) and settles; returns their relation ids.
+    pub fn relate_consumers(&mut self) -> (u64, u64) {
+        let lb = self
+            .juju
+            .relate("keepalived:loadbalancer", "kubernetes-control-plane")
+            .unwrap();
+        let web = self
+            .juju
+            .relate("keepalived:website", "kubernetes-worker")
+            .unwrap();
+        self.settle();
+        (lb, web)
+    }
+
     /// Runs hooks until idle and asserts that every hook exited 0.
     pub fn settle(&mut self) -> Vec<HookRecord> {
         let recs = self.juju.settle().unwrap();

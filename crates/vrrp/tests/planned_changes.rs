@@ -2,81 +2,33 @@
 //! `State::Leaving`, a vrrpd extension beside RFC 5798 §6.4.3 Shutdown) and in-place
 //! reconfiguration (`Instance::reconfigure`).
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::*;
 use vrrp::{
-    Action, Advert, Family, Fault, Input, Instance, InstanceConfig, Reason, ReconfigureError,
-    RxPacket, State, Track, V3Checksum, Version, Vip,
+    Action, Fault, Input, Instance, InstanceConfig, Reason, ReconfigureError, State, Track, Version,
 };
 
-const ME: &str = "192.0.2.10";
 const PEER: &str = "192.0.2.20";
 const NEW_PEER: &str = "192.0.2.30";
-const GROUP: &str = "224.0.0.18";
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().expect("ip")
-}
-
-fn vips() -> Vec<Vip> {
-    vec!["192.0.2.100/24".parse().expect("vip")]
-}
-
+/// v3 at 100 ms, priority 150.
 fn v3_cfg() -> InstanceConfig {
-    let mut c = InstanceConfig::new("VI_1", 23, Family::Ipv4, vips());
-    c.version = Version::V3;
-    c.advert_interval = ms(100);
+    let mut c = common::v3_cfg();
     c.priority = 150;
     c
 }
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn master(cfg: InstanceConfig, t0: Instant) -> (Instance, Instant) {
-    let mut i = Instance::new(cfg).expect("valid config");
-    i.handle(t0, Input::SourceAddress(Some(ip(ME))));
-    i.handle(t0, Input::Startup);
-    let t = i.poll_timeout().expect("down timer");
-    i.handle(t, Input::Timer);
-    assert_eq!(i.state(), State::Master);
-    (i, t)
-}
-
+/// An advert (interval 10 cs) from `src` to `dst` with the instance's VIPs.
 fn feed_to(i: &mut Instance, now: Instant, src: &str, dst: &str, priority: u8) -> Vec<Action> {
-    let cfg = i.config();
-    let addrs = cfg.vips.iter().map(|v| v.addr).collect();
-    let p = Advert::v3(cfg.vrid, priority, 10, addrs)
-        .encode(Some((ip(src), ip(dst))), V3Checksum::PseudoHeader)
-        .expect("encode");
-    i.handle(
-        now,
-        Input::Packet(RxPacket {
-            src: ip(src),
-            dst: ip(dst),
-            ttl: 255,
-            payload: &p,
-        }),
-    )
+    let p = bytes(&advert(i.config(), priority, 10), src, dst);
+    i.handle(now, rx(src, dst, 255, &p))
 }
 
 fn feed(i: &mut Instance, now: Instant, src: &str, priority: u8) -> Vec<Action> {
     feed_to(i, now, src, GROUP, priority)
-}
-
-fn sent(acts: &[Action]) -> Vec<(IpAddr, u8)> {
-    acts.iter()
-        .filter_map(|a| match a {
-            Action::Send { dst, payload, .. } => Some((*dst, payload[2])),
-            _ => None,
-        })
-        .collect()
-}
-
-fn changed(from: State, to: State, reason: Reason) -> Action {
-    Action::StateChanged { from, to, reason }
 }
 
 fn removes(acts: &[Action]) -> bool {
