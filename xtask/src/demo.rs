@@ -18,6 +18,7 @@ pub fn run(args: &[String]) -> Result<()> {
              (run it as root, e.g. `sudo -E cargo xtask demo`)"
         );
     }
+    crate::deps::ensure()?;
     let charm = crate::pack::pack()?;
     let mut build = sh::cargo();
     build.args(["build", "-p", "jujusim", "--bin", "juju"]);

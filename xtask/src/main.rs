@@ -1,6 +1,7 @@
 //! Project commands: `cargo xtask pack | test | demo | bench`.
 mod bench;
 mod demo;
+mod deps;
 mod pack;
 mod sh;
 mod test;
@@ -9,7 +10,7 @@ use anyhow::{bail, Result};
 
 const USAGE: &str = "usage: cargo xtask <pack|test|demo|bench>
   pack   build release binaries and write target/charm/keepalived.charm, then charmcraft analyse it
-  test   install missing system packages, then fmt, clippy, tests, pack + analyse
+  test   install the Debian packages of missing tools, then fmt, clippy, tests, pack + analyse
   demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]
   bench  failover and footprint of keepalived 2.2.7 vs vrrpd, side by side [--quick] [--reps N]";
 

@@ -4,54 +4,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{pack, sh};
-
-/// Debian packages the tests need on a fresh Debian 12 / Ubuntu host:
-/// keepalived (interop tests), iproute2 (`ip netns` labs), tcpdump (packet captures),
-/// openssl (test certificates), python3-venv + ca-certificates (charmcraft from PyPI), gcc (linker).
-const PACKAGES: [&str; 7] = [
-    "keepalived",
-    "iproute2",
-    "tcpdump",
-    "openssl",
-    "python3-venv",
-    "ca-certificates",
-    "gcc",
-];
-
-fn installed(pkg: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", pkg])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-        .unwrap_or(false)
-}
-
-fn apt(args: &[&str]) -> Command {
-    let mut cmd = if sh::is_root() {
-        Command::new("apt-get")
-    } else {
-        let mut c = Command::new("sudo");
-        c.arg("apt-get");
-        c
-    };
-    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-    cmd
-}
-
-/// Installs the missing packages (one `apt-get update` first, only when something is missing).
-pub fn ensure_packages() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
-    if missing.is_empty() {
-        println!("system packages: all present ({})", PACKAGES.join(" "));
-        return Ok(());
-    }
-    println!("system packages: installing {}", missing.join(" "));
-    sh::run(apt(&["update"])).context("apt-get update")?;
-    let mut args = vec!["install", "-y", "--no-install-recommends"];
-    args.extend(&missing);
-    sh::run(apt(&args)).context("apt-get install")
-}
+use crate::{deps, pack, sh};
 
 /// Totals of libtest's `test result:` lines.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +60,7 @@ pub fn run() -> Result<()> {
         }
         results.push((name, r, t.elapsed().as_secs_f64()));
     };
-    step("system packages", &ensure_packages);
+    step("system packages", &deps::ensure);
     step("cargo fmt --check", &|| {
         let mut c = sh::cargo();
         c.args(["fmt", "--all", "--", "--check"]);

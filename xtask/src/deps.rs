@@ -1,0 +1,362 @@
+//! What the tests and the demo run besides cargo: every external command, the Debian package
+//! that provides it, and the install step that makes a fresh Debian 12 machine ready.
+//!
+//! The table is the single place to name a new tool. `every_spawned_program_is_listed` (below)
+//! reads the workspace's sources for programs that are started by name and fails when one is
+//! missing here, so a test cannot start depending on a tool that a fresh machine lacks.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::sh;
+
+/// An external command the tests, the demo or the packing step execute, and its Debian package.
+pub struct Tool {
+    /// The program name as the code starts it (looked up on `PATH`, then in the sbin folders).
+    pub command: &'static str,
+    /// The Debian package that ships it.
+    pub package: &'static str,
+    /// Who runs it (shown when it is missing).
+    pub used_by: &'static str,
+}
+
+/// Every external command. Keep it sorted by package, then command.
+pub const TOOLS: &[Tool] = &[
+    Tool {
+        command: "sh",
+        package: "dash",
+        used_by: "lab processes, the simulator's proof steps",
+    },
+    Tool {
+        command: "bash",
+        package: "bash",
+        used_by: "the charm's tests (fake systemctl/sysctl)",
+    },
+    Tool {
+        command: "cp",
+        package: "coreutils",
+        used_by: "tests",
+    },
+    Tool {
+        command: "id",
+        package: "coreutils",
+        used_by: "xtask (root check)",
+    },
+    Tool {
+        command: "sleep",
+        package: "coreutils",
+        used_by: "netlab tests",
+    },
+    Tool {
+        command: "timeout",
+        package: "coreutils",
+        used_by: "vrrpd CPU-load test",
+    },
+    Tool {
+        command: "true",
+        package: "coreutils",
+        used_by: "tests",
+    },
+    Tool {
+        command: "false",
+        package: "coreutils",
+        used_by: "tests",
+    },
+    Tool {
+        command: "dpkg-query",
+        package: "dpkg",
+        used_by: "xtask (package check)",
+    },
+    Tool {
+        command: "gcc",
+        package: "gcc",
+        used_by: "cargo (linker)",
+    },
+    Tool {
+        command: "ip",
+        package: "iproute2",
+        used_by: "every namespace lab",
+    },
+    Tool {
+        command: "bridge",
+        package: "iproute2",
+        used_by: "netlab",
+    },
+    Tool {
+        command: "ping",
+        package: "iputils-ping",
+        used_by: "netlab tests",
+    },
+    Tool {
+        command: "keepalived",
+        package: "keepalived",
+        used_by: "interop tests, bench",
+    },
+    Tool {
+        command: "man",
+        package: "man-db",
+        used_by: "kaconf: ignored keywords are keepalived's",
+    },
+    Tool {
+        command: "openssl",
+        package: "openssl",
+        used_by: "lab certificates (netlab::cert)",
+    },
+    Tool {
+        command: "sysctl",
+        package: "procps",
+        used_by: "the charm (sysctl -p), tests",
+    },
+    Tool {
+        command: "kill",
+        package: "procps",
+        used_by: "vrrpd.service ExecReload",
+    },
+    Tool {
+        command: "python3",
+        package: "python3",
+        used_by: "lab listeners, charmcraft venv",
+    },
+    Tool {
+        command: "tcpdump",
+        package: "tcpdump",
+        used_by: "advert captures",
+    },
+];
+
+/// Packages needed that provide no command of their own (libraries, data, modules).
+pub const EXTRA_PACKAGES: &[(&str, &str)] = &[
+    ("ca-certificates", "charmcraft from PyPI (pip over TLS)"),
+    ("python3-venv", "charmcraft's virtualenv"),
+];
+
+/// True when `command` is an executable file on `PATH` or in the sbin folders.
+pub fn on_path(command: &str) -> bool {
+    find(command).is_some()
+}
+
+/// Where `command` is found: `PATH` first, then `/usr/sbin` and `/sbin` (root's tools live there
+/// and a minimal `PATH` may lack them).
+pub fn find(command: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|d| d.join(command))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+fn installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn apt(args: &[&str]) -> Command {
+    let mut cmd = if sh::is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    cmd
+}
+
+/// The packages to install: those of missing commands, and extra packages not installed.
+pub fn missing_packages() -> Vec<&'static str> {
+    let mut pkgs: Vec<&'static str> = Vec::new();
+    for t in TOOLS {
+        if !on_path(t.command) && !pkgs.contains(&t.package) {
+            println!(
+                "  missing: {} (package {}; {})",
+                t.command, t.package, t.used_by
+            );
+            pkgs.push(t.package);
+        }
+    }
+    for (p, why) in EXTRA_PACKAGES {
+        if !installed(p) && !pkgs.contains(p) {
+            println!("  missing: package {p} ({why})");
+            pkgs.push(p);
+        }
+    }
+    pkgs
+}
+
+/// Checks every external command before anything runs and installs the Debian packages of the
+/// missing ones (one `apt-get update` first, only when something is missing). Afterwards every
+/// command must be there, else it fails naming them.
+pub fn ensure() -> Result<()> {
+    let missing = missing_packages();
+    if missing.is_empty() {
+        println!(
+            "system tools: all {} commands and {} extra packages present",
+            TOOLS.len(),
+            EXTRA_PACKAGES.len()
+        );
+        return Ok(());
+    }
+    println!("system packages: installing {}", missing.join(" "));
+    sh::run(apt(&["update"])).context("apt-get update")?;
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend(&missing);
+    sh::run(apt(&args)).context("apt-get install")?;
+    let still: Vec<&str> = TOOLS
+        .iter()
+        .filter(|t| !on_path(t.command))
+        .map(|t| t.command)
+        .collect();
+    if !still.is_empty() {
+        anyhow::bail!("still missing after apt-get install: {}", still.join(" "));
+    }
+    Ok(())
+}
+
+/// Program names started by name in Rust sources: `Command::new("x")`, and netlab's
+/// `.run("x", …)`, `.exec("x", …)`, `.spawn(label, "x", …)`, plus commands run through
+/// `ip netns exec NS x`. Returns (program, file) pairs.
+pub fn spawned_programs(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if p.is_dir() {
+                if !(name.starts_with('.') || name == "target" || name == "fuzz") {
+                    stack.push(p);
+                }
+            } else if name.ends_with(".rs") && !p.ends_with("xtask/src/deps.rs") {
+                if let Ok(text) = std::fs::read_to_string(&p) {
+                    for prog in programs_in(&text) {
+                        found.push((prog, p.clone()));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The program literals of one source text (see [`spawned_programs`]).
+pub fn programs_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut grab = |prefix: &str, skip_args: usize| {
+        let mut rest = flat.as_str();
+        while let Some(i) = rest.find(prefix) {
+            rest = &rest[i + prefix.len()..];
+            let mut args = rest;
+            let mut ok = true;
+            for _ in 0..skip_args {
+                // The skipped argument ends at a comma before any closing parenthesis
+                // (`.spawn()` with no arguments is another method).
+                match (args.find(','), args.find(')')) {
+                    (Some(j), close) if close.is_none_or(|c| j < c) => {
+                        args = args[j + 1..].trim_start()
+                    }
+                    _ => ok = false,
+                }
+            }
+            if !ok {
+                continue;
+            }
+            if let Some(lit) = args.strip_prefix('"') {
+                if let Some(end) = lit.find('"') {
+                    let prog = &lit[..end];
+                    if !prog.is_empty()
+                        && prog
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                    {
+                        out.push(prog.rsplit('/').next().unwrap_or(prog).to_string());
+                    }
+                }
+            }
+        }
+    };
+    grab("Command::new(", 0);
+    grab(".run(", 0);
+    grab(".exec(", 0);
+    grab(".spawn(", 1);
+    grab("\"netns\", \"exec\", ", 1);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_programs_in_the_usual_shapes() {
+        let src = r#"
+            Command::new("ip").args(["link"]);
+            a.run("ping", &["-c1"]);
+            h.spawn("listen", "python3", &["-c", X]);
+            h.spawn(
+                "tcpdump",
+                "tcpdump",
+                &args,
+            );
+            Command::new(&bin);
+            let child = Command::new("true").spawn().unwrap();
+            Command::new("ip").args(["netns", "add", &stale]);
+            c.args(["netns", "exec", ns, "sh", "-c", &script]);
+        "#;
+        let mut got = programs_in(src);
+        got.sort();
+        assert_eq!(
+            got,
+            ["ip", "ip", "ping", "python3", "sh", "tcpdump", "true"]
+        );
+    }
+
+    /// A program started by name anywhere in the workspace must be in [`TOOLS`], so that
+    /// `cargo xtask test` installs it on a fresh machine.
+    #[test]
+    fn every_spawned_program_is_listed() {
+        let root = sh::root();
+        let found = spawned_programs(&root);
+        assert!(
+            ["ip", "ping", "tcpdump", "keepalived", "openssl"]
+                .iter()
+                .all(|want| found.iter().any(|(p, _)| p == want)),
+            "the scan missed a program the tests are known to run: the scanner is broken"
+        );
+        let unlisted: Vec<String> = found
+            .iter()
+            .filter(|(p, _)| {
+                !TOOLS.iter().any(|t| t.command == p) && !ALLOWED.contains(&p.as_str())
+            })
+            .map(|(p, f)| format!("{p} ({})", f.display()))
+            .collect();
+        assert!(
+            unlisted.is_empty(),
+            "programs started by tests or tools but missing from deps::TOOLS: {unlisted:?}"
+        );
+    }
+
+    /// Names the scanner sees that are not external programs (our own binaries, methods that
+    /// share the `.run(`/`.spawn(` shape, programs installed by the suite itself).
+    const ALLOWED: &[&str] = &["apt-get", "sudo", "systemctl", "juju", "vrrpd", "dispatch"];
+
+    #[test]
+    fn the_table_names_each_command_once() {
+        let mut names: Vec<&str> = TOOLS.iter().map(|t| t.command).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+}
