@@ -4,7 +4,7 @@
 //! The table is the single place to name a new tool. `every_spawned_program_is_listed` (below)
 //! reads the workspace's sources for programs that are started by name and fails when one is
 //! missing here, so a test cannot start depending on a tool that a fresh machine lacks.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result};
@@ -222,7 +222,8 @@ pub fn ensure() -> Result<()> {
 /// Program names started by name in Rust sources: `Command::new("x")`, and netlab's
 /// `.run("x", …)`, `.exec("x", …)`, `.spawn(label, "x", …)`, plus commands run through
 /// `ip netns exec NS x`. Returns (program, file) pairs.
-pub fn spawned_programs(root: &Path) -> Vec<(String, PathBuf)> {
+#[cfg(test)]
+pub fn spawned_programs(root: &std::path::Path) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -250,6 +251,7 @@ pub fn spawned_programs(root: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// The program literals of one source text (see [`spawned_programs`]).
+#[cfg(test)]
 pub fn programs_in(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -288,6 +290,8 @@ pub fn programs_in(text: &str) -> Vec<String> {
     };
     grab("Command::new(", 0);
     grab(".run(", 0);
+    grab("cmd::run(", 0);
+    grab("cmd::output(", 0);
     grab(".exec(", 0);
     grab(".spawn(", 1);
     grab("\"netns\", \"exec\", ", 1);
@@ -329,7 +333,7 @@ mod tests {
         let root = sh::root();
         let found = spawned_programs(&root);
         assert!(
-            ["ip", "ping", "tcpdump", "keepalived", "openssl"]
+            ["ip", "ping", "tcpdump", "openssl", "python3"]
                 .iter()
                 .all(|want| found.iter().any(|(p, _)| p == want)),
             "the scan missed a program the tests are known to run: the scanner is broken"

@@ -1,8 +1,7 @@
 //! `cargo xtask test`: system packages, then every check, then a summary.
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::{deps, pack, sh};
 
