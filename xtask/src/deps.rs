@@ -169,6 +169,21 @@ fn apt(args: &[&str]) -> Command {
     cmd
 }
 
+/// Runs `apt-get ARGS` (through sudo when not root) from `/`: it needs nothing of the checkout,
+/// so it also works in a bare root file system (how the fresh-machine install was proven).
+fn run_apt(args: &[&str]) -> Result<()> {
+    let mut cmd = apt(args);
+    cmd.current_dir("/");
+    eprintln!("+ apt-get {}", args.join(" "));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start apt-get {}", args.join(" ")))?;
+    if !status.success() {
+        anyhow::bail!("apt-get {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
 /// The packages to install: those of missing commands, and extra packages not installed.
 pub fn missing_packages() -> Vec<&'static str> {
     let mut pkgs: Vec<&'static str> = Vec::new();
@@ -204,10 +219,10 @@ pub fn ensure() -> Result<()> {
         return Ok(());
     }
     println!("system packages: installing {}", missing.join(" "));
-    sh::run(apt(&["update"])).context("apt-get update")?;
+    run_apt(&["update"])?;
     let mut args = vec!["install", "-y", "--no-install-recommends"];
     args.extend(&missing);
-    sh::run(apt(&args)).context("apt-get install")?;
+    run_apt(&args)?;
     let still: Vec<&str> = TOOLS
         .iter()
         .filter(|t| !on_path(t.command))

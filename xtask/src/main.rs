@@ -11,6 +11,7 @@ use anyhow::{bail, Result};
 const USAGE: &str = "usage: cargo xtask <pack|test|demo|bench>
   pack   build release binaries and write target/charm/keepalived.charm, then charmcraft analyse it
   test   install the Debian packages of missing tools, then fmt, clippy, tests, pack + analyse
+  deps   check every external command the tests and the demo run; apt-get install what is missing
   demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]
   bench  failover and footprint of keepalived 2.2.7 vs vrrpd, side by side [--quick] [--reps N]";
 
@@ -29,6 +30,7 @@ fn run() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("pack") => pack::pack_and_analyse().map(drop),
         Some("test") => test::run(),
+        Some("deps") => deps::ensure(),
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
