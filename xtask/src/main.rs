@@ -1,6 +1,7 @@
 //! Project commands: `cargo xtask pack | test | demo | bench`.
 mod bench;
 mod demo;
+mod nspawn;
 mod pack;
 mod sh;
 mod test;

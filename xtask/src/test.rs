@@ -41,9 +41,18 @@ fn apt(args: &[&str]) -> Command {
 
 /// Installs the missing packages (one `apt-get update` first, only when something is missing).
 pub fn ensure_packages() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .chain(crate::nspawn::PACKAGES.iter())
+        .copied()
+        .filter(|p| !installed(p))
+        .collect();
     if missing.is_empty() {
-        println!("system packages: all present ({})", PACKAGES.join(" "));
+        println!(
+            "system packages: all present ({} {})",
+            PACKAGES.join(" "),
+            crate::nspawn::PACKAGES.join(" ")
+        );
         return Ok(());
     }
     println!("system packages: installing {}", missing.join(" "));
