@@ -12,6 +12,7 @@ const USAGE: &str = "usage: cargo xtask <pack|test|demo|bench>
   pack   build release binaries and write target/charm/keepalived.charm, then charmcraft analyse it
   test   install missing system packages, then fmt, clippy, tests, pack + analyse
   demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]
+         [--systemd: machines are systemd-nspawn containers with real systemd 252]
   bench  failover and footprint of keepalived 2.2.7 vs vrrpd, side by side [--quick] [--reps N]";
 
 fn main() -> std::process::ExitCode {

@@ -35,8 +35,9 @@ use crate::names;
 /// The Debian release the root file system is built from.
 pub const SUITE: &str = "bookworm";
 /// Packages added to `minbase`: systemd as init, iproute2, dbus (systemctl needs it for some
-/// verbs), procps (`/bin/kill` for `ExecReload=/bin/kill -HUP $MAINPID`), python3-minimal.
-pub const INCLUDE: &str = "systemd,systemd-sysv,iproute2,dbus,procps,python3-minimal";
+/// verbs), procps (`/bin/kill` for `ExecReload=/bin/kill -HUP $MAINPID`), python3-minimal, and
+/// openssl (the simulator's load balancer charm makes its certificate with it).
+pub const INCLUDE: &str = "systemd,systemd-sysv,iproute2,dbus,procps,python3-minimal,openssl";
 /// The programs the host needs: Debian packages `systemd-container`, `debootstrap`,
 /// `util-linux` (nsenter, unshare, mount).
 pub const HOST_PROGRAMS: [&str; 4] = ["systemd-nspawn", "debootstrap", "nsenter", "unshare"];
@@ -457,21 +458,10 @@ impl Container {
         self.leader
     }
 
-    /// The command prefix that runs a program inside the container (its current boot), with
-    /// the working directory `$JUJU_CHARM_DIR` when that is set (as a hook runner wants),
-    /// else `/`. The environment is passed through.
+    /// The command prefix that runs a program inside the container (its current boot); see
+    /// [`command_prefix`].
     pub fn command_prefix(&self) -> Vec<String> {
-        vec![
-            "nsenter".into(),
-            "-t".into(),
-            self.leader.to_string(),
-            "-a".into(),
-            "--".into(),
-            "/bin/sh".into(),
-            "-c".into(),
-            r#"cd "${JUJU_CHARM_DIR:-/}" && exec "$@""#.into(),
-            "sh".into(),
-        ]
+        command_prefix(self.leader)
     }
 
     /// Runs `program args…` inside the container and returns its output whatever its status.
@@ -565,6 +555,23 @@ impl Drop for Container {
         }
         let _ = self.stop(Duration::from_secs(15));
     }
+}
+
+/// The command prefix that runs a program inside the container whose init is host pid
+/// `leader` (`nsenter -a`), with the working directory `$JUJU_CHARM_DIR` when that is set (as
+/// a hook runner wants), else `/`. The environment is passed through.
+pub fn command_prefix(leader: u32) -> Vec<String> {
+    vec![
+        "nsenter".into(),
+        "-t".into(),
+        leader.to_string(),
+        "-a".into(),
+        "--".into(),
+        "/bin/sh".into(),
+        "-c".into(),
+        r#"cd "${JUJU_CHARM_DIR:-/}" && exec "$@""#.into(),
+        "sh".into(),
+    ]
 }
 
 /// Every cgroup directory below (and including) `dirs`, deepest first.
