@@ -51,7 +51,7 @@ const CGROUP_PREFIX: &str = "netlab-";
 
 static CONTAINER_COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// `true` when every program of [`HOST_PROGRAMS`] is on PATH; otherwise the missing ones.
+/// The programs of [`HOST_PROGRAMS`] that are not on PATH (empty: all there).
 pub fn missing_host_programs() -> Vec<&'static str> {
     HOST_PROGRAMS
         .iter()
@@ -211,6 +211,8 @@ impl Rootfs {
             });
         }
         std::fs::rename(&partial, &dir).map_err(io(format!("rename to {}", dir.display())))?;
+        // Written last: a tree without a matching marker (interrupted, or other packages) is
+        // rebuilt, so a torn marker costs a rebuild, never a broken tree.
         std::fs::write(&done, want).map_err(io(format!("write {}", done.display())))?;
         Ok(Rootfs {
             dir,
