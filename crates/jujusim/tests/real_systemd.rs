@@ -259,7 +259,17 @@ fn packed_charm_under_real_systemd() {
         rootfs.took,
     );
 
-    // Everything of this run below one directory, bind-mounted into the container.
+    // Everything of this run below one directory, bind-mounted into the container. Runs of
+    // test processes that were killed are removed first, after their containers.
+    netlab::nspawn::sweep_stale();
+    let runs = target.join("nspawn/runs");
+    for e in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let creator = name.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if creator.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
     let scratch = Scratch(target.join("nspawn/runs").join(format!(
         "{}-{}",
         std::process::id(),
