@@ -374,11 +374,31 @@ fn series_upgrade_pauses_and_resumes() {
         ("blocked".into(), "Series upgrade in progress".into())
     );
     assert!(!lab.active(u));
+    assert!(
+        !lab.enabled(u),
+        "disabled: the upgrade's reboot must not start it"
+    );
+    let tail: Vec<String> = lab.service_calls(u).into_iter().rev().take(2).collect();
+    assert_eq!(tail, ["disable vrrpd.service", "stop vrrpd.service"]);
     assert!(lab
         .file(u, "var/lib/keepalived-charm/series-upgrade-paused")
         .exists());
     assert_eq!(lab.data(lb, u), published);
     assert!(lab.active("keepalived/1"), "other machines keep the VIP");
+
+    // do-release-upgrade reboots the machine: systemd starts nothing of ours, and the `start`
+    // hook Juju runs after a reboot leaves the worker stopped and the unit paused.
+    let calls = lab.service_calls(u);
+    lab.boot(u);
+    assert!(!lab.active(u), "a plain boot does not start the worker");
+    lab.run_start_hook(u);
+    assert!(!lab.active(u) && !lab.enabled(u), "start while paused");
+    assert_eq!(lab.service_calls(u), calls, "no service calls while paused");
+    assert_eq!(
+        lab.status(u),
+        ("blocked".into(), "Series upgrade in progress".into())
+    );
+
     lab.juju.complete_series_upgrade(&machine).unwrap();
     let recs = lab.settle();
     assert!(recs
@@ -389,8 +409,13 @@ fn series_upgrade_pauses_and_resumes() {
     assert!(!lab
         .file(u, "var/lib/keepalived-charm/series-upgrade-paused")
         .exists());
-    let tail: Vec<String> = lab.service_calls(u).into_iter().rev().take(2).collect();
-    assert_eq!(tail, ["start vrrpd.service", "stop vrrpd.service"]);
+    assert!(lab.enabled(u), "enabled again: the next reboot starts it");
+    assert_eq!(
+        lab.service_calls(u)[calls.len()..],
+        ["enable vrrpd.service", "start vrrpd.service"]
+    );
+    lab.boot(u);
+    assert!(lab.active(u), "after the upgrade a boot starts the worker");
 }
 
 #[test]

@@ -139,9 +139,10 @@ impl<'a> Converger<'a> {
                 self.status(&status)?;
             }
             Plan::Pause(status) => {
-                if world.worker.active {
-                    self.verb(ServiceVerb::Stop)?;
-                }
+                // Stopped *and* disabled: the reboot in the middle of a release upgrade must
+                // not start the worker while Juju holds this unit's hooks back
+                // (post-series-upgrade enables and starts it again).
+                self.stop_and_disable(world.worker.active)?;
                 let flag = FileSpec {
                     path: self.paths.paused_flag(),
                     content: b"worker paused for a series upgrade\n".to_vec(),

@@ -97,7 +97,8 @@ pub enum Plan {
         /// Clearing writes.
         clear: Vec<BagWrite>,
     },
-    /// Series upgrade: stop the worker, remember the pause.
+    /// Series upgrade: stop and disable the worker, remember the pause (a reboot or a `start`
+    /// hook before `post-series-upgrade` leaves it stopped).
     Pause(Status),
     /// Teardown: stop and disable the worker, remove what the charm installed.
     Remove,

@@ -325,6 +325,9 @@ fn teardown_and_series_upgrade() {
         pause,
         "paused until post-series-upgrade"
     );
+    // The reboot in the middle of the upgrade runs `start`: still paused.
+    w.env.event = Event::Start;
+    assert_eq!(plan(&w, &paths()).unwrap(), pause, "start after a reboot");
     w.env.event = Event::PostSeriesUpgrade;
     assert!(matches!(plan(&w, &paths()).unwrap(), Plan::Run(_)));
 }

@@ -202,6 +202,45 @@ impl Lab {
             .exists()
     }
 
+    /// Whether the fake systemd has the worker enabled (started at boot).
+    pub fn enabled(&self, unit: &str) -> bool {
+        self.file(unit, "fake-systemd/vrrpd.service.enabled")
+            .exists()
+    }
+
+    /// Reboots a unit's machine as far as the fake systemd goes: every unit stops, then the
+    /// enabled ones start (what `WantedBy=multi-user.target` does at boot). Juju runs `start`
+    /// after a reboot; run it with [`Lab::run_start_hook`].
+    pub fn boot(&self, unit: &str) {
+        let d = self.file(unit, "fake-systemd");
+        let markers: Vec<PathBuf> = std::fs::read_dir(&d)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        for m in &markers {
+            if m.extension().is_some_and(|x| x == "active") {
+                std::fs::remove_file(m).unwrap();
+            }
+        }
+        for m in &markers {
+            if m.extension().is_some_and(|x| x == "enabled") {
+                std::fs::write(m.with_extension("active"), "").unwrap();
+            }
+        }
+    }
+
+    /// Runs the `start` hook on `unit` now, as Juju does after a machine reboot; asserts exit 0.
+    pub fn run_start_hook(&self, unit: &str) -> HookRecord {
+        let spec = juju_emu::HookSpec::simple(juju_emu::HookKind::Start);
+        let r = self.juju.run_hook(unit, &spec).unwrap();
+        assert!(
+            r.ok(),
+            "start on {unit} failed:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+        r
+    }
+
     /// The sysctl calls of a unit.
     pub fn sysctl_calls(&self, unit: &str) -> Vec<String> {
         let log = std::fs::read_to_string(self.file(unit, "fake-sysctl.log")).unwrap_or_default();

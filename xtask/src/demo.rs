@@ -10,8 +10,14 @@ use anyhow::{bail, Result};
 
 use crate::sh;
 
-/// Runs the demo; `args` are passed on to `juju demo` (e.g. `--keep`).
+/// Runs the demo; `args` are passed on to `juju demo` (e.g. `--keep`), except `--systemd`,
+/// which makes the machines real-systemd containers whose root file system is cached in
+/// `target/nspawn` (needs systemd-container and debootstrap: `crate::deps` installs them).
 pub fn run(args: &[String]) -> Result<()> {
+    let mut args = args.to_vec();
+    if let Some(i) = args.iter().position(|a| a == "--systemd") {
+        args[i] = format!("--systemd={}", sh::target_dir().join("nspawn").display());
+    }
     if !sh::is_root() {
         bail!(
             "the demo needs root: its machines are network namespaces joined by a bridge \
@@ -25,6 +31,6 @@ pub fn run(args: &[String]) -> Result<()> {
     sh::run(build)?;
     let juju = sh::target_dir().join("debug").join("juju");
     let mut demo = std::process::Command::new(juju);
-    demo.arg("demo").arg("--charm").arg(&charm).args(args);
+    demo.arg("demo").arg("--charm").arg(&charm).args(&args);
     sh::run(demo)
 }

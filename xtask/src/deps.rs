@@ -21,108 +21,48 @@ pub struct Tool {
     pub used_by: &'static str,
 }
 
+const fn tool(command: &'static str, package: &'static str, used_by: &'static str) -> Tool {
+    Tool {
+        command,
+        package,
+        used_by,
+    }
+}
+
 /// Every external command. Keep it sorted by package, then command.
 pub const TOOLS: &[Tool] = &[
-    Tool {
-        command: "sh",
-        package: "dash",
-        used_by: "lab processes, the simulator's proof steps",
-    },
-    Tool {
-        command: "bash",
-        package: "bash",
-        used_by: "the charm's tests (fake systemctl/sysctl)",
-    },
-    Tool {
-        command: "cp",
-        package: "coreutils",
-        used_by: "tests",
-    },
-    Tool {
-        command: "id",
-        package: "coreutils",
-        used_by: "xtask (root check)",
-    },
-    Tool {
-        command: "sleep",
-        package: "coreutils",
-        used_by: "netlab tests",
-    },
-    Tool {
-        command: "timeout",
-        package: "coreutils",
-        used_by: "vrrpd CPU-load test",
-    },
-    Tool {
-        command: "true",
-        package: "coreutils",
-        used_by: "tests",
-    },
-    Tool {
-        command: "false",
-        package: "coreutils",
-        used_by: "tests",
-    },
-    Tool {
-        command: "dpkg-query",
-        package: "dpkg",
-        used_by: "xtask (package check)",
-    },
-    Tool {
-        command: "gcc",
-        package: "gcc",
-        used_by: "cargo (linker)",
-    },
-    Tool {
-        command: "ip",
-        package: "iproute2",
-        used_by: "every namespace lab",
-    },
-    Tool {
-        command: "bridge",
-        package: "iproute2",
-        used_by: "netlab",
-    },
-    Tool {
-        command: "ping",
-        package: "iputils-ping",
-        used_by: "netlab tests",
-    },
-    Tool {
-        command: "keepalived",
-        package: "keepalived",
-        used_by: "interop tests, bench",
-    },
-    Tool {
-        command: "man",
-        package: "man-db",
-        used_by: "kaconf: ignored keywords are keepalived's",
-    },
-    Tool {
-        command: "openssl",
-        package: "openssl",
-        used_by: "lab certificates (netlab::cert)",
-    },
-    Tool {
-        command: "sysctl",
-        package: "procps",
-        used_by: "the charm (sysctl -p), tests",
-    },
-    Tool {
-        command: "kill",
-        package: "procps",
-        used_by: "vrrpd.service ExecReload",
-    },
-    Tool {
-        command: "python3",
-        package: "python3",
-        used_by: "lab listeners, charmcraft venv",
-    },
-    Tool {
-        command: "tcpdump",
-        package: "tcpdump",
-        used_by: "advert captures",
-    },
+    tool("sh", "dash", "lab processes, the simulator's proof steps"),
+    tool("bash", "bash", "the charm's tests (fake systemctl/sysctl)"),
+    tool("cp", "coreutils", "tests"),
+    tool("id", "coreutils", "xtask (root check)"),
+    tool("sleep", "coreutils", "netlab tests"),
+    tool("timeout", "coreutils", "vrrpd CPU-load test"),
+    tool("true", "coreutils", "tests"),
+    tool("false", "coreutils", "tests"),
+    tool("dpkg-query", "dpkg", "xtask (package check)"),
+    tool("gcc", "gcc", "cargo (linker)"),
+    tool("ip", "iproute2", "every namespace lab"),
+    tool("bridge", "iproute2", "netlab"),
+    tool("ping", "iputils-ping", "netlab tests"),
+    tool("keepalived", "keepalived", "interop tests, bench"),
+    tool("man", "man-db", "kaconf: ignored keywords are keepalived's"),
+    tool("openssl", "openssl", "lab certificates (netlab::cert)"),
+    tool("sysctl", "procps", "the charm (sysctl -p), tests"),
+    tool("kill", "procps", "vrrpd.service ExecReload"),
+    tool("python3", "python3", "lab listeners, charmcraft venv"),
+    tool("tcpdump", "tcpdump", "advert captures"),
+    // The real-systemd tier (netlab::nspawn). systemd-container is installed with
+    // --no-install-recommends (as every package here): its recommended libnss-mymachines
+    // would edit /etc/nsswitch.conf.
+    tool("systemd-nspawn", "systemd-container", "real-systemd tier"),
+    tool(
+        "debootstrap",
+        "debootstrap",
+        "real-systemd tier (root file system)",
+    ),
+    tool("nsenter", "util-linux", "real-systemd tier"),
+    tool("unshare", "util-linux", "real-systemd tier"),
+    tool("mount", "mount", "real-systemd tier (overlay)"),
 ];
 
 /// Packages needed that provide no command of their own (libraries, data, modules).
@@ -368,7 +308,19 @@ mod tests {
 
     /// Names the scanner sees that are not external programs (our own binaries, methods that
     /// share the `.run(`/`.spawn(` shape, programs installed by the suite itself).
-    const ALLOWED: &[&str] = &["apt-get", "sudo", "systemctl", "juju", "vrrpd", "dispatch"];
+    /// `cat`, `journalctl`, `systemd-analyze` and `sysctl` also run inside the real-systemd
+    /// containers, whose root file system the tier builds itself.
+    const ALLOWED: &[&str] = &[
+        "apt-get",
+        "sudo",
+        "systemctl",
+        "juju",
+        "vrrpd",
+        "dispatch",
+        "cat",
+        "journalctl",
+        "systemd-analyze",
+    ];
 
     #[test]
     fn the_table_names_each_command_once() {

@@ -22,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Creates the model and starts its controller (other commands do this on first use).
-    Bootstrap,
+    Bootstrap {
+        /// Machines are real-systemd containers (systemd-nspawn, Debian 12) whose root file
+        /// system is built once in this cache directory, e.g. target/nspawn.
+        #[arg(long, value_name = "CACHE_DIR")]
+        systemd: Option<PathBuf>,
+    },
     /// Deploys a .charm file, a charm directory or a built-in charm.
     Deploy {
         /// Path or built-in name (kubeapi-load-balancer, kubernetes-master, kubernetes-worker).
@@ -131,6 +136,9 @@ pub enum Cmd {
         /// Keep the model running at the end (no cleanup).
         #[arg(long)]
         keep: bool,
+        /// Machines are real-systemd containers (see `bootstrap --systemd`).
+        #[arg(long, value_name = "CACHE_DIR")]
+        systemd: Option<PathBuf>,
     },
     /// Controller process (started by other commands).
     #[command(hide = true)]
@@ -203,7 +211,10 @@ pub fn run(cli: Cli) -> Result<i32> {
     let md = ModelDir::resolve(cli.model_dir.as_deref());
     let sim = Sim::new(md.clone(), exe()?);
     match cli.cmd {
-        Cmd::Bootstrap => {
+        Cmd::Bootstrap { systemd } => {
+            if let Some(cache) = systemd {
+                sim.use_systemd_machines(&cache)?;
+            }
             sim.bootstrap()?;
             let h = sim.hosts()?;
             println!(
@@ -314,9 +325,14 @@ pub fn run(cli: Cli) -> Result<i32> {
                 eprintln!("No controller was running; stale simulator namespaces swept.");
             }
         }
-        Cmd::Demo { charm, keep } => {
+        Cmd::Demo {
+            charm,
+            keep,
+            systemd,
+        } => {
             return crate::demo::run(&crate::demo::DemoOptions {
                 charm,
+                systemd,
                 juju: exe()?,
                 model_dir: cli.model_dir.clone(),
                 keep,

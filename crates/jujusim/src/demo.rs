@@ -34,6 +34,9 @@ pub struct DemoOptions {
     pub model_dir: Option<PathBuf>,
     /// Leave everything running at the end.
     pub keep: bool,
+    /// Real-systemd machines, root file system cached in this directory (`None`: namespaces
+    /// with the simulator's `systemctl`, the fast default).
+    pub systemd: Option<PathBuf>,
 }
 
 /// Prints a narrated step with the elapsed time.
@@ -107,7 +110,7 @@ fn kv(items: &[(&str, &str)]) -> Vec<(String, String)> {
 /// Steps 1–3: the CK ≤ 1.21 bundle part (load balancer ×2, master, worker, their relations),
 /// then the keepalived charm, its four relations, its config and the SANs; waits for `VIP ready`.
 pub fn deploy_seed(sim: &Sim, charm: &Path, n: &Narrator) -> Result<Model> {
-    n.step("Deploying the Charmed Kubernetes stand-ins (machines are network namespaces)");
+    n.step("Deploying the Charmed Kubernetes stand-ins (each machine on a network namespace of its own)");
     n.cmd("juju deploy kubeapi-load-balancer -n 2");
     sim.deploy("kubeapi-load-balancer", None, 2, &[])?;
     n.cmd("juju deploy kubernetes-master");
@@ -417,7 +420,21 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<()> {
         "Bootstrapping the simulator (model directory {})",
         dir.display()
     ));
-    n.cmd("juju bootstrap");
+    match &o.systemd {
+        Some(cache) => {
+            n.cmd(&format!("juju bootstrap --systemd {}", cache.display()));
+            std::fs::create_dir_all(&dir)?;
+            let rootfs = sim.use_systemd_machines(cache)?;
+            n.say(&format!(
+                "machines are systemd-nspawn containers running Debian 12's systemd 252 as PID 1 \
+                 (root file system {}, {} in {:.1} s)",
+                rootfs.dir().display(),
+                if rootfs.built { "built" } else { "cached" },
+                rootfs.took.as_secs_f64()
+            ));
+        }
+        None => n.cmd("juju bootstrap"),
+    }
     sim.bootstrap()?;
     let cleanup = Cleanup {
         sim: &sim,

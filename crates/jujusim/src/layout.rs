@@ -70,6 +70,18 @@ impl ModelDir {
     pub fn machine_bin(&self, id: &str) -> PathBuf {
         self.machine(id).join("bin")
     }
+    /// Present when machines are real-systemd containers: holds the root file system's path.
+    pub fn systemd_rootfs_file(&self) -> PathBuf {
+        self.root.join("systemd-rootfs")
+    }
+    /// The host pid of a container machine's init (hooks enter it with nsenter).
+    pub fn machine_leader(&self, id: &str) -> PathBuf {
+        self.machine(id).join("container-leader")
+    }
+    /// A container machine's own state (overlay layers, console log).
+    pub fn machine_container(&self, id: &str) -> PathBuf {
+        self.machine(id).join("container")
+    }
     /// The machine's service logs.
     pub fn machine_log(&self, id: &str) -> PathBuf {
         self.machine(id).join("log")

@@ -82,6 +82,29 @@ impl Sim {
         self.call(&Request::Ping, Duration::from_secs(5)).is_ok()
     }
 
+    /// Makes the model's machines real-systemd containers (`netlab::nspawn`: Debian 12's
+    /// systemd 252 as PID 1, on the machine's namespace) instead of plain namespaces with the
+    /// simulator's `systemctl`. The root file system is built in `cache` if needed (about a
+    /// minute, once). Call before the controller starts (before [`Sim::bootstrap`]).
+    pub fn use_systemd_machines(&self, cache: &std::path::Path) -> Result<netlab::nspawn::Rootfs> {
+        if self.controller_alive() {
+            return Err(Error::Invalid(
+                "the controller already runs: choose real-systemd machines before bootstrap".into(),
+            ));
+        }
+        let rootfs = netlab::nspawn::Rootfs::ensure(cache)?;
+        // Absolute: the controller (and the overlay mount) may run from another directory.
+        let dir = rootfs
+            .dir()
+            .canonicalize()
+            .map_err(|e| Error::io(rootfs.dir(), e))?;
+        crate::charmpkg::write_atomic(
+            &self.md.systemd_rootfs_file(),
+            dir.display().to_string().as_bytes(),
+        )?;
+        Ok(rootfs)
+    }
+
     /// Makes sure the model and its controller exist (starts the controller in the background,
     /// detached, logging to `controller.log`). Needs root.
     pub fn bootstrap(&self) -> Result<()> {

@@ -30,6 +30,7 @@ mod host;
 mod info;
 mod lab;
 mod names;
+pub mod nspawn;
 mod process;
 mod skip;
 

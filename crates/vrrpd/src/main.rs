@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.check_config {
         return vrrpd::check::check_config(path);
     }
-    vrrpd::logging::init(cli.log_format);
+    let style = vrrpd::logging::init(cli.log_format);
     let Some(config) = cli.config.clone() else {
         eprintln!("vrrpd: --config FILE is required");
         return ExitCode::from(2);
@@ -38,7 +38,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "vrrpd failed");
-            eprintln!("vrrpd: {e:#}");
+            // On a terminal, also the bare reason; under journald the line above (priority 3)
+            // is the one record (an unprefixed copy would land at priority 6).
+            if style == vrrpd::logging::Style::Human {
+                eprintln!("vrrpd: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -5,8 +5,10 @@ use super::services::MachineCtx;
 use super::Shared;
 use crate::error::{Error, Result};
 use crate::layout::ModelDir;
+use netlab::nspawn::{Container, ContainerSpec};
 use netlab::{Host, Lab};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The gateway address each machine's default route points at (the charm picks the interface
@@ -20,6 +22,10 @@ pub(crate) struct Net {
     machines: Mutex<BTreeMap<String, Host>>,
     hosts: Mutex<BTreeMap<String, Host>>,
     gone: Mutex<BTreeSet<String>>,
+    /// Real-systemd machines: the root file system they boot from (`None`: plain namespaces).
+    rootfs: Option<PathBuf>,
+    /// The containers of real-systemd machines, by machine id.
+    containers: Mutex<BTreeMap<String, Container>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,9 +45,14 @@ fn prefix_len(cidr: &str) -> &str {
 
 impl Net {
     /// Creates the lab (this also sweeps stale netlab namespaces of dead processes).
-    pub fn new(_md: &ModelDir) -> Result<Net> {
+    pub fn new(md: &ModelDir) -> Result<Net> {
+        let rootfs = std::fs::read_to_string(md.systemd_rootfs_file())
+            .ok()
+            .map(|t| PathBuf::from(t.trim()));
         let lab = Lab::new("jujusim")?;
         Ok(Net {
+            rootfs,
+            containers: Mutex::new(BTreeMap::new()),
             stem: lab.stem().to_string(),
             lab: Mutex::new(Some(lab)),
             machines: Mutex::new(BTreeMap::new()),
@@ -112,6 +123,8 @@ impl Net {
 
     /// Deletes every namespace and kills every process in them (the lab's drop does both).
     pub fn shutdown(&self) {
+        // Containers first: they use the machines' namespaces.
+        lock(&self.containers).clear();
         lock(&self.machines).clear();
         lock(&self.hosts).clear();
         drop(lock(&self.lab).take());
@@ -169,6 +182,30 @@ fn kill_all_in(ns: &str) {
     }
 }
 
+/// Boots machine `id` as a real-systemd container on `host`'s namespace (the model directory
+/// and the `juju` executable bind-mounted at their paths, so hooks, hook tools and simulator
+/// services work inside) and records its init's pid for the hook runner.
+fn boot_container(shared: &Shared, id: &str, rootfs: &std::path::Path, host: &Host) -> Result<()> {
+    let (c, t) = Container::boot(ContainerSpec {
+        name: format!("m{id}"),
+        rootfs: rootfs.to_path_buf(),
+        netns: host.netns().to_string(),
+        state_dir: shared.md.machine_container(id),
+        binds: vec![shared.md.root().to_path_buf(), shared.exe.clone()],
+    })?;
+    crate::charmpkg::write_atomic(
+        &shared.md.machine_leader(id),
+        c.leader().to_string().as_bytes(),
+    )?;
+    eprintln!(
+        "controller: machine {id} runs systemd 252 in container m{id} (init pid {}, booted in {} ms)",
+        c.leader(),
+        t.boot.as_millis()
+    );
+    lock(&shared.net.containers).insert(id.to_string(), c);
+    Ok(())
+}
+
 /// Creates namespaces for new machines (and starts their hook threads), tears down machines
 /// that left the model.
 pub(crate) fn sync_machines(shared: &Arc<Shared>) -> Result<()> {
@@ -186,6 +223,15 @@ pub(crate) fn sync_machines(shared: &Arc<Shared>) -> Result<()> {
             "controller: machine {id} is namespace {} ({cidr})",
             host.netns()
         );
+        if let Some(rootfs) = &shared.net.rootfs {
+            if let Err(e) = boot_container(shared, id, rootfs, &host) {
+                eprintln!("controller: machine {id}: {e}");
+                let _ = host.delete_interface();
+                kill_all_in(host.netns());
+                lock(&shared.net.gone).insert(id.clone());
+                continue;
+            }
+        }
         let ns = host.netns().to_string();
         lock(&shared.net.machines).insert(id.clone(), host);
         let (s, id2) = (shared.clone(), id.clone());
@@ -198,6 +244,8 @@ pub(crate) fn sync_machines(shared: &Arc<Shared>) -> Result<()> {
         }
         eprintln!("controller: machine {id} left the model; removing it");
         shared.services.stop_machine(&id, true);
+        drop(lock(&shared.net.containers).remove(&id));
+        let _ = std::fs::remove_file(shared.md.machine_leader(&id));
         if let Some(h) = lock(&shared.net.machines).remove(&id) {
             let _ = h.delete_interface();
             kill_all_in(h.netns());

@@ -14,8 +14,23 @@ pub const HOOK_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How hooks (and actions) of machine `id` run: inside namespace `ns`, with the machine's root
 /// as `KEEPALIVED_CHARM_ROOT`, its `systemctl` first on PATH, and `exe` as the hook tool.
+/// A real-systemd machine (a container, see `juju bootstrap --systemd`) runs them inside the
+/// container instead, with its own `/` and its real `systemctl`.
 pub fn hook_options(md: &ModelDir, exe: &Path, id: &str, ns: &str) -> RunnerOptions {
     let mut o = RunnerOptions::new(exe);
+    let leader = std::fs::read_to_string(md.machine_leader(id))
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    if let Some(leader) = leader {
+        o.extra_env = vec![
+            ("JUJUSIM_MODEL_DIR".into(), md.root().display().to_string()),
+            ("JUJUSIM_MACHINE".into(), id.to_string()),
+            ("JUJUSIM_BIN".into(), exe.display().to_string()),
+        ];
+        o.command_prefix = netlab::nspawn::command_prefix(leader);
+        o.timeout = HOOK_TIMEOUT;
+        return o;
+    }
     let root = md.machine_root(id).display().to_string();
     o.extra_env = vec![
         ("KEEPALIVED_CHARM_ROOT".into(), root),

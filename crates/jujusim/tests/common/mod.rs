@@ -15,6 +15,12 @@ pub struct Model {
 impl Model {
     /// A fresh model with a short update-status interval, or `None` (test skipped) without root.
     pub fn new() -> Option<Model> {
+        Model::create(None)
+    }
+
+    /// Like [`Model::new`], with real-systemd machines whose root file system is cached in
+    /// `systemd` (see `Sim::use_systemd_machines`) when given.
+    pub fn create(systemd: Option<&std::path::Path>) -> Option<Model> {
         if netlab::skip_unless_root() {
             return None;
         }
@@ -25,6 +31,9 @@ impl Model {
         // The controller reads the interval when it starts (it inherits our environment).
         std::env::set_var(jujusim::controller::UPDATE_STATUS_ENV, "3");
         let sim = Sim::new(ModelDir::new(dir.path()), env!("CARGO_BIN_EXE_juju"));
+        if let Some(cache) = systemd {
+            sim.use_systemd_machines(cache).unwrap();
+        }
         sim.bootstrap().unwrap();
         Some(Model { sim, _dir: dir })
     }
