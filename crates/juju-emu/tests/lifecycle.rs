@@ -308,7 +308,7 @@ fn config_validation_update_status_and_settle_bound() {
             .set_config("tsub", &[("nope", "1")])
             .unwrap_err()
             .to_string(),
-        "unknown option \"nope\""
+        "parsing settings for application: unknown option \"nope\""
     );
     assert!(fx
         .juju
