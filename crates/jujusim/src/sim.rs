@@ -258,6 +258,13 @@ impl Sim {
         Ok(())
     }
 
+    /// `juju config APP --file F` (YAML keyed by the application name).
+    pub fn config_set_yaml(&self, app: &str, yaml: &str) -> Result<()> {
+        self.juju()?.set_config_yaml(app, yaml)?;
+        self.kick();
+        Ok(())
+    }
+
     /// `juju config APP --reset k,…`.
     pub fn config_reset(&self, app: &str, keys: &[String]) -> Result<()> {
         let k: Vec<&str> = keys.iter().map(String::as_str).collect();
