@@ -513,6 +513,23 @@ impl Juju {
         })
     }
 
+    /// The machine rebooted (its unit agents restart and detect it): every unit on it that had
+    /// started runs `start` once more; during a series upgrade that waits until the upgrade is
+    /// complete (juju/juju internal/worker/uniter/reboot/resolver.go). Services the machine runs
+    /// are the caller's business (the simulator restarts its enabled services).
+    pub fn reboot_machine(&self, machine: &str) -> Result<()> {
+        self.store.update(|m| {
+            if !m.machines.contains_key(machine) {
+                return Err(Error::NotFound(format!("machine {machine:?}")));
+            }
+            for u in m.units.values_mut().filter(|u| u.machine == machine) {
+                // A unit that never started skips the implicit start (`!localState.Started`).
+                u.agent.reboot_detected = u.agent.started;
+            }
+            Ok(())
+        })
+    }
+
     /// `juju upgrade-machine M prepare BASE`: every unit on the machine runs `pre-series-upgrade`.
     pub fn pre_series_upgrade(&self, machine: &str, target_base: &str) -> Result<()> {
         self.store.update(|m| {
@@ -547,7 +564,8 @@ impl Juju {
         })
     }
 
-    /// `juju refresh --path DIR`: new charm for `app`; units run upgrade-charm → config-changed → start.
+    /// `juju refresh --path DIR`: new charm for `app`; units run upgrade-charm → config-changed
+    /// (and `start` only if they had not started yet).
     pub fn upgrade_charm(&self, app: &str, charm_dir: &Path) -> Result<()> {
         let charm_dir = charm_dir
             .canonicalize()
