@@ -304,6 +304,18 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Some(u) => u.machine.clone(),
                 None => target.clone(),
             };
+            // `juju ssh N sudo reboot`: the simulator reboots the machine (services stop and
+            // the enabled ones start again, /run is emptied, started units run `start`).
+            let words: Vec<&str> = command
+                .iter()
+                .map(String::as_str)
+                .skip_while(|w| *w == "sudo" || *w == "--")
+                .collect();
+            if words == ["reboot"] || words == ["shutdown", "-r", "now"] {
+                sim.reboot(&id)?;
+                eprintln!("Connection to machine {id} closed by remote host.");
+                return Ok(0);
+            }
             let ns = sim
                 .hosts()?
                 .machines

@@ -402,6 +402,15 @@ impl Sim {
         .map(drop)
     }
 
+    /// Reboots machine `id` (what `juju ssh ID sudo reboot` does to a real machine).
+    pub fn reboot(&self, id: &str) -> Result<()> {
+        self.call(
+            &Request::Reboot { machine: id.into() },
+            Duration::from_secs(120),
+        )
+        .map(drop)
+    }
+
     /// Adds a non-machine host (a client) on the segment; returns its namespace.
     pub fn add_host(&self, name: &str, cidr: &str) -> Result<String> {
         let v = self.call(

@@ -107,6 +107,21 @@ fn handle(shared: &Shared, req: Request) -> Response {
             }
         }
         Request::Services => Response::ok(shared.services.list()),
+        Request::Reboot { machine } => match super::net::machine_ctx(shared, &machine) {
+            Some(m) => {
+                let run = shared.md.machine_root(&machine).join("run");
+                shared.services.reboot_machine(&m, &run);
+                let marked = shared
+                    .juju()
+                    .and_then(|j| j.reboot_machine(&machine).map_err(Into::into));
+                shared.kick();
+                match marked {
+                    Ok(()) => Response::ok(json!({"rebooted": machine})),
+                    Err(e) => Response::err(e.to_string()),
+                }
+            }
+            None => Response::err(format!("machine {machine:?} has no namespace")),
+        },
         Request::UpdateStatusInterval { ms } => {
             shared.update_status_ms.store(ms, Ordering::SeqCst);
             Response::ok(json!({}))
