@@ -198,6 +198,14 @@ fn invalid_config_changes_nothing_then_changes_apply_and_emptying_clears() {
         lab.status(u),
         ("blocked".into(), r#"Invalid config: virtual_ip="192.0.2.250/33": prefix length 33 is out of range 1..32 for ipv4"#.into())
     );
+    // Juju's config-changed commit put the unit's own address into website's private-address
+    // (it does that on every config-changed); nothing else moved.
+    let mut juju_rewrite = webd.clone();
+    juju_rewrite.insert("private-address".into(), webd["ingress-address"].clone());
+    assert_eq!(
+        (lab.data(lb, u), lab.data(web, u)),
+        (lbd.clone(), juju_rewrite)
+    );
     lab.config(&[
         ("virtual_ip", "192.0.2.250/24"),
         ("network_interface", "nosuchif0"),
@@ -214,6 +222,7 @@ fn invalid_config_changes_nothing_then_changes_apply_and_emptying_clears() {
     assert_eq!(lab.read(u, CONF), conf, "the running config stays");
     assert_eq!(lab.service_calls(u), calls, "no service calls");
     assert!(lab.active(u));
+    // The next hook, still holding, put the VIP back (a changed value wins over Juju's).
     assert_eq!(
         (lab.data(lb, u), lab.data(web, u)),
         (lbd, webd),
@@ -467,4 +476,93 @@ fn auth_pass_stays_secret_and_state_file_shows_the_role() {
     assert_eq!(res.results["vi-23"]["role"], "MASTER", "{:?}", res.results);
     assert_eq!(res.results["worker-active"], "true");
     assert_eq!(res.results["state-current"], "true", "pid 1 is alive");
+}
+
+/// Juju rewrites the unit's `private-address`, `ingress-address` and `egress-subnets` in every
+/// joined relation when it commits a `config-changed` hook, before the charm's own changes, and a
+/// value the charm re-sets unchanged is no change (juju/juju `doFlush` → `UpdateNetworkInfo`,
+/// `commitHookChangesForOneUnit`, state `Settings.changes`). So `website`'s `private-address`
+/// reads as the unit's address right after a `config-changed` that did not change the VIP, and
+/// the charm must put the VIP back in the next hook it runs, whatever that hook is. Checked
+/// after every single hook through config changes, an invalid config, an upgrade, a leadership
+/// change, a new unit and a reboot; `hostname` and `port` (what consumers connect to) are right
+/// throughout.
+#[test]
+fn website_private_address_after_every_hook() {
+    let (mut lab, _, web) = configured();
+    let vip = "192.0.2.250";
+    let mut last_hook: std::collections::BTreeMap<String, String> = Default::default();
+    let mut steps = 0;
+    let mut run = |lab: &mut Lab, port: &str| {
+        for _ in 0..200 {
+            let Some(rec) = lab.juju.step().unwrap() else {
+                return;
+            };
+            steps += 1;
+            assert!(rec.ok(), "{} on {}: {}", rec.hook, rec.unit, rec.stderr);
+            last_hook.insert(rec.unit.clone(), rec.hook.clone());
+            let m = lab.juju.model().unwrap();
+            for u in m.relations[&web]
+                .in_scope
+                .iter()
+                .filter(|u| u.starts_with("keepalived/"))
+            {
+                let b = lab.data(web, u);
+                let after_config_changed =
+                    last_hook.get(u).map(String::as_str) == Some("config-changed");
+                let want = if after_config_changed {
+                    b["ingress-address"].clone()
+                } else {
+                    vip.to_string()
+                };
+                let got = (b.get("hostname"), b.get("private-address"));
+                assert_eq!(
+                    got,
+                    (Some(&vip.to_string()), Some(&want)),
+                    "{u} after {} on {}",
+                    rec.hook,
+                    rec.unit
+                );
+                if rec.unit == *u {
+                    assert_eq!(
+                        b.get("port"),
+                        Some(&port.to_string()),
+                        "{u} after {}",
+                        rec.hook
+                    );
+                }
+            }
+        }
+        panic!("no settle");
+    };
+    // Settle what configured() left (nothing), then change something unrelated to the VIP.
+    run(&mut lab, "443");
+    lab.config(&[("port", "6443")]);
+    run(&mut lab, "6443");
+    lab.juju.request_update_status(None).unwrap();
+    run(&mut lab, "6443");
+    lab.config(&[("virtual_ip", "192.0.2.250/40")]);
+    run(&mut lab, "6443");
+    lab.juju.request_update_status(None).unwrap();
+    run(&mut lab, "6443");
+    lab.config(&[("virtual_ip", "192.0.2.250/24")]);
+    run(&mut lab, "6443");
+    let same = lab.dir.path().join("charm");
+    lab.juju.upgrade_charm("keepalived", &same).unwrap();
+    run(&mut lab, "6443");
+    lab.juju.set_leader("keepalived", "keepalived/1").unwrap();
+    run(&mut lab, "6443");
+    lab.juju.add_unit("kubeapi-load-balancer").unwrap();
+    run(&mut lab, "6443");
+    let machine = lab.juju.model().unwrap().units["keepalived/0"]
+        .machine
+        .clone();
+    lab.juju.reboot_machine(&machine).unwrap();
+    run(&mut lab, "6443");
+    lab.juju.request_update_status(None).unwrap();
+    run(&mut lab, "6443");
+    assert!(steps > 20, "{steps} hooks");
+    for u in lab.units() {
+        assert_eq!(lab.data(web, &u)["private-address"], vip, "{u} at the end");
+    }
 }

@@ -7,7 +7,7 @@ use super::files::{remove_if_exists, write_if_changed};
 use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
 use super::paths::{charm_worker_binary, Paths};
 use super::service::{self, ServiceError, ServiceVerb, WorkerService};
-use super::world::World;
+use super::world::{World, STATE_PUBLISHED_VIP};
 
 /// Errors that make the hook fail (Juju retries it).
 #[derive(Debug, thiserror::Error)]
@@ -131,11 +131,15 @@ impl<'a> Converger<'a> {
                     LogLevel::Warning,
                     &format!("not applying configuration: {}", status.message),
                 );
+                self.relation_writes(&desired::hold_writes(world))?;
                 self.status(&status)?;
             }
             Plan::Idle { status, clear } => {
                 self.stop_and_disable(world.worker.active)?;
                 self.relation_writes(&clear)?;
+                if world.published_vip.is_some() {
+                    self.tools.state_delete(STATE_PUBLISHED_VIP)?;
+                }
                 self.status(&status)?;
             }
             Plan::Pause(status) => {
@@ -143,6 +147,8 @@ impl<'a> Converger<'a> {
                 // not start the worker while Juju holds this unit's hooks back
                 // (post-series-upgrade enables and starts it again).
                 self.stop_and_disable(world.worker.active)?;
+                // Publications stay while paused (the unit runs no hooks until `complete`).
+                self.relation_writes(&desired::hold_writes(world))?;
                 let flag = FileSpec {
                     path: self.paths.paused_flag(),
                     content: b"worker paused for a series upgrade\n".to_vec(),
@@ -244,6 +250,13 @@ impl<'a> Converger<'a> {
             });
         }
         self.relation_writes(&run.publish)?;
+        if world.published_vip.as_deref() != Some(run.published_vip.as_str()) {
+            let remember = super::hooktools::Bag::from([(
+                STATE_PUBLISHED_VIP.to_string(),
+                run.published_vip.clone(),
+            )]);
+            self.tools.state_set(&remember)?;
+        }
         let fresh = matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart));
         let state = if fresh {
             None

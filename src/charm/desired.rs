@@ -83,6 +83,8 @@ pub struct RunPlan {
     pub cert_note: Option<CertNote>,
     /// `strict_san_check`: missing SANs block the unit.
     pub strict_san_check: bool,
+    /// The first VIP, remembered in charm state once published (see [`hold_writes`]).
+    pub published_vip: String,
 }
 
 /// What this hook should do.
@@ -205,7 +207,35 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         peer_publish,
         cert_note,
         strict_san_check: cfg.strict_san_check,
+        published_vip: cfg
+            .vips
+            .first()
+            .map(|v| v.addr.to_string())
+            .unwrap_or_default(),
     })))
+}
+
+/// Writes for a hook that holds (invalid config) or pauses (series upgrade): nothing of the
+/// config is applied, but the `website` `private-address` we published is put back where Juju
+/// replaced it. Juju's
+/// `config-changed` commit rewrites `private-address`/`ingress-address`/`egress-subnets` of
+/// every joined relation to the unit's own addresses before the charm's changes, and a charm
+/// value equal to the stored one is not a change (juju/juju `commitHookChangesForOneUnit`,
+/// state `Settings.changes`), so after a `config-changed` the bag shows the unit's address; any
+/// later hook that writes the VIP wins. Only bags that still carry our `hostname` are touched.
+pub fn hold_writes(world: &World) -> Vec<BagWrite> {
+    let Some(vip) = &world.published_vip else {
+        return Vec::new();
+    };
+    world
+        .relations
+        .iter()
+        .filter(|r| r.endpoint == "website" && r.local.contains_key("hostname"))
+        .filter_map(|r| {
+            let want = Bag::from([("private-address".to_string(), vip.clone())]);
+            write_for(r, &want)
+        })
+        .collect()
 }
 
 /// The `active` status once the worker runs, with its role(s) when the state file knows them,

@@ -112,6 +112,7 @@ fn world(cfg: Value, unit: u32, event: Event) -> World {
         paused: false,
         principal: None,
         cert: None,
+        published_vip: None,
     }
 }
 
@@ -546,4 +547,32 @@ fn the_certificate_check_becomes_a_note_on_the_ready_status() {
     let p = run_plan(&strict);
     assert!(p.strict_san_check);
     assert_eq!(p.cert_note, Some(down));
+}
+
+#[test]
+fn hold_puts_back_the_published_vip_only_where_we_published() {
+    let mut w = world(json!({"virtual_ip": "999.1.1.1"}), 0, Event::ConfigChanged);
+    assert!(matches!(plan(&w, &paths()).unwrap(), Plan::Hold(_)));
+    // Nothing remembered: nothing to put back.
+    assert!(hold_writes(&w).is_empty());
+    w.published_vip = Some("192.0.2.250".into());
+    // A bag we never published on (no hostname) is left alone.
+    assert!(hold_writes(&w).is_empty());
+    // Juju's config-changed replaced private-address in a bag we published on.
+    w.relations[1]
+        .local
+        .insert("hostname".into(), "192.0.2.250".into());
+    let writes = hold_writes(&w);
+    assert_eq!(
+        writes,
+        [BagWrite {
+            relation_id: "website:5".into(),
+            changes: bag(&[("private-address", "192.0.2.250")]),
+        }]
+    );
+    // Already right: no write.
+    w.relations[1]
+        .local
+        .insert("private-address".into(), "192.0.2.250".into());
+    assert!(hold_writes(&w).is_empty());
 }

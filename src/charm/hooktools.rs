@@ -185,6 +185,21 @@ pub mod forms {
     pub fn application_version_set(version: &str) -> Invocation {
         Invocation::new("application-version-set", &["--", version])
     }
+    /// `state-get --format=json` (the unit's charm state; `{}` or `null` when empty)
+    pub fn state_get() -> Invocation {
+        Invocation::new("state-get", &["--format=json"])
+    }
+    /// `state-set --file -` with a JSON object on stdin
+    pub fn state_set(values: &Bag) -> Invocation {
+        let mut inv = Invocation::new("state-set", &["--file", "-"]);
+        // A BTreeMap of strings always serialises.
+        inv.stdin = Some(serde_json::to_vec(values).unwrap_or_default());
+        inv
+    }
+    /// `state-delete KEY`
+    pub fn state_delete(key: &str) -> Invocation {
+        Invocation::new("state-delete", &[key])
+    }
     /// `action-get --format=json`
     pub fn action_get() -> Invocation {
         Invocation::new("action-get", &["--format=json"])
@@ -293,6 +308,22 @@ impl HookTools {
     /// Writes keys into the own unit bag (`""` deletes).
     pub fn relation_set(&self, rel_id: &str, values: &Bag) -> Result<(), HookToolError> {
         self.run(&forms::relation_set(rel_id, values)).map(drop)
+    }
+
+    /// The unit's charm state (Juju keeps it across hooks; written at hook end on success).
+    pub fn state_get(&self) -> Result<Bag, HookToolError> {
+        let v: Option<Bag> = self.json(&forms::state_get())?;
+        Ok(v.unwrap_or_default())
+    }
+
+    /// Sets charm state keys.
+    pub fn state_set(&self, values: &Bag) -> Result<(), HookToolError> {
+        self.run(&forms::state_set(values)).map(drop)
+    }
+
+    /// Deletes a charm state key (a missing key is not an error).
+    pub fn state_delete(&self, key: &str) -> Result<(), HookToolError> {
+        self.run(&forms::state_delete(key)).map(drop)
     }
 
     /// Sets the unit's workload status.

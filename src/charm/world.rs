@@ -16,6 +16,8 @@ pub const PUBLISHED_ENDPOINTS: [&str; 2] = ["loadbalancer", "website"];
 pub const PEER_ENDPOINT: &str = "peers";
 /// The endpoint that ties this subordinate to its principal.
 pub const PRINCIPAL_ENDPOINT: &str = "juju-info";
+/// Charm-state key: the VIP this unit last published as `website` `private-address`.
+pub const STATE_PUBLISHED_VIP: &str = "published-vip";
 
 /// Errors while reading the world (the charm cannot decide without these facts).
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +167,10 @@ pub struct World {
     /// What the local load balancer serves, read in this hook (never cached across hooks);
     /// `None` when this hook does not run the worker.
     pub cert: Option<CertCheck>,
+    /// The VIP last published as `website` `private-address` (charm state), so that a hook
+    /// that must not apply the config can still put it back after Juju's `config-changed`
+    /// overwrote it with the unit's address.
+    pub published_vip: Option<String>,
 }
 
 /// The principal application's name: the app of the remote unit on `juju-info`.
@@ -261,6 +267,10 @@ impl World {
         };
         let paused = paths.paused_flag().exists();
         let principal = principal_app(tools)?;
+        let published_vip = tools
+            .state_get()?
+            .remove(STATE_PUBLISHED_VIP)
+            .filter(|v| !v.is_empty());
         let cert = match &config {
             Ok(cfg) if runs_worker(&env, &config, paused) => Some(check_certificate(cfg)),
             _ => None,
@@ -276,6 +286,7 @@ impl World {
                 paused,
                 principal,
                 cert,
+                published_vip,
             },
             warnings,
         ))

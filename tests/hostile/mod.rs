@@ -47,6 +47,9 @@ pub struct Case {
     snaps: BTreeMap<String, Snap>,
     log_seen: usize,
     v2: Option<PathBuf>,
+    /// Per unit, the last hook it ran: right after `config-changed` Juju has rewritten the
+    /// unit's `private-address` to its own address (see `check_publications`).
+    last_hook: BTreeMap<String, String>,
 }
 
 thread_local! {
@@ -81,6 +84,7 @@ impl Case {
             rels: BTreeMap::new(),
             published: None,
             published_ever: Vec::new(),
+            last_hook: BTreeMap::new(),
             metrics_seen: BTreeSet::new(),
             snaps: BTreeMap::new(),
             log_seen: 0,
@@ -296,6 +300,7 @@ impl Case {
             );
         }
         for r in &records {
+            self.last_hook.insert(r.unit.clone(), r.hook.clone());
             if !r.ok() {
                 return fail(format!(
                     "(a) hook {} on {} exited {}:\nstdout: {}\nstderr: {}",
@@ -395,6 +400,13 @@ impl Case {
                     .map(|b| b.data.clone())
                     .unwrap_or_default();
                 let get = |k: &str| bag.get(k).cloned();
+                // Juju's config-changed commit sets private-address to the unit's ingress
+                // address before the charm's changes, and an unchanged re-set is no change; the
+                // charm puts the VIP back in its next hook (tests/lifecycle.rs
+                // website_private_address_after_every_hook).
+                let juju_rewrote = self.last_hook.get(u).map(String::as_str)
+                    == Some("config-changed")
+                    && get("private-address") == get("ingress-address");
                 let paused = Self::paused(m, u);
                 let candidates: Vec<&Expect> = if paused {
                     self.published_ever.iter().collect()
@@ -415,7 +427,7 @@ impl Case {
                             && get("private-address") == get("ingress-address"),
                         candidates.iter().any(|x| {
                             get("hostname") == Some(x.hostname.clone())
-                                && get("private-address") == Some(x.addr.clone())
+                                && (get("private-address") == Some(x.addr.clone()) || juju_rewrote)
                                 && get("port") == Some(x.port.clone())
                         }),
                     ),

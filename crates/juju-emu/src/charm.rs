@@ -61,7 +61,8 @@ pub enum ConfigType {
 }
 
 impl ConfigType {
-    fn name(self) -> &'static str {
+    /// The type's name in `config.yaml` (and in Juju's error texts).
+    pub fn name(self) -> &'static str {
         match self {
             ConfigType::String => "string",
             ConfigType::Int => "int",
@@ -244,33 +245,52 @@ impl CharmMeta {
     }
 }
 
+/// `ReadConfig` (juju/charm `config.go`): `options:` must be present, a missing `type` means
+/// string, and every default is checked with the option type's schema checker (except `""` for
+/// string and secret options), failing with `invalid config default: …`.
 fn load_config(path: &Path) -> Result<BTreeMap<String, ConfigOption>> {
     let mut out = BTreeMap::new();
     let Some(doc) = yaml_file(path)? else {
         return Ok(out);
     };
-    let Some(opts) = doc.get("options").and_then(|o| o.as_mapping()) else {
-        return Err(Error::Charm(format!("{}: missing options", path.display())));
+    let empty = serde_yaml::Mapping::new();
+    let opts = match doc.get("options") {
+        Some(Yaml::Mapping(m)) => m,
+        // `options:` present but empty is allowed; a missing key is not.
+        Some(Yaml::Null) => &empty,
+        _ => {
+            return Err(Error::CharmConfig(
+                "invalid config: empty configuration".into(),
+            ))
+        }
     };
     for (k, v) in opts {
         let name = yaml_key(k);
         let ty = match ystr(v, "type").as_deref() {
-            None | Some("string") => ConfigType::String,
+            None | Some("") | Some("string") => ConfigType::String,
             Some("int") => ConfigType::Int,
             Some("float") => ConfigType::Float,
             Some("boolean") => ConfigType::Boolean,
             Some("secret") => ConfigType::Secret,
             Some(t) => {
-                return Err(Error::Charm(format!(
-                    "option {name:?} has unknown type {t:?}"
+                return Err(Error::CharmConfig(format!(
+                    "invalid config: option {} has unknown type {}",
+                    crate::config::go_quote(&name),
+                    crate::config::go_quote(t)
                 )))
             }
         };
-        let default = match v.get("default") {
-            None | Some(Yaml::Null) => None,
-            Some(d) => Some(coerce_typed(ty, &yaml_to_json(d)).map_err(|e| {
-                Error::Charm(format!("invalid config default: option {name:?} {e}"))
-            })?),
+        let default = match v.get("default").map(yaml_to_json) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s))
+                if s.is_empty() && matches!(ty, ConfigType::String | ConfigType::Secret) =>
+            {
+                Some(Value::String(s))
+            }
+            Some(d) => Some(
+                crate::config::validate(&name, ty, &d)
+                    .map_err(|e| Error::CharmConfig(format!("invalid config default: {e}")))?,
+            ),
         };
         out.insert(name, ConfigOption { ty, default });
     }
@@ -299,58 +319,5 @@ fn load_actions(path: &Path) -> Result<BTreeMap<String, ActionDef>> {
     Ok(out)
 }
 
-/// Checks/coerces a typed value against an option type (Juju's checker semantics).
-pub fn coerce_typed(ty: ConfigType, v: &Value) -> std::result::Result<Value, String> {
-    let bad = || Err(format!("expected {}, got {}", ty.name(), v));
-    match ty {
-        ConfigType::String | ConfigType::Secret => match v {
-            Value::String(_) => Ok(v.clone()),
-            _ => bad(),
-        },
-        ConfigType::Int => match v.as_i64() {
-            Some(i) => Ok(Value::from(i)),
-            None => match v.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Value::from(f as i64)),
-                _ => bad(),
-            },
-        },
-        ConfigType::Float => match v.as_f64() {
-            Some(f) => Ok(serde_json::Number::from_f64(f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null)),
-            None => bad(),
-        },
-        ConfigType::Boolean => match v {
-            Value::Bool(_) => Ok(v.clone()),
-            _ => bad(),
-        },
-    }
-}
-
-/// Parses a `juju config k=v` string value for an option type (Go strconv rules).
-pub fn parse_typed(ty: ConfigType, s: &str) -> std::result::Result<Value, String> {
-    let bad = || Err(format!("expected {}, got {:?}", ty.name(), s));
-    match ty {
-        ConfigType::String | ConfigType::Secret => Ok(Value::String(s.to_string())),
-        ConfigType::Int => s.parse::<i64>().map(Value::from).or_else(|_| bad()),
-        ConfigType::Float => match s.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(serde_json::Number::from_f64(f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null)),
-            _ => bad(),
-        },
-        ConfigType::Boolean => parse_go_bool(s)
-            .map(Value::Bool)
-            .ok_or(())
-            .or_else(|_| bad()),
-    }
-}
-
-/// Go's `strconv.ParseBool`.
-pub fn parse_go_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
+/// Go's `strconv.ParseBool` (kept here for the hook tools' flag parsing).
+pub use crate::config::parse_go_bool;

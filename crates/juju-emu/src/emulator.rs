@@ -2,6 +2,7 @@
 //! the scheduler (`step`/`settle`) on top of a model directory.
 
 use crate::charm::{self, CharmMeta, Role, Scope};
+use crate::config;
 use crate::error::{Error, Result};
 use crate::hook::{ActionSpec, HookKind, HookRecord, HookSpec};
 use crate::model::{
@@ -399,48 +400,60 @@ impl Juju {
         })
     }
 
-    /// `juju config app k=v …`: values parsed per option type; all-or-nothing.
+    /// `juju config app k=v …` (the `SetConfigs` facade with a string map): each value is
+    /// converted with Go `strconv` for its option type (`ParseSettingsStrings`); all-or-nothing.
+    /// Errors read as `juju config` prints them after `ERROR `.
     pub fn set_config(&self, app: &str, values: &[(&str, &str)]) -> Result<()> {
-        self.store.update(|m| {
-            let a = m
-                .apps
-                .get_mut(app)
-                .ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
-            let mut new = a.config.clone();
+        self.apply_settings(app, |opts| config::parse_settings_strings(opts, values))
+    }
+
+    /// `juju config app --file FILE`: YAML with the application name as the top-level key
+    /// (`ParseSettingsYAML`): YAML strings are converted like `key=value`, every other value must
+    /// pass the option type's schema checker (an int is a valid float, a float is not a valid
+    /// int); null resets the option.
+    pub fn set_config_yaml(&self, app: &str, yaml: &str) -> Result<()> {
+        self.apply_settings(app, |opts| config::parse_settings_yaml(opts, yaml, app))
+    }
+
+    /// Sets typed config values (JSON) as a bundle's `options:` would: strings converted,
+    /// other values schema-checked, null resets; all-or-nothing.
+    pub fn set_config_values(&self, app: &str, values: &BTreeMap<String, Value>) -> Result<()> {
+        self.apply_settings(app, |opts| {
+            let mut out = BTreeMap::new();
             for (k, v) in values {
-                let opt = a
-                    .charm
-                    .config
-                    .get(*k)
-                    .ok_or_else(|| Error::Config(format!("unknown option {k:?}")))?;
-                let val = charm::parse_typed(opt.ty, v)
-                    .map_err(|e| Error::Config(format!("option {k:?} {e}")))?;
-                new.insert(k.to_string(), val);
+                let opt = opts
+                    .get(k)
+                    .ok_or_else(|| format!("unknown option {}", config::go_quote(k)))?;
+                let val = match v {
+                    Value::String(s) => config::parse(k, opt.ty, s)?,
+                    other => config::validate(k, opt.ty, other)?,
+                };
+                out.insert(k.clone(), (!val.is_null()).then_some(val));
             }
-            a.config = new;
-            Ok(())
+            Ok(out)
         })
     }
 
-    /// Sets typed config values (JSON), validated against the schema; all-or-nothing.
-    pub fn set_config_values(&self, app: &str, values: &BTreeMap<String, Value>) -> Result<()> {
+    fn apply_settings(
+        &self,
+        app: &str,
+        parse: impl FnOnce(
+            &BTreeMap<String, charm::ConfigOption>,
+        ) -> std::result::Result<BTreeMap<String, config::Setting>, String>,
+    ) -> Result<()> {
         self.store.update(|m| {
             let a = m
                 .apps
                 .get_mut(app)
                 .ok_or_else(|| Error::NotFound(format!("application {app:?}")))?;
-            let mut new = a.config.clone();
-            for (k, v) in values {
-                let opt = a
-                    .charm
-                    .config
-                    .get(k)
-                    .ok_or_else(|| Error::Config(format!("unknown option {k:?}")))?;
-                let val = charm::coerce_typed(opt.ty, v)
-                    .map_err(|e| Error::Config(format!("option {k:?} {e}")))?;
-                new.insert(k.clone(), val);
+            let parsed = parse(&a.charm.config)
+                .map_err(|e| Error::Config(format!("{}: {e}", config::SET_CONFIG_CONTEXT)))?;
+            for (k, v) in parsed {
+                match v {
+                    Some(v) => a.config.insert(k, v),
+                    None => a.config.remove(&k),
+                };
             }
-            a.config = new;
             Ok(())
         })
     }
@@ -500,6 +513,23 @@ impl Juju {
         })
     }
 
+    /// The machine rebooted (its unit agents restart and detect it): every unit on it that had
+    /// started runs `start` once more; during a series upgrade that waits until the upgrade is
+    /// complete (juju/juju internal/worker/uniter/reboot/resolver.go). Services the machine runs
+    /// are the caller's business (the simulator restarts its enabled services).
+    pub fn reboot_machine(&self, machine: &str) -> Result<()> {
+        self.store.update(|m| {
+            if !m.machines.contains_key(machine) {
+                return Err(Error::NotFound(format!("machine {machine:?}")));
+            }
+            for u in m.units.values_mut().filter(|u| u.machine == machine) {
+                // A unit that never started skips the implicit start (`!localState.Started`).
+                u.agent.reboot_detected = u.agent.started;
+            }
+            Ok(())
+        })
+    }
+
     /// `juju upgrade-machine M prepare BASE`: every unit on the machine runs `pre-series-upgrade`.
     pub fn pre_series_upgrade(&self, machine: &str, target_base: &str) -> Result<()> {
         self.store.update(|m| {
@@ -534,7 +564,8 @@ impl Juju {
         })
     }
 
-    /// `juju refresh --path DIR`: new charm for `app`; units run upgrade-charm → config-changed → start.
+    /// `juju refresh --path DIR`: new charm for `app`; units run upgrade-charm → config-changed
+    /// (and `start` only if they had not started yet).
     pub fn upgrade_charm(&self, app: &str, charm_dir: &Path) -> Result<()> {
         let charm_dir = charm_dir
             .canonicalize()

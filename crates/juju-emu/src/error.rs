@@ -24,6 +24,9 @@ pub enum Error {
     /// A charm's metadata is invalid (mirrors Juju's charm checks).
     #[error("invalid charm: {0}")]
     Charm(String),
+    /// `config.yaml` was rejected by Juju's `ReadConfig` (message as Juju words it).
+    #[error("{0}")]
+    CharmConfig(String),
     /// Something named does not exist (application, unit, relation, endpoint).
     #[error("{0} not found")]
     NotFound(String),

@@ -31,6 +31,7 @@
 //! the docs on [`Juju`], [`RunnerOptions`], [`HookRecord`], [`model::Model`].
 
 pub mod charm;
+pub mod config;
 pub mod context;
 mod emulator;
 pub mod error;

@@ -175,8 +175,11 @@ pub enum SeriesUpgrade {
 pub struct AgentState {
     /// `install` ran.
     pub installed: bool,
-    /// `start` ran (reset by upgrade-charm).
+    /// `start` ran (an upgrade does not reset it).
     pub started: bool,
+    /// The machine rebooted while the unit was started: `start` runs once more.
+    #[serde(default)]
+    pub reboot_detected: bool,
     /// `leader-elected` ran for the current leadership term.
     pub leader_elected_seen: bool,
     /// Leader-settings version last seen (non-leaders).

@@ -10,11 +10,29 @@ use crate::runner::agent_status;
 use crate::Result;
 use std::collections::BTreeMap;
 
-fn config_json(m: &Model, app: &str) -> String {
-    m.apps
-        .get(app)
+/// What `config-changed` reacts to: the config hash and the addresses hash of the unit
+/// (juju/juju `internal/worker/uniter/resolver.go` `nextOp`: `configHashChanged ||
+/// trustHashChanged || addressesHashChanged`).
+fn config_state(m: &Model, unit: &str) -> String {
+    let Some(u) = m.units.get(unit) else {
+        return String::new();
+    };
+    let cfg = m
+        .apps
+        .get(&u.app)
         .map(|a| serde_json::to_string(&a.effective_config()).unwrap_or_default())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    format!("{cfg} addr={}", m.unit_address(unit))
+}
+
+/// Relation ids of the unit's relations, peer relations last: the relations resolver handles
+/// peers after every other relation (juju/juju PR #18073 "process peer integrations last", so
+/// that departed/broken of other relations still see peer data; the 3.x resolver before it
+/// ranged over a Go map, so this order is one Juju could always produce).
+fn relation_order(m: &Model, u: &Unit) -> Vec<u64> {
+    let peer = |rid: &u64| m.relations.get(rid).is_some_and(|r| r.peer);
+    let (peers, others): (Vec<u64>, Vec<u64>) = u.agent.relations.keys().copied().partition(peer);
+    others.into_iter().chain(peers).collect()
 }
 
 fn rel_hook(
@@ -47,6 +65,19 @@ pub fn next_hook(m: &Model, unit: &str) -> Option<HookSpec> {
     }
     if let Some(r) = &a.retry {
         return Some(r.clone());
+    }
+    // The reboot resolver comes first (juju/juju internal/worker/uniter/resolver.go `NextOp`,
+    // reboot/resolver.go): a started unit runs `start` once after its machine rebooted, but not
+    // while a series upgrade is in progress, and not while another hook is queued.
+    if a.reboot_detected
+        && a.started
+        && a.queued.is_empty()
+        && a.series_upgrade == SeriesUpgrade::None
+        && m.machines
+            .get(&u.machine)
+            .is_none_or(|mc| mc.series_upgrade.is_none())
+    {
+        return Some(HookSpec::simple(HookKind::Start));
     }
     let app = m.apps.get(&u.app)?;
     if u.life == Life::Dying {
@@ -104,11 +135,15 @@ pub fn next_hook(m: &Model, unit: &str) -> Option<HookSpec> {
             return Some(HookSpec::simple(k));
         }
     }
-    if a.config_seen.as_deref() != Some(config_json(m, &u.app).as_str()) {
+    if a.config_seen.as_deref() != Some(config_state(m, unit).as_str()) {
         return Some(HookSpec::simple(HookKind::ConfigChanged));
     }
-    for (rid, rs) in &a.relations {
-        if let Some(h) = relation_hook(m, u, *rid, rs) {
+    for rid in relation_order(m, u) {
+        if let Some(h) = a
+            .relations
+            .get(&rid)
+            .and_then(|rs| relation_hook(m, u, rid, rs))
+        {
             return Some(h);
         }
     }
@@ -174,20 +209,27 @@ fn relation_hook(m: &Model, u: &Unit, rid: u64, rs: &RelationAgentState) -> Opti
     None
 }
 
+/// A Dying unit (juju/juju internal/worker/uniter/resolver.go `nextOp`, `case life.Dying`):
+/// relations are broken first, then `stop` only if the unit started, then `remove` only if it
+/// was installed.
 fn teardown_hook(m: &Model, u: &Unit) -> Option<HookSpec> {
     let a = &u.agent;
     if !a.installed {
         return None;
     }
-    for (rid, rs) in &a.relations {
-        if let Some(h) = relation_hook(m, u, *rid, rs) {
+    for rid in relation_order(m, u) {
+        if let Some(h) = a
+            .relations
+            .get(&rid)
+            .and_then(|rs| relation_hook(m, u, rid, rs))
+        {
             return Some(h);
         }
     }
-    if !a.stopped {
+    if a.started && !a.stopped {
         return Some(HookSpec::simple(HookKind::Stop));
     }
-    if !a.removed {
+    if a.installed && !a.removed {
         return Some(HookSpec::simple(HookKind::Remove));
     }
     None
@@ -261,7 +303,7 @@ pub fn finish(
         }
         return Ok(());
     }
-    commit(m, unit, ctx);
+    commit(m, unit, ctx, spec.kind == HookKind::ConfigChanged);
     if spec.kind != HookKind::Action {
         hook_done(m, unit, spec);
     }
@@ -272,17 +314,51 @@ pub fn finish(
     Ok(())
 }
 
-fn commit(m: &mut Model, unit: &str, ctx: &HookContext) {
+/// `CommitHookChanges` (juju/juju apiserver/facades/agent/uniter/uniter.go
+/// `commitHookChangesForOneUnit`), one transaction:
+/// 1. after `config-changed` only (runner/context/context.go `doFlush`: `if process ==
+///    hooks.ConfigChanged { b.UpdateNetworkInfo() }`), `updateUnitNetworkInfoOperation` sets
+///    `private-address` and `ingress-address` to the unit's ingress address and
+///    `egress-subnets` to its egress subnets in the unit's bag of every joined relation;
+/// 2. then each dirty bag the hook wrote: the uniter sends the whole cached bag
+///    (`Settings.FinalResult`), and `updateUnitSettingsOp` applies it with `Settings.Set`, which
+///    writes only keys that differ from what the controller stored *before* this transaction.
+///
+/// So a charm that re-sets an unchanged `private-address` in `config-changed` does not win
+/// over step 1; a value it changes does.
+fn commit(m: &mut Model, unit: &str, ctx: &HookContext, update_network_info: bool) {
     let app = ctx.app.clone();
+    let addr = m.unit_address(unit);
+    for (rid, rel) in m.relations.iter_mut() {
+        let cr = ctx.relations.get(rid).filter(|c| c.unit_dirty);
+        let joined = rel.in_scope.contains(unit);
+        if cr.is_none() && !(update_network_info && joined) {
+            continue;
+        }
+        let bag = rel.unit_settings.entry(unit.to_string()).or_default();
+        let stored = bag.data.clone();
+        let mut new = stored.clone();
+        if update_network_info && joined {
+            for key in ["private-address", "ingress-address"] {
+                new.insert(key.into(), addr.clone());
+            }
+            new.insert("egress-subnets".into(), format!("{addr}/32"));
+        }
+        if let Some(cr) = cr {
+            for (k, v) in &cr.unit_bag {
+                if stored.get(k) != Some(v) {
+                    new.insert(k.clone(), v.clone());
+                }
+            }
+            for k in stored.keys().filter(|k| !cr.unit_bag.contains_key(*k)) {
+                new.remove(k);
+            }
+        }
+        bag.replace(new);
+    }
     for (rid, cr) in &ctx.relations {
         let mut app_version = None;
         if let Some(rel) = m.relations.get_mut(rid) {
-            if cr.unit_dirty {
-                rel.unit_settings
-                    .entry(unit.to_string())
-                    .or_default()
-                    .replace(cr.unit_bag.clone());
-            }
             if cr.app_dirty {
                 let bag = rel.app_settings.entry(app.clone()).or_default();
                 bag.replace(cr.app_bag.clone());
@@ -326,7 +402,7 @@ pub fn hook_done(m: &mut Model, unit: &str, spec: &HookSpec) {
     let Some(u) = m.units.get(unit) else { return };
     let app_name = u.app.clone();
     let leader = m.is_leader(unit);
-    let cfg = config_json(m, &app_name);
+    let cfg = config_state(m, unit);
     let (generation, ls_version) = m
         .apps
         .get(&app_name)
@@ -344,6 +420,8 @@ pub fn hook_done(m: &mut Model, unit: &str, spec: &HookSpec) {
         HookKind::Install => a.installed = true,
         HookKind::Start => {
             a.started = true;
+            a.stopped = false;
+            a.reboot_detected = false;
             if !u.charm_set_status {
                 u.workload_status = Status::new("unknown", "");
             }
@@ -360,9 +438,11 @@ pub fn hook_done(m: &mut Model, unit: &str, spec: &HookSpec) {
                 a.queued.push("start".into());
             }
         }
+        // operation/runhook.go `Commit`: upgrade-charm queues config-changed, and config-changed
+        // queues start only `if !state.Started`; the upgrade (operation/deploy.go `Commit`)
+        // keeps Started, so a started unit gets no `start` after an upgrade.
         HookKind::UpgradeCharm => {
             a.charm_generation = generation;
-            a.started = false;
             a.after_upgrade = true;
             if !a.queued.iter().any(|q| q == "config-changed") {
                 a.queued.insert(0, "config-changed".into());

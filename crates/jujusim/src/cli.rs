@@ -65,6 +65,10 @@ pub enum Cmd {
         /// Options to reset to their defaults (comma-separated).
         #[arg(long)]
         reset: Option<String>,
+        /// YAML settings file (`-` for stdin): `APP: {key: value, ...}`, applied before
+        /// `--reset` and `key=value` as Juju does.
+        #[arg(long)]
+        file: Option<PathBuf>,
     },
     /// Shows the model.
     Status {
@@ -243,7 +247,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::RemoveRelation { a, b } => {
             sim.remove_relation(&a, &b)?;
         }
-        Cmd::Config { app, values, reset } => return config(&sim, &app, &values, reset),
+        Cmd::Config {
+            app,
+            values,
+            reset,
+            file,
+        } => return config(&sim, &app, &values, reset, file),
         Cmd::Status { app, format } => {
             if format == "json" {
                 println!("{}", serde_json::to_string_pretty(&sim.model()?)?);
@@ -306,6 +315,18 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Some(u) => u.machine.clone(),
                 None => target.clone(),
             };
+            // `juju ssh N sudo reboot`: the simulator reboots the machine (services stop and
+            // the enabled ones start again, /run is emptied, started units run `start`).
+            let words: Vec<&str> = command
+                .iter()
+                .map(String::as_str)
+                .skip_while(|w| *w == "sudo" || *w == "--")
+                .collect();
+            if words == ["reboot"] || words == ["shutdown", "-r", "now"] {
+                sim.reboot(&id)?;
+                eprintln!("Connection to machine {id} closed by remote host.");
+                return Ok(0);
+            }
             let ns = sim
                 .hosts()?
                 .machines
@@ -398,7 +419,26 @@ fn sim_app_name(_sim: &Sim, charm: &str) -> String {
         .unwrap_or_else(|| charm.to_string())
 }
 
-fn config(sim: &Sim, app: &str, values: &[String], reset: Option<String>) -> Result<i32> {
+fn config(
+    sim: &Sim,
+    app: &str,
+    values: &[String],
+    reset: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<i32> {
+    // Juju 3.x (cmd/juju/config ConfigCommandBase): --file, then --reset, then key=value.
+    let changes = file.is_some() || reset.is_some();
+    if let Some(f) = file {
+        let text = if f.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .context("reading settings from stdin")?;
+            s
+        } else {
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?
+        };
+        sim.config_set_yaml(app, &text)?;
+    }
     if let Some(r) = reset {
         let keys: Vec<String> = r.split(',').map(|s| s.trim().to_string()).collect();
         sim.config_reset(app, &keys)?;
@@ -413,6 +453,9 @@ fn config(sim: &Sim, app: &str, values: &[String], reset: Option<String>) -> Res
         sim.config_set(app, &kv(&owned)?)?;
         return Ok(0);
     }
+    if changes && gets.is_empty() {
+        return Ok(0);
+    }
     let m = sim.model()?;
     let a = m.app(app)?;
     let eff = a.effective_config();
@@ -420,8 +463,15 @@ fn config(sim: &Sim, app: &str, values: &[String], reset: Option<String>) -> Res
         if !a.charm.config.contains_key(key.as_str()) {
             bail!("key {key:?} not found in {app:?} application config or charm settings");
         }
+        // `fmt.Fprintln(ctx.Stdout, v)`: Go's %v (a float64 1 prints as `1`).
         match eff.get(key.as_str()) {
             Some(serde_json::Value::String(s)) => println!("{s}"),
+            Some(serde_json::Value::Number(n)) if n.is_f64() => {
+                println!(
+                    "{}",
+                    juju_emu::config::go_float(n.as_f64().unwrap_or_default())
+                )
+            }
             Some(v) => println!("{v}"),
             None => println!(),
         }

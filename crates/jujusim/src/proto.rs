@@ -46,6 +46,12 @@ pub enum Request {
     },
     /// Services and their states: `[{machine, name, state, pid, restarts}]`.
     Services,
+    /// Reboots a machine: its services stop as at a clean shutdown, its `/run` is emptied
+    /// (tmpfs), enabled services start again, and its started units run `start`.
+    Reboot {
+        /// Machine id.
+        machine: String,
+    },
     /// Sets the update-status interval in milliseconds (0 = off).
     UpdateStatusInterval {
         /// Interval.

@@ -281,6 +281,13 @@ impl Sim {
         Ok(())
     }
 
+    /// `juju config APP --file F` (YAML keyed by the application name).
+    pub fn config_set_yaml(&self, app: &str, yaml: &str) -> Result<()> {
+        self.juju()?.set_config_yaml(app, yaml)?;
+        self.kick();
+        Ok(())
+    }
+
     /// `juju config APP --reset k,…`.
     pub fn config_reset(&self, app: &str, keys: &[String]) -> Result<()> {
         let k: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -414,6 +421,15 @@ impl Sim {
                 up,
             },
             Duration::from_secs(10),
+        )
+        .map(drop)
+    }
+
+    /// Reboots machine `id` (what `juju ssh ID sudo reboot` does to a real machine).
+    pub fn reboot(&self, id: &str) -> Result<()> {
+        self.call(
+            &Request::Reboot { machine: id.into() },
+            Duration::from_secs(120),
         )
         .map(drop)
     }

@@ -144,3 +144,41 @@ fn stand_ins_serve_tls_publish_and_clean_up() {
         .any(|r| r.unit == "kubeapi-load-balancer/1" && r.hook == "remove"));
     assert!(log.iter().all(|r| r.exit_code == 0), "a hook failed");
 }
+
+#[test]
+fn reboot_restarts_enabled_services_empties_run_and_runs_start() {
+    let Some(model) = common::Model::new() else {
+        return;
+    };
+    let sim = &model.sim;
+    sim.deploy("kubeapi-load-balancer", None, 1, &[]).unwrap();
+    sim.wait_idle(T).unwrap();
+    let pid_of = || -> Option<i64> {
+        let v = sim
+            .call(&Request::Services, Duration::from_secs(5))
+            .unwrap();
+        v.as_array()?
+            .iter()
+            .find(|s| s["machine"] == "0" && s["name"] == "kubeapi-lb.service")?["pid"]
+            .as_i64()
+    };
+    let before = pid_of().expect("listener pid");
+    let run = sim.md.machine_root("0").join("run");
+    std::fs::create_dir_all(run.join("leftover")).unwrap();
+    let hooks_before = sim.juju().unwrap().hook_log().unwrap().len();
+
+    sim.reboot("0").unwrap();
+    sim.wait_idle(T).unwrap();
+
+    let after = pid_of().expect("the enabled listener runs again after boot");
+    assert_ne!(before, after);
+    assert!(!run.join("leftover").exists(), "/run is a tmpfs");
+    let log = sim.juju().unwrap().hook_log().unwrap();
+    let new: Vec<&str> = log[hooks_before..]
+        .iter()
+        .map(|r| r.hook.as_str())
+        .collect();
+    assert_eq!(new, ["start"], "a reboot runs start and nothing else");
+    let client = sim.add_host("client", "192.0.2.200/24").unwrap();
+    assert!(proof::served_cert(&client, "192.0.2.10", 443, "x").is_ok());
+}

@@ -132,6 +132,17 @@ impl Net {
 }
 
 /// The supervisor's view of machine `id`.
+/// Reboots machine `id` if it is a real-systemd container (`systemctl reboot` inside, then the
+/// same tree boots again): `None` for a plain-namespace machine, whose services the shim reboots.
+pub(crate) fn reboot_container(
+    shared: &Shared,
+    id: &str,
+) -> Option<Result<netlab::nspawn::Timing>> {
+    let mut containers = lock(&shared.net.containers);
+    let c = containers.get_mut(id)?;
+    Some(c.reboot().map_err(Into::into))
+}
+
 pub(crate) fn machine_ctx(shared: &Shared, id: &str) -> Option<MachineCtx> {
     let ns = shared.net.machine_ns(id)?;
     Some(MachineCtx {

@@ -107,6 +107,31 @@ fn handle(shared: &Shared, req: Request) -> Response {
             }
         }
         Request::Services => Response::ok(shared.services.list()),
+        Request::Reboot { machine } => match super::net::machine_ctx(shared, &machine) {
+            Some(m) => {
+                let rebooted = match super::net::reboot_container(shared, &machine) {
+                    // A real-systemd machine: its own systemd stops and starts the services.
+                    Some(r) => r.map(drop),
+                    None => {
+                        let run = shared.md.machine_root(&machine).join("run");
+                        shared.services.reboot_machine(&m, &run);
+                        Ok(())
+                    }
+                };
+                if let Err(e) = rebooted {
+                    return Response::err(format!("reboot of machine {machine}: {e}"));
+                }
+                let marked = shared
+                    .juju()
+                    .and_then(|j| j.reboot_machine(&machine).map_err(Into::into));
+                shared.kick();
+                match marked {
+                    Ok(()) => Response::ok(json!({"rebooted": machine})),
+                    Err(e) => Response::err(e.to_string()),
+                }
+            }
+            None => Response::err(format!("machine {machine:?} has no namespace")),
+        },
         Request::UpdateStatusInterval { ms } => {
             shared.update_status_ms.store(ms, Ordering::SeqCst);
             Response::ok(json!({}))

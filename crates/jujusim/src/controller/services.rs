@@ -524,6 +524,43 @@ impl Supervisor {
         lock(&self.svcs).retain(|(m, _), _| m != id);
     }
 
+    /// Reboots machine `m`: every service stops as systemd stops it at shutdown (ExecStop,
+    /// ExecStopPost), `run_dir` (the machine's tmpfs `/run`) is emptied, and the enabled
+    /// services start as at boot. Services keep their enablement.
+    pub fn reboot_machine(&self, m: &MachineCtx, run_dir: &Path) {
+        let all: Vec<_> = lock(&self.svcs)
+            .iter()
+            .filter(|((id, _), _)| *id == m.id)
+            .map(|(_, s)| s.clone())
+            .collect();
+        for s in &all {
+            let mut s = lock(s);
+            if s.child.is_some() || s.state == State::Active {
+                s.stop(true);
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(run_dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+        for s in &all {
+            let mut s = lock(s);
+            if s.enabled {
+                s.starts.clear();
+                let o = s.start();
+                if o.code != 0 {
+                    s.log(&format!("boot: start failed: {}", o.stderr.trim_end()));
+                }
+            }
+        }
+    }
+
     /// Stops everything (shutdown); no ExecStopPost since the namespaces go away.
     pub fn stop_all(&self) {
         let ids: Vec<String> = lock(&self.svcs).keys().map(|(m, _)| m.clone()).collect();
