@@ -2,11 +2,11 @@
 //! relation data (only differing keys) and the status.
 use std::path::{Path, PathBuf};
 
-use super::desired::{self, BagWrite, FileSpec, Plan, RunPlan, Status};
+use super::desired::{self, BagWrite, FileSpec, LegacyStop, Plan, RunPlan, Status};
 use super::files::{remove_if_exists, write_if_changed};
 use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
 use super::paths::{charm_worker_binary, Paths};
-use super::service::{self, ServiceError, ServiceVerb, WorkerService};
+use super::service::{self, ServiceError, ServiceVerb, WorkerService, LEGACY};
 use super::world::World;
 
 /// Errors that make the hook fail (Juju retries it).
@@ -123,8 +123,52 @@ impl<'a> Converger<'a> {
         Ok(())
     }
 
-    /// Applies `plan` against what `world` saw.
-    pub fn apply(mut self, plan: Plan, world: &World) -> Result<Report, ConvergeError> {
+    /// Stops and disables the previous charm's `keepalived.service` (see
+    /// [`desired::legacy_stop`]), logs it and remembers it (the marker keeps the worker
+    /// VRRPv2-compatible in later hooks). Its files and `/etc/keepalived` stay.
+    fn replace_legacy(&mut self, l: LegacyStop, remember: bool) -> Result<(), ConvergeError> {
+        let name = LEGACY.0;
+        if l.stop {
+            self.report.service_calls.push(format!("stop {name}"));
+            LEGACY.verb(ServiceVerb::Stop)?;
+        }
+        if l.disable {
+            self.report.service_calls.push(format!("disable {name}"));
+            LEGACY.verb(ServiceVerb::Disable)?;
+        }
+        let done = match (l.stop, l.disable) {
+            (true, true) => "stopped and disabled",
+            (true, false) => "stopped",
+            _ => "disabled",
+        };
+        self.log(
+            LogLevel::Warning,
+            &format!(
+                "{done} {name} (the previous charm's keepalived daemon, replaced by vrrpd); \
+                 not removed, /etc/keepalived left as it is"
+            ),
+        );
+        if remember {
+            self.write(&FileSpec {
+                path: self.paths.legacy_marker(),
+                content: format!("{name} {done} by the keepalived charm\n").into_bytes(),
+                mode: 0o644,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Applies `plan` (and `legacy`, from [`desired::legacy_stop`]) against what `world` saw.
+    pub fn apply(
+        mut self,
+        plan: Plan,
+        legacy: Option<LegacyStop>,
+        world: &World,
+    ) -> Result<Report, ConvergeError> {
+        // Run stops the old daemon itself, right before the worker starts (the shortest gap).
+        if let (Some(l), false) = (legacy, matches!(plan, Plan::Run(_))) {
+            self.replace_legacy(l, !matches!(plan, Plan::Remove))?;
+        }
         match plan {
             Plan::Hold(status) => {
                 self.log(
@@ -170,12 +214,17 @@ impl<'a> Converger<'a> {
                     message: "vrrpd stopped and removed".into(),
                 })?;
             }
-            Plan::Run(run) => self.run(*run, world)?,
+            Plan::Run(run) => self.run(*run, legacy, world)?,
         }
         Ok(self.report)
     }
 
-    fn run(&mut self, run: RunPlan, world: &World) -> Result<(), ConvergeError> {
+    fn run(
+        &mut self,
+        run: RunPlan,
+        legacy: Option<LegacyStop>,
+        world: &World,
+    ) -> Result<(), ConvergeError> {
         let src = charm_worker_binary(&world.env.charm_dir);
         let bin = std::fs::read(&src)
             .map_err(|_| ConvergeError::MissingWorker(src.display().to_string()))?;
@@ -201,6 +250,12 @@ impl<'a> Converger<'a> {
         }
         if !self.svc.is_enabled()? {
             self.verb(ServiceVerb::Enable)?;
+        }
+        // The old daemon goes right before the worker (re)starts: its priority-0 advert hands
+        // the VIP to a backup, and the worker's start-up removal of stale VIPs cannot pull the
+        // VIP from a keepalived that still advertises (desired::legacy_stop).
+        if let Some(l) = legacy {
+            self.replace_legacy(l, true)?;
         }
         // A new binary or unit needs a restart (SIGTERM: the worker hands the VIP over
         // make-before-break, so clients see no gap). A new configuration only needs SIGHUP: the
@@ -251,6 +306,7 @@ impl<'a> Converger<'a> {
         };
         self.status(&desired::run_status(
             state,
+            run.legacy_note,
             run.cert_note.as_ref(),
             run.strict_san_check,
         ))
