@@ -1,6 +1,6 @@
 //! `juju refresh` from the original Python charm (charmed-kubernetes/charm-keepalived) under the
 //! Juju emulator, with the fake systemctl: its apt `keepalived.service` is stopped and disabled
-//! (not removed, /etc/keepalived kept) before the worker starts, logged, named once in the
+//! (not removed, /etc/keepalived kept) once the worker runs, logged, named once in the
 //! status, and the worker speaks VRRPv2 too. The real daemons and the VIP: see
 //! crates/jujusim/tests/refresh_e2e.rs.
 mod common;
@@ -54,7 +54,7 @@ const NOTE: &str =
     "replaced keepalived.service of the previous charm (stopped, disabled; VRRPv2-compatible)";
 
 #[test]
-fn refresh_stops_and_disables_the_old_daemon_before_the_worker_starts() {
+fn refresh_starts_the_worker_then_stops_and_disables_the_old_daemon() {
     let mut lab = Lab::with_keepalived(2, old_charm);
     lab.settle();
     lab.config(&[
@@ -82,15 +82,15 @@ fn refresh_stops_and_disables_the_old_daemon_before_the_worker_starts() {
             .map(|r| r.hook.as_str())
             .collect();
         assert_eq!(hooks.first(), Some(&"upgrade-charm"), "{hooks:?}");
-        // Stopped and disabled once, in the first hook, right before the worker starts.
+        // Stopped and disabled once, in the first hook, right after the worker started.
         assert_eq!(
             lab.service_calls(u)[before[i]..],
             [
                 "daemon-reload",
                 "enable vrrpd.service",
+                "start vrrpd.service",
                 "stop keepalived.service",
                 "disable keepalived.service",
-                "start vrrpd.service",
             ],
             "{u}"
         );
@@ -183,5 +183,5 @@ fn an_invalid_config_after_refresh_leaves_the_old_daemon_serving() {
     let calls = lab.service_calls(u);
     let stop = calls.iter().position(|c| c == "stop keepalived.service");
     let start = calls.iter().position(|c| c == "start vrrpd.service");
-    assert!(stop.is_some() && stop < start, "{calls:?}");
+    assert!(start.is_some() && start < stop, "{calls:?}");
 }

@@ -7,7 +7,12 @@ use super::files::{remove_if_exists, write_if_changed};
 use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
 use super::paths::{charm_worker_binary, Paths};
 use super::service::{self, ServiceError, ServiceVerb, WorkerService, LEGACY};
+use super::workerstate::WorkerState;
 use super::world::World;
+
+/// How long a hook waits for a just started worker to listen before it stops the previous
+/// charm's daemon (its priority-0 advert must find the worker's backup listening).
+pub const LISTEN_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Errors that make the hook fail (Juju retries it).
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +163,34 @@ impl<'a> Converger<'a> {
         Ok(())
     }
 
+    /// Waits (at most [`LISTEN_BOUND`]) until the just started worker reports every instance
+    /// up (BACKUP or MASTER) in its state file, i.e. it listens to adverts; `systemctl start`
+    /// of a `Type=simple` unit returns before that. Returns whether it did.
+    fn await_worker_listening(&self) -> bool {
+        let path = self.paths.worker_state();
+        let deadline = std::time::Instant::now() + LISTEN_BOUND;
+        loop {
+            if let Ok(Some(st)) = WorkerState::read(&path) {
+                let up = !st.instances.is_empty()
+                    && st
+                        .instances
+                        .iter()
+                        .all(|i| i.role == "BACKUP" || i.role == "MASTER");
+                if up && st.writer_alive(Path::new("/proc")) {
+                    return true;
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                self.log(
+                    LogLevel::Warning,
+                    &format!("vrrpd did not report its instances up within {LISTEN_BOUND:?}"),
+                );
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Applies `plan` (and `legacy`, from [`desired::legacy_stop`]) against what `world` saw.
     pub fn apply(
         mut self,
@@ -165,7 +198,7 @@ impl<'a> Converger<'a> {
         legacy: Option<LegacyStop>,
         world: &World,
     ) -> Result<Report, ConvergeError> {
-        // Run stops the old daemon itself, right before the worker starts (the shortest gap).
+        // Run stops the old daemon itself, once the worker runs (the shortest gap).
         if let (Some(l), false) = (legacy, matches!(plan, Plan::Run(_))) {
             self.replace_legacy(l, !matches!(plan, Plan::Remove))?;
         }
@@ -251,12 +284,6 @@ impl<'a> Converger<'a> {
         if !self.svc.is_enabled()? {
             self.verb(ServiceVerb::Enable)?;
         }
-        // The old daemon goes right before the worker (re)starts: its priority-0 advert hands
-        // the VIP to a backup, and the worker's start-up removal of stale VIPs cannot pull the
-        // VIP from a keepalived that still advertises (desired::legacy_stop).
-        if let Some(l) = legacy {
-            self.replace_legacy(l, true)?;
-        }
         // A new binary or unit needs a restart (SIGTERM: the worker hands the VIP over
         // make-before-break, so clients see no gap). A new configuration only needs SIGHUP: the
         // worker applies soft changes in place and replaces changed instances make-before-break,
@@ -287,6 +314,20 @@ impl<'a> Converger<'a> {
                 });
             }
             running = self.svc.is_active()?;
+        }
+        // The previous charm's daemon goes once the worker runs (desired::legacy_stop).
+        if let Some(l) = legacy {
+            if running {
+                if matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart)) {
+                    self.await_worker_listening();
+                }
+                self.replace_legacy(l, true)?;
+            } else {
+                self.log(
+                    LogLevel::Warning,
+                    &format!("{} left running: vrrpd is not running", LEGACY.0),
+                );
+            }
         }
         if let Some(w) = &run.peer_publish {
             self.relation_writes(std::slice::from_ref(w))?;
