@@ -252,16 +252,24 @@ pub struct LegacyStop {
 /// charm: then the worker does not run either and the old daemon is the only thing serving the
 /// VIP, so it is left running ("an invalid change never touches the running VIP").
 ///
-/// Order of operations (converge), measured with keepalived 2.2.7 in
-/// crates/jujusim/tests/refresh_e2e.rs: the worker starts first, in VRRPv2 compatibility (see
+/// Order of operations (converge): the worker starts first, in VRRPv2 compatibility (see
 /// [`v2_compat_needed`]), and once its state file shows its instances up (bounded) the old
-/// daemon is stopped. keepalived's SIGTERM sends priority 0 at once, and our backup takes over
-/// after its Skew_Time (2–23 ms). The worker's start-up removal of stale VIPs of its config
-/// takes the VIP from a local keepalived master a few milliseconds before that. The other
-/// order (stop, then start) measured a 1.39 s client gap when both units refreshed together:
-/// keepalived takes ~1 s to exit after its priority-0 advert (`systemctl stop` waits for it),
-/// the peer's keepalived backup was being stopped too, and a fresh worker then waits its
-/// Master_Down_Interval. If the worker does not run, the old daemon is left running.
+/// daemon is stopped; if the worker does not run, the old daemon is left running. Measured
+/// with keepalived 2.2.7 (crates/jujusim/tests/refresh_e2e.rs,
+/// crates/vrrpd/tests/scenario_refresh_mixed.rs):
+/// - keepalived's SIGTERM sends priority 0 at once; a worker already backing up on another
+///   host takes over after its Skew_Time: 20.5 ms client gap when both units refreshed together;
+/// - the old master's host refreshed while the others still run keepalived: the new worker
+///   cannot hear its local keepalived (same source address), and its start-up removal of stale
+///   VIPs has already taken the VIP, so it takes over after its own Master_Down_Interval: 312 ms
+///   without a holder, keepalived backups (skew 0.6 s) then hear it and stay backups;
+/// - a backup's host first: the worker times out before keepalived's next 1 s advert and, with
+///   the higher priority, takes the VIP over from keepalived (no gap or overlap seen at 2 ms).
+///
+/// The other order (stop, then start) measured a 1.39 s client gap when both units refreshed
+/// together: keepalived takes ~1 s to exit after its priority-0 advert (`systemctl stop` waits
+/// for it), the peer's keepalived backup was being stopped too, and the fresh worker then waited
+/// its Master_Down_Interval.
 pub fn legacy_stop(world: &World, plan: &Plan) -> Option<LegacyStop> {
     let l = world.legacy;
     match plan {
