@@ -230,6 +230,20 @@ fn refresh_from_the_python_charm_moves_the_vip_once() {
         ms(longest),
         settled.duration_since(t0).as_secs_f64()
     );
+    if gap > Duration::from_secs(1) || longest > Duration::from_millis(100) {
+        // What each daemon said, for the failure message.
+        for (id, _) in &machines {
+            let dir = sim.md.machine_log(id);
+            for f in ["keepalived.service.log", "vrrpd.service.log"] {
+                let text = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(80).collect();
+                eprintln!("--- machine {id} {f} (last 80 lines)");
+                for l in tail.into_iter().rev() {
+                    eprintln!("{l}");
+                }
+            }
+        }
+    }
     assert!(gap <= Duration::from_secs(1), "client gap {gap:?} > 1 s");
     assert!(
         longest <= Duration::from_millis(100),
