@@ -2,12 +2,17 @@
 //! relation data (only differing keys) and the status.
 use std::path::{Path, PathBuf};
 
-use super::desired::{self, BagWrite, FileSpec, Plan, RunPlan, Status};
+use super::desired::{self, BagWrite, FileSpec, LegacyStop, Plan, RunPlan, Status};
 use super::files::{remove_if_exists, write_if_changed};
 use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
 use super::paths::{charm_worker_binary, Paths};
-use super::service::{self, ServiceError, ServiceVerb, WorkerService};
+use super::service::{self, ServiceError, ServiceVerb, WorkerService, LEGACY};
+use super::workerstate::WorkerState;
 use super::world::{World, STATE_PUBLISHED_VIP};
+
+/// How long a hook waits for a just started worker to listen before it stops the previous
+/// charm's daemon (its priority-0 advert must find the worker's backup listening).
+pub const LISTEN_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Errors that make the hook fail (Juju retries it).
 #[derive(Debug, thiserror::Error)]
@@ -123,8 +128,80 @@ impl<'a> Converger<'a> {
         Ok(())
     }
 
-    /// Applies `plan` against what `world` saw.
-    pub fn apply(mut self, plan: Plan, world: &World) -> Result<Report, ConvergeError> {
+    /// Stops and disables the previous charm's `keepalived.service` (see
+    /// [`desired::legacy_stop`]), logs it and remembers it (the marker keeps the worker
+    /// VRRPv2-compatible in later hooks). Its files and `/etc/keepalived` stay.
+    fn replace_legacy(&mut self, l: LegacyStop, remember: bool) -> Result<(), ConvergeError> {
+        let name = LEGACY.0;
+        if l.stop {
+            self.report.service_calls.push(format!("stop {name}"));
+            LEGACY.verb(ServiceVerb::Stop)?;
+        }
+        if l.disable {
+            self.report.service_calls.push(format!("disable {name}"));
+            LEGACY.verb(ServiceVerb::Disable)?;
+        }
+        let done = match (l.stop, l.disable) {
+            (true, true) => "stopped and disabled",
+            (true, false) => "stopped",
+            _ => "disabled",
+        };
+        self.log(
+            LogLevel::Warning,
+            &format!(
+                "{done} {name} (the previous charm's keepalived daemon, replaced by vrrpd); \
+                 not removed, /etc/keepalived left as it is"
+            ),
+        );
+        if remember {
+            self.write(&FileSpec {
+                path: self.paths.legacy_marker(),
+                content: format!("{name} {done} by the keepalived charm\n").into_bytes(),
+                mode: 0o644,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Waits (at most [`LISTEN_BOUND`]) until the just started worker reports every instance
+    /// up (BACKUP or MASTER) in its state file, i.e. it listens to adverts; `systemctl start`
+    /// of a `Type=simple` unit returns before that. Returns whether it did.
+    fn await_worker_listening(&self) -> bool {
+        let path = self.paths.worker_state();
+        let deadline = std::time::Instant::now() + LISTEN_BOUND;
+        loop {
+            if let Ok(Some(st)) = WorkerState::read(&path) {
+                let up = !st.instances.is_empty()
+                    && st
+                        .instances
+                        .iter()
+                        .all(|i| i.role == "BACKUP" || i.role == "MASTER");
+                if up && st.writer_alive(Path::new("/proc")) {
+                    return true;
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                self.log(
+                    LogLevel::Warning,
+                    &format!("vrrpd did not report its instances up within {LISTEN_BOUND:?}"),
+                );
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Applies `plan` (and `legacy`, from [`desired::legacy_stop`]) against what `world` saw.
+    pub fn apply(
+        mut self,
+        plan: Plan,
+        legacy: Option<LegacyStop>,
+        world: &World,
+    ) -> Result<Report, ConvergeError> {
+        // Run stops the old daemon itself, once the worker runs (the shortest gap).
+        if let (Some(l), false) = (legacy, matches!(plan, Plan::Run(_))) {
+            self.replace_legacy(l, !matches!(plan, Plan::Remove))?;
+        }
         match plan {
             Plan::Hold(status) => {
                 self.log(
@@ -177,12 +254,17 @@ impl<'a> Converger<'a> {
                     message: "vrrpd stopped and removed".into(),
                 })?;
             }
-            Plan::Run(run) => self.run(*run, world)?,
+            Plan::Run(run) => self.run(*run, legacy, world)?,
         }
         Ok(self.report)
     }
 
-    fn run(&mut self, run: RunPlan, world: &World) -> Result<(), ConvergeError> {
+    fn run(
+        &mut self,
+        run: RunPlan,
+        legacy: Option<LegacyStop>,
+        world: &World,
+    ) -> Result<(), ConvergeError> {
         let src = charm_worker_binary(&world.env.charm_dir);
         let bin = std::fs::read(&src)
             .map_err(|_| ConvergeError::MissingWorker(src.display().to_string()))?;
@@ -240,6 +322,20 @@ impl<'a> Converger<'a> {
             }
             running = self.svc.is_active()?;
         }
+        // The previous charm's daemon goes once the worker runs (desired::legacy_stop).
+        if let Some(l) = legacy {
+            if running {
+                if matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart)) {
+                    self.await_worker_listening();
+                }
+                self.replace_legacy(l, true)?;
+            } else {
+                self.log(
+                    LogLevel::Warning,
+                    &format!("{} left running: vrrpd is not running", LEGACY.0),
+                );
+            }
+        }
         if let Some(w) = &run.peer_publish {
             self.relation_writes(std::slice::from_ref(w))?;
         }
@@ -265,6 +361,7 @@ impl<'a> Converger<'a> {
         };
         self.status(&desired::run_status(
             state,
+            run.legacy_note,
             run.cert_note.as_ref(),
             run.strict_san_check,
         ))

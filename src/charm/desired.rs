@@ -27,6 +27,15 @@ pub const PEER_KEY_V4: &str = "vrrp-ipv4";
 pub const PEER_KEY_V6: &str = "vrrp-ipv6";
 /// Name of the health check in the worker config.
 pub const CHECK_NAME: &str = "chk_lb_port";
+/// Peer bag key: `"1"` while this unit has replaced the previous charm's `keepalived.service`,
+/// so units that never ran it (added later) also keep VRRPv2 compatibility.
+pub const PEER_KEY_LEGACY: &str = "replaced-keepalived";
+/// Status note while the worker runs VRRPv2-compatible after replacing the previous charm's
+/// daemon (it names `keepalived.service` once).
+pub const MSG_LEGACY: &str =
+    "replaced keepalived.service of the previous charm (stopped, disabled; VRRPv2-compatible)";
+/// Status note while an invalid config keeps the previous charm's daemon serving the VIP.
+pub const MSG_LEGACY_KEPT: &str = "keepalived.service of the previous charm left running";
 
 /// A workload status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +94,9 @@ pub struct RunPlan {
     pub strict_san_check: bool,
     /// The first VIP, remembered in charm state once published (see [`hold_writes`]).
     pub published_vip: String,
+    /// The worker runs VRRPv2-compatible because the previous charm's daemon was replaced
+    /// here or on a peer: the status says so ([`MSG_LEGACY`]).
+    pub legacy_note: bool,
 }
 
 /// What this hook should do.
@@ -127,12 +139,17 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         }
         _ => {}
     }
+    let kept = if world.legacy.active {
+        format!("; {MSG_LEGACY_KEPT}")
+    } else {
+        String::new()
+    };
     let cfg = match &world.config {
         Ok(c) => c,
         Err(e) => {
             return Ok(Plan::Hold(Status::new(
                 StatusLevel::Blocked,
-                format!("Invalid config: {}", e.summary(STATUS_BUDGET)),
+                format!("Invalid config: {}{kept}", e.summary(STATUS_BUDGET)),
             )))
         }
     };
@@ -147,17 +164,23 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         Err(msg) => {
             return Ok(Plan::Hold(Status::new(
                 StatusLevel::Blocked,
-                format!("Invalid config: {msg}"),
+                format!("Invalid config: {msg}{kept}"),
             )))
         }
     };
-    let spec = worker_spec(
+    let mut spec = worker_spec(
         cfg,
         &net,
         &world.env.unit.name,
         world.env.unit.number,
         world.peers.as_ref(),
     );
+    let compat = v2_compat_needed(world);
+    for (i, fam) in spec.instances.iter_mut().zip(cfg.families()) {
+        // Only a VRRPv3 IPv4 instance can interoperate (RFC 5798 §8.4); the old group is IPv4.
+        i.v2_compat = compat && fam == Family::V4 && i.version == VrrpVersion::V3.number();
+    }
+    let legacy_note = spec.instances.iter().any(|i| i.v2_compat);
     let families = cfg.families();
     let config = FileSpec {
         path: paths.worker_config(),
@@ -189,6 +212,11 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
             PEER_KEY_V6.into(),
             net.src_v6.map(|a| a.to_string()).unwrap_or_default(),
         );
+        let replaced = world.legacy.present() || world.legacy.replaced;
+        want.insert(
+            PEER_KEY_LEGACY.into(),
+            if replaced { "1" } else { "" }.to_string(),
+        );
         diff(&p.local, &want).map(|changes| BagWrite {
             relation_id: p.id.clone(),
             changes,
@@ -212,6 +240,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
             .first()
             .map(|v| v.addr.to_string())
             .unwrap_or_default(),
+        legacy_note,
     })))
 }
 
@@ -238,6 +267,89 @@ pub fn hold_writes(world: &World) -> Vec<BagWrite> {
         .collect()
 }
 
+/// What to do in this hook about the previous charm's `keepalived.service`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyStop {
+    /// `systemctl stop keepalived.service` (it is active).
+    pub stop: bool,
+    /// `systemctl disable keepalived.service` (it is enabled).
+    pub disable: bool,
+}
+
+/// The previous (Python) charm installed the apt `keepalived` package, whose
+/// `keepalived.service` keeps running after a refresh to this charm, on the same VRID with the
+/// same VIP: two VRRP speakers on one host. Every hook stops and disables it (never removes it;
+/// `/etc/keepalived` stays as it is), except while the configuration is invalid for this
+/// charm: then the worker does not run either and the old daemon is the only thing serving the
+/// VIP, so it is left running ("an invalid change never touches the running VIP").
+///
+/// Order of operations (converge): the worker starts first, in VRRPv2 compatibility (see
+/// [`v2_compat_needed`]), and once its state file shows its instances up (bounded) the old
+/// daemon is stopped; if the worker does not run, the old daemon is left running. Measured
+/// with keepalived 2.2.7 (crates/jujusim/tests/refresh_e2e.rs,
+/// crates/vrrpd/tests/scenario_refresh_mixed.rs):
+/// - keepalived's SIGTERM sends priority 0 at once; a worker already backing up on another
+///   host takes over after its Skew_Time: 20.5 ms client gap when both units refreshed together;
+/// - the old master's host refreshed while the others still run keepalived: the new worker
+///   cannot hear its local keepalived (same source address), and its start-up removal of stale
+///   VIPs has already taken the VIP, so it takes over after its own Master_Down_Interval: 312 ms
+///   without a holder, keepalived backups (skew 0.6 s) then hear it and stay backups;
+/// - a backup's host first: the worker times out before keepalived's next 1 s advert and, with
+///   the higher priority, takes the VIP over from keepalived (no gap or overlap seen at 2 ms).
+///
+/// The other order (stop, then start) measured a 1.39 s client gap when both units refreshed
+/// together: keepalived takes ~1 s to exit after its priority-0 advert (`systemctl stop` waits
+/// for it), the peer's keepalived backup was being stopped too, and the fresh worker then waited
+/// its Master_Down_Interval.
+pub fn legacy_stop(world: &World, plan: &Plan) -> Option<LegacyStop> {
+    let l = world.legacy;
+    match plan {
+        Plan::Hold(_) => None,
+        _ if l.present() => Some(LegacyStop {
+            stop: l.active,
+            disable: l.enabled,
+        }),
+        _ => None,
+    }
+}
+
+/// Whether the worker's IPv4 instance must also speak VRRPv2 (RFC 5798 §8.4, vrrpd
+/// `vrrpd_v2_compat`).
+///
+/// A refresh is rolling: Juju runs `upgrade-charm` on each unit on its own, so for a while some
+/// hosts run the old charm's keepalived (VRRPv2, 1 s adverts, no auth, priorities 100/101 plus
+/// 2 from its health check) and some run vrrpd (VRRPv3 by default). VRRPv2 and VRRPv3 routers
+/// of one VRID drop each other's adverts as a version mismatch, so each side would elect its own
+/// master: two holders of the VIP until the last unit is refreshed. In compatibility mode the
+/// worker stays VRRPv3 (100 ms adverts among vrrpd units) and also sends a VRRPv2 advert with
+/// Adver Int 1 and no auth (what keepalived's default group accepts) and accepts keepalived's
+/// VRRPv2 adverts, so both daemons form one group:
+/// - a keepalived master keeps the VIP while refreshed units come up as backups (our
+///   `nopreempt`); keepalived backups hear a vrrpd master (priority ≥ 10 … 250 vs their 102)
+///   and stay backups;
+/// - a stopping keepalived master (this charm stops it) sends priority 0: a vrrpd backup takes
+///   over after its Skew_Time ((256 − 250)/256 × 1 s = 23 ms for unit 0) or, when none runs yet,
+///   a keepalived backup after 0.6 s: one gap, well under 1 s;
+/// - a unit whose worker starts alone (no advert heard within 3 × 100 ms) becomes master and
+///   advertises priority ≥ 10 > 103 in VRRPv2, so a keepalived master yields on that advert: the
+///   two hold the VIP together only for the time that advert takes to arrive.
+///
+/// The mode is on while this unit has replaced the old daemon (its marker) or any peer says it
+/// did (`PEER_KEY_LEGACY`, for units added during the refresh). A subordinate unit cannot learn
+/// how many units its application has (`goal-state` lists no subordinate peers), so it cannot
+/// tell when the last keepalived is gone; compatibility therefore stays on. Among vrrpd units it
+/// changes nothing but one extra packet per advert: the VRRPv2 twins of a router also heard in
+/// VRRPv3 are ignored, so failover keeps VRRPv3 timing.
+pub fn v2_compat_needed(world: &World) -> bool {
+    let l = world.legacy;
+    let peer_replaced = world.peers.as_ref().is_some_and(|p| {
+        p.peers
+            .iter()
+            .any(|peer| peer.data.get(PEER_KEY_LEGACY).is_some_and(|v| v == "1"))
+    });
+    l.present() || l.replaced || peer_replaced
+}
+
 /// The `active` status once the worker runs, with its role(s) when the state file knows them,
 /// else `worker starting` (no state file yet, a stale or unreadable one, or just restarted).
 pub fn ready_status(state: Option<&WorkerState>) -> Status {
@@ -247,10 +359,19 @@ pub fn ready_status(state: Option<&WorkerState>) -> Status {
     Status::new(StatusLevel::Active, format!("{MSG_READY} ({role})"))
 }
 
-/// The status of a running worker plus the certificate check's note (one line):
-/// `VIP ready (MASTER); LB cert lacks SAN(s) …`. Missing SANs block only with `strict`.
-pub fn run_status(state: Option<&WorkerState>, note: Option<&CertNote>, strict: bool) -> Status {
-    let ready = ready_status(state);
+/// The status of a running worker plus, when set, the legacy note ([`MSG_LEGACY`]) and the
+/// certificate check's note (one line): `VIP ready (MASTER); LB cert lacks SAN(s) …`. Missing
+/// SANs block only with `strict`.
+pub fn run_status(
+    state: Option<&WorkerState>,
+    legacy_note: bool,
+    note: Option<&CertNote>,
+    strict: bool,
+) -> Status {
+    let mut ready = ready_status(state);
+    if legacy_note {
+        ready.message = format!("{}; {MSG_LEGACY}", ready.message);
+    }
     match note {
         None => ready,
         Some(n) => {
@@ -390,6 +511,7 @@ pub fn worker_spec(
             },
             unicast_peers,
             vips: cfg.vips_of(fam).iter().map(ToString::to_string).collect(),
+            v2_compat: false,
         });
     }
     WorkerConfigSpec {

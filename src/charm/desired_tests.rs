@@ -4,7 +4,7 @@ use crate::charm::event::RelationHook;
 use crate::charm::netinfo::{LinkFacts, V6Addr};
 use crate::charm::sanadvice::CertNote;
 use crate::charm::tlscheck::{CertCheck, ProbeError, ServedCert};
-use crate::charm::world::{HookEnv, Peer, Unit, WorkerFacts};
+use crate::charm::world::{HookEnv, LegacyFacts, Peer, Unit, WorkerFacts};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
 
@@ -109,6 +109,7 @@ fn world(cfg: Value, unit: u32, event: Event) -> World {
         }),
         host: host(),
         worker: WorkerFacts::default(),
+        legacy: LegacyFacts::default(),
         paused: false,
         principal: None,
         cert: None,
@@ -513,11 +514,11 @@ fn the_certificate_check_becomes_a_note_on_the_ready_status() {
         serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"MASTER"}]}"#)
             .unwrap();
     assert_eq!(
-        run_status(Some(&state), p.cert_note.as_ref(), false),
+        run_status(Some(&state), false, p.cert_note.as_ref(), false),
         Status::new(StatusLevel::Active, format!("VIP ready (MASTER); {lacks}"))
     );
     assert_eq!(
-        run_status(None, p.cert_note.as_ref(), true),
+        run_status(None, false, p.cert_note.as_ref(), true),
         Status::new(
             StatusLevel::Blocked,
             format!("VIP ready (worker starting); {lacks}")
@@ -528,7 +529,7 @@ fn the_certificate_check_becomes_a_note_on_the_ready_status() {
         missing_sans: false,
     };
     assert_eq!(
-        run_status(Some(&state), Some(&down), true),
+        run_status(Some(&state), false, Some(&down), true),
         Status::new(
             StatusLevel::Active,
             "VIP ready (MASTER); LB not answering TLS on 127.0.0.1:443"
@@ -575,4 +576,110 @@ fn hold_puts_back_the_published_vip_only_where_we_published() {
         .local
         .insert("private-address".into(), "192.0.2.250".into());
     assert!(hold_writes(&w).is_empty());
+}
+
+// ===== refresh from the original Python charm (its apt keepalived.service) =====
+
+fn legacy(active: bool, enabled: bool, replaced: bool) -> LegacyFacts {
+    LegacyFacts {
+        active,
+        enabled,
+        replaced,
+    }
+}
+
+#[test]
+fn the_old_daemon_is_stopped_and_disabled_in_every_hook_but_hold() {
+    let vip = json!({"virtual_ip": "10.1.2.3/16"});
+    let both = Some(LegacyStop {
+        stop: true,
+        disable: true,
+    });
+    // upgrade-charm, then config-changed (no start), leader, relation and update-status hooks.
+    for ev in [
+        Event::UpgradeCharm,
+        Event::ConfigChanged,
+        Event::LeaderSettingsChanged,
+        Event::UpdateStatus,
+        Event::Stop,
+        Event::PreSeriesUpgrade,
+    ] {
+        let mut w = world(vip.clone(), 1, ev.clone());
+        w.legacy = legacy(true, true, false);
+        let p = plan(&w, &paths()).unwrap();
+        assert_eq!(legacy_stop(&w, &p), both, "{ev:?}");
+    }
+    // Enabled but not running (no config, ConditionFileNotEmpty): disable only.
+    let mut w = world(json!({"virtual_ip": ""}), 1, Event::ConfigChanged);
+    w.legacy = legacy(false, true, false);
+    let p = plan(&w, &paths()).unwrap();
+    assert!(matches!(p, Plan::Idle { .. }));
+    assert_eq!(
+        legacy_stop(&w, &p),
+        Some(LegacyStop {
+            stop: false,
+            disable: true
+        })
+    );
+    // Gone: nothing to do, even with the marker.
+    let mut w = world(vip.clone(), 1, Event::ConfigChanged);
+    w.legacy = legacy(false, false, true);
+    assert_eq!(legacy_stop(&w, &plan(&w, &paths()).unwrap()), None);
+    // Invalid config: the old daemon is what serves the VIP; it stays, and the status says so.
+    let mut w = world(json!({"virtual_ip": "10.1.2.3/40"}), 1, Event::UpgradeCharm);
+    w.legacy = legacy(true, true, false);
+    let p = plan(&w, &paths()).unwrap();
+    assert_eq!(legacy_stop(&w, &p), None);
+    let Plan::Hold(s) = p else { panic!() };
+    assert!(s.message.ends_with(MSG_LEGACY_KEPT), "{}", s.message);
+    assert_eq!(s.message.matches("keepalived.service").count(), 1);
+}
+
+#[test]
+fn after_replacing_the_old_daemon_the_worker_speaks_vrrpv2_too() {
+    let vip = json!({"virtual_ip": "10.1.2.3/16 2001:db8::10/64"});
+    let w = world(vip.clone(), 1, Event::ConfigChanged);
+    let fresh = run_plan(&w);
+    assert!(!text(&fresh.config).contains("vrrpd_v2_compat"));
+    assert!(!fresh.legacy_note);
+    for l in [
+        legacy(true, true, false),
+        legacy(false, true, false),
+        legacy(false, false, true),
+    ] {
+        let mut w = world(vip.clone(), 1, Event::ConfigChanged);
+        w.legacy = l;
+        let r = run_plan(&w);
+        let conf = text(&r.config);
+        // Only the IPv4 (VRRPv3) instance: the old group is IPv4, and v6 has no VRRPv2.
+        assert_eq!(conf.matches("\n    vrrpd_v2_compat").count(), 1, "{conf}");
+        let v4 = conf.split("vrrp_instance VI6_23").next().unwrap();
+        assert!(v4.contains("vrrpd_v2_compat"), "{conf}");
+        assert!(r.legacy_note);
+        let peer = r.peer_publish.expect("peer write");
+        assert_eq!(
+            peer.changes.get(PEER_KEY_LEGACY).map(String::as_str),
+            Some("1")
+        );
+        let st = run_status(None, r.legacy_note, None, false);
+        assert_eq!(
+            st.message,
+            format!("VIP ready (worker starting); {MSG_LEGACY}")
+        );
+        assert_eq!(st.message.matches("keepalived.service").count(), 1);
+    }
+    // A unit added during the refresh (never ran the old daemon) follows its peers.
+    let mut w = world(vip.clone(), 4, Event::ConfigChanged);
+    w.peers.as_mut().unwrap().peers[0]
+        .data
+        .insert(PEER_KEY_LEGACY.into(), "1".into());
+    assert!(text(&run_plan(&w).config).contains("vrrpd_v2_compat"));
+    // vrrp_version=2 is already VRRPv2: no compat keyword (vrrpd refuses it there).
+    let mut w = world(
+        json!({"virtual_ip": "10.1.2.3/16", "vrrp_version": 2}),
+        1,
+        Event::ConfigChanged,
+    );
+    w.legacy = legacy(false, false, true);
+    assert!(!text(&run_plan(&w).config).contains("vrrpd_v2_compat"));
 }

@@ -69,5 +69,6 @@ pub fn run(event: Event) -> Result<converge::Report, CharmError> {
         let _ = tools.juju_log(LogLevel::Warning, &w);
     }
     let plan = desired::plan(&world, &paths)?;
-    Ok(converge::Converger::new(&tools, &paths).apply(plan, &world)?)
+    let legacy = desired::legacy_stop(&world, &plan);
+    Ok(converge::Converger::new(&tools, &paths).apply(plan, legacy, &world)?)
 }

@@ -7,6 +7,10 @@ pub const ROOT_ENV: &str = "KEEPALIVED_CHARM_ROOT";
 /// The systemd unit name of the worker.
 pub const SERVICE_NAME: &str = "vrrpd.service";
 
+/// The systemd unit of the original Python charm's daemon (Debian/Ubuntu `keepalived`
+/// package). This charm never installs it; it stops and disables it (see `desired::legacy`).
+pub const LEGACY_SERVICE_NAME: &str = "keepalived.service";
+
 /// Host paths, all below one root directory so tests and simulators can run many units on one machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
@@ -66,6 +70,12 @@ impl Paths {
         self.at("var/lib/keepalived-charm/series-upgrade-paused")
     }
 
+    /// The marker that says this unit replaced the previous charm's `keepalived.service`
+    /// (its VRRPv2 group may still have members elsewhere).
+    pub fn legacy_marker(&self) -> PathBuf {
+        self.at("var/lib/keepalived-charm/replaced-keepalived-service")
+    }
+
     /// Everything `stop`/`remove` deletes, in removal order.
     pub fn installed_files(&self) -> Vec<PathBuf> {
         vec![
@@ -74,6 +84,7 @@ impl Paths {
             self.sysctl_file(),
             self.worker_binary(),
             self.paused_flag(),
+            self.legacy_marker(),
         ]
     }
 }

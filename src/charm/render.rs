@@ -54,6 +54,8 @@ pub struct InstanceSpec {
     pub unicast_peers: Vec<String>,
     /// `ADDR/PREFIX` lines.
     pub vips: Vec<String>,
+    /// Render `vrrpd_v2_compat` (RFC 5798 §8.4; see `desired::v2_compat_needed`).
+    pub v2_compat: bool,
 }
 
 /// Everything the worker config needs.

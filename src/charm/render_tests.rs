@@ -18,6 +18,7 @@ fn spec(unicast: bool, auth: bool, v6: bool) -> WorkerConfigSpec {
             vec![]
         },
         vips: vec!["10.1.2.3/16".into(), "10.1.2.4/32".into()],
+        v2_compat: false,
     };
     let mut instances = vec![v4];
     if v6 {

@@ -2,7 +2,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::paths::SERVICE_NAME;
+use super::paths::{LEGACY_SERVICE_NAME, SERVICE_NAME};
 
 /// Errors from `systemctl` or `sysctl`.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,32 @@ fn check(program: &'static str, args: &[&str]) -> Result<(), ServiceError> {
     }
 }
 
+/// One systemd unit, driven through `systemctl`.
+#[derive(Debug, Clone, Copy)]
+pub struct Unit(pub &'static str);
+
+impl Unit {
+    /// `systemctl is-active --quiet UNIT` (any non-zero exit means not active).
+    pub fn is_active(&self) -> Result<bool, ServiceError> {
+        Ok(run("systemctl", &["is-active", "--quiet", self.0])?
+            .status
+            .success())
+    }
+    /// `systemctl is-enabled --quiet UNIT`.
+    pub fn is_enabled(&self) -> Result<bool, ServiceError> {
+        Ok(run("systemctl", &["is-enabled", "--quiet", self.0])?
+            .status
+            .success())
+    }
+    /// Runs `systemctl VERB UNIT` for enable, disable, start, stop, restart or reload.
+    pub fn verb(&self, verb: ServiceVerb) -> Result<(), ServiceError> {
+        check("systemctl", &[verb.as_str(), self.0])
+    }
+}
+
+/// The original Python charm's apt `keepalived.service` (this charm never installs one).
+pub const LEGACY: Unit = Unit(LEGACY_SERVICE_NAME);
+
 /// The worker's systemd unit, driven through `systemctl`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WorkerService;
@@ -58,15 +84,11 @@ pub struct WorkerService;
 impl WorkerService {
     /// `systemctl is-active --quiet vrrpd.service` (any non-zero exit means not active).
     pub fn is_active(&self) -> Result<bool, ServiceError> {
-        Ok(run("systemctl", &["is-active", "--quiet", SERVICE_NAME])?
-            .status
-            .success())
+        Unit(SERVICE_NAME).is_active()
     }
     /// `systemctl is-enabled --quiet vrrpd.service`.
     pub fn is_enabled(&self) -> Result<bool, ServiceError> {
-        Ok(run("systemctl", &["is-enabled", "--quiet", SERVICE_NAME])?
-            .status
-            .success())
+        Unit(SERVICE_NAME).is_enabled()
     }
     /// `systemctl daemon-reload`.
     pub fn daemon_reload(&self) -> Result<(), ServiceError> {
@@ -74,7 +96,7 @@ impl WorkerService {
     }
     /// Runs `systemctl VERB vrrpd.service` for enable, disable, start, stop, restart or reload.
     pub fn verb(&self, verb: ServiceVerb) -> Result<(), ServiceError> {
-        check("systemctl", &[verb.as_str(), SERVICE_NAME])
+        Unit(SERVICE_NAME).verb(verb)
     }
 }
 

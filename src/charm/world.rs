@@ -6,7 +6,7 @@ use super::event::{Event, RelationHook};
 use super::hooktools::{Bag, HookToolError, HookTools};
 use super::netinfo::{self, HostFacts, NetInfoError};
 use super::paths::Paths;
-use super::service::{ServiceError, WorkerService};
+use super::service::{ServiceError, WorkerService, LEGACY};
 use super::tlscheck::{CertCheck, PROBE_TIMEOUT};
 use super::workerstate::WorkerState;
 
@@ -145,6 +145,35 @@ pub struct WorkerFacts {
     pub state: Option<WorkerState>,
 }
 
+/// The original Python charm's apt `keepalived.service` on this host, as `systemctl` sees it
+/// (this charm never installs that unit, so any active or enabled one is the previous charm's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LegacyFacts {
+    /// `systemctl is-active keepalived.service`.
+    pub active: bool,
+    /// `systemctl is-enabled keepalived.service`.
+    pub enabled: bool,
+    /// This unit stopped it in an earlier hook (the marker file exists), so the application's
+    /// VRRPv2 group may still have keepalived members on units not refreshed yet.
+    pub replaced: bool,
+}
+
+impl LegacyFacts {
+    /// Reads the unit's state and the marker.
+    pub fn read(paths: &Paths) -> Result<Self, ServiceError> {
+        Ok(Self {
+            active: LEGACY.is_active()?,
+            enabled: LEGACY.is_enabled()?,
+            replaced: paths.legacy_marker().exists(),
+        })
+    }
+
+    /// Something of the previous charm's daemon is still on this host.
+    pub fn present(&self) -> bool {
+        self.active || self.enabled
+    }
+}
+
 /// Everything a hook decides from.
 #[derive(Debug, Clone)]
 pub struct World {
@@ -160,6 +189,8 @@ pub struct World {
     pub host: HostFacts,
     /// The worker.
     pub worker: WorkerFacts,
+    /// The previous charm's `keepalived.service`.
+    pub legacy: LegacyFacts,
     /// Whether a series upgrade paused the worker.
     pub paused: bool,
     /// The principal application (from `juju-info`), e.g. `kubeapi-load-balancer`.
@@ -265,6 +296,7 @@ impl World {
             active: WorkerService.is_active()?,
             state,
         };
+        let legacy = LegacyFacts::read(paths)?;
         let paused = paths.paused_flag().exists();
         let principal = principal_app(tools)?;
         let published_vip = tools
@@ -283,6 +315,7 @@ impl World {
                 peers,
                 host,
                 worker,
+                legacy,
                 paused,
                 principal,
                 cert,

@@ -104,6 +104,12 @@ impl Lab {
     /// A model with `kubeapi-load-balancer` (n units), `kubernetes-control-plane`,
     /// `kubernetes-worker` (1 unit each, no hooks) and `keepalived` related over juju-info.
     pub fn new(lb_units: usize) -> Lab {
+        Lab::with_keepalived(lb_units, |dir| make_charm(&dir.join("charm"), WORKER_V1))
+    }
+
+    /// Like [`Lab::new`], with the `keepalived` application deployed from the charm directory
+    /// that `charm` builds inside the lab directory (e.g. the original charm, to refresh from).
+    pub fn with_keepalived(lb_units: usize, charm: impl FnOnce(&Path) -> PathBuf) -> Lab {
         let dir = LabDir::temp();
         let fakes = dir.path().join("fakebin");
         std::fs::create_dir_all(&fakes).unwrap();
@@ -112,7 +118,7 @@ impl Lab {
         }
         let opts = runner_options(dir.path());
         let juju = Juju::create(&dir.path().join("model"), opts).unwrap();
-        let charm = make_charm(&dir.path().join("charm"), WORKER_V1);
+        let charm = charm(dir.path());
         let lb = make_plain_charm(
             &dir.path().join("lb"),
             "name: kubeapi-load-balancer\nsummary: s\ndescription: d\nprovides:\n  website:\n    interface: http\n",

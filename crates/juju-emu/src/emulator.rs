@@ -205,12 +205,6 @@ impl Juju {
                     "application {app:?} already exists"
                 )));
             }
-            let peers: Vec<_> = meta
-                .endpoints
-                .iter()
-                .filter(|e| e.role == Role::Peer)
-                .cloned()
-                .collect();
             m.apps.insert(
                 app.to_string(),
                 Application {
@@ -225,29 +219,7 @@ impl Juju {
                     status: Status::new("unknown", ""),
                 },
             );
-            for p in peers {
-                let id = m.next_relation_id;
-                m.next_relation_id += 1;
-                m.relations.insert(
-                    id,
-                    Relation {
-                        id,
-                        ends: vec![RelationEnd {
-                            app: app.to_string(),
-                            endpoint: p.name.clone(),
-                            role: Role::Peer,
-                            implicit: false,
-                        }],
-                        interface: p.interface.clone(),
-                        scope: p.scope,
-                        peer: true,
-                        life: Life::Alive,
-                        in_scope: BTreeSet::new(),
-                        unit_settings: BTreeMap::new(),
-                        app_settings: BTreeMap::new(),
-                    },
-                );
-            }
+            add_peer_relations(m, app, &meta);
             let mut names = Vec::new();
             for _ in 0..units {
                 let mc = new_machine(m);
@@ -580,9 +552,12 @@ impl Juju {
                 return Err(Error::Invalid("cannot change subordinate status".into()));
             }
             a.config.retain(|k, _| meta.config.contains_key(k));
-            a.charm = meta;
+            a.charm = meta.clone();
             a.charm_dir = charm_dir;
             a.charm_generation += 1;
+            // juju/juju state Application.SetCharm: "Add any extra peer relations that need
+            // creation" (a refresh from a charm without the peer endpoint gains the relation).
+            add_peer_relations(m, app, &meta);
             Ok(())
         })
     }
@@ -808,5 +783,41 @@ pub fn locate_or_build_hook_tool() -> Result<PathBuf> {
         Err(Error::HookTool(format!(
             "building the hook tool failed ({status})"
         )))
+    }
+}
+
+/// Creates the peer relation of each peer endpoint of `meta` that `app` does not have yet
+/// (deploy, and juju/juju `extraPeerRelations` on a charm upgrade).
+fn add_peer_relations(m: &mut Model, app: &str, meta: &CharmMeta) {
+    for p in meta.endpoints.iter().filter(|e| e.role == Role::Peer) {
+        let exists = m.relations.values().any(|r| {
+            r.peer
+                && r.life == Life::Alive
+                && r.ends.iter().any(|e| e.app == app && e.endpoint == p.name)
+        });
+        if exists {
+            continue;
+        }
+        let id = m.next_relation_id;
+        m.next_relation_id += 1;
+        m.relations.insert(
+            id,
+            Relation {
+                id,
+                ends: vec![RelationEnd {
+                    app: app.to_string(),
+                    endpoint: p.name.clone(),
+                    role: Role::Peer,
+                    implicit: false,
+                }],
+                interface: p.interface.clone(),
+                scope: p.scope,
+                peer: true,
+                life: Life::Alive,
+                in_scope: BTreeSet::new(),
+                unit_settings: BTreeMap::new(),
+                app_settings: BTreeMap::new(),
+            },
+        );
     }
 }

@@ -49,6 +49,15 @@ pub enum Cmd {
         /// The other end.
         b: String,
     },
+    /// Refreshes (upgrades) an application to a local charm: `juju refresh APP --path CHARM`.
+    #[command(alias = "upgrade-charm")]
+    Refresh {
+        /// Application.
+        app: String,
+        /// The new charm (.charm file or directory).
+        #[arg(long)]
+        path: PathBuf,
+    },
     /// Removes a relation.
     RemoveRelation {
         /// One end.
@@ -243,6 +252,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Integrate { a, b } => {
             sim.bootstrap()?;
             sim.relate(&a, &b)?;
+        }
+        Cmd::Refresh { app, path } => {
+            sim.refresh(&app, &path)?;
+            eprintln!(
+                "Added local charm {:?}, to refresh application {app:?}",
+                path
+            );
         }
         Cmd::RemoveRelation { a, b } => {
             sim.remove_relation(&a, &b)?;

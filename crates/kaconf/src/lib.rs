@@ -1,7 +1,8 @@
 //! Parser, typed model and validator for keepalived's configuration dialect: the subset
 //! that `vrrpd` implements (keepalived 2.2.7 semantics and defaults) plus our own
 //! keywords: `vrrpd_check` health-check blocks (`tcp_connect IP PORT [watch]`, `http_get URL`)
-//! and the `global_defs` keywords `vrrpd_metrics_listen` and `vrrpd_handoff_timeout`.
+//! the `global_defs` keywords `vrrpd_metrics_listen` and `vrrpd_handoff_timeout`, and the
+//! `vrrp_instance` flag `vrrpd_v2_compat` (RFC 5798 §8.4 VRRPv2 interoperation).
 //!
 //! ```no_run
 //! let loaded = kaconf::load(std::path::Path::new("/etc/vrrpd/vrrpd.conf"))?;

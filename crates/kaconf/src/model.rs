@@ -360,6 +360,9 @@ pub struct VrrpInstance {
     pub down_timer_adverts: u32,
     /// Accept mode (`accept`/`no_accept`); keepalived default true.
     pub accept: bool,
+    /// `vrrpd_v2_compat [BOOL]` (vrrpd only, default false): RFC 5798 §8.4 VRRPv2
+    /// interoperation of a VRRPv3 IPv4 instance (also send and accept VRRPv2 adverts).
+    pub v2_compat: bool,
 }
 
 impl VrrpInstance {

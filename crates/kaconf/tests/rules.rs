@@ -578,3 +578,30 @@ fn vrrpd_global_keywords() {
         "vrrpd_handoff_timeout",
     );
 }
+
+/// Our instance flag `vrrpd_v2_compat` (RFC 5798 §8.4): only on a VRRPv3 IPv4 instance.
+#[test]
+fn vrrpd_v2_compat_flag() {
+    let inst = |extra: &str, vip: &str| {
+        format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 5\n{extra} virtual_ipaddress {{ {vip} }}\n}}\n")
+    };
+    let l = ok(&inst(" version 3\n vrrpd_v2_compat\n", "192.0.2.1/24"));
+    assert!(l.config.instances[0].v2_compat);
+    let l = ok(&inst(" version 3\n", "192.0.2.1/24"));
+    assert!(!l.config.instances[0].v2_compat);
+    let l = ok(&inst(
+        " version 3\n vrrpd_v2_compat false\n",
+        "192.0.2.1/24",
+    ));
+    assert!(!l.config.instances[0].v2_compat);
+    has_error(
+        &err(&inst(" vrrpd_v2_compat\n", "192.0.2.1/24")),
+        1,
+        "vrrpd_v2_compat needs a VRRP version 3 IPv4 instance",
+    );
+    has_error(
+        &err(&inst(" vrrpd_v2_compat\n", "2001:db8::1/64")),
+        1,
+        "vrrpd_v2_compat needs a VRRP version 3 IPv4 instance",
+    );
+}

@@ -214,6 +214,13 @@ pub struct InstanceConfig {
     /// master keeps its VIPs waiting for a new master's advert. `None` = automatic
     /// ([`InstanceConfig::handoff_bound`]); `Some(ZERO)` = no handoff (release at once, RFC).
     pub handoff_timeout: Option<Duration>,
+    /// RFC 5798 §8.4 VRRPv2 interoperation (vrrpd `vrrpd_v2_compat`), for moving a VRRPv2
+    /// group to VRRPv3 one router at a time: a v3/IPv4 instance also sends a VRRPv2 advert
+    /// (no auth, Adver Int [`v2_interval_wire`](Self::v2_interval_wire)) with each advert, and
+    /// also accepts VRRPv2 adverts (no auth, any interval, translated to centiseconds), except
+    /// those from a router it also hears VRRPv3 from. Without it, v2 and v3 routers of one VRID
+    /// drop each other's adverts and both become master.
+    pub v2_compat: bool,
 }
 
 impl InstanceConfig {
@@ -249,6 +256,7 @@ impl InstanceConfig {
             v3_checksum: V3Checksum::PseudoHeader,
             tracks: Vec::new(),
             handoff_timeout: None,
+            v2_compat: false,
         }
     }
 
@@ -302,6 +310,14 @@ impl InstanceConfig {
         u16::try_from(v).unwrap_or(u16::MAX)
     }
 
+    /// The Adver Int of the VRRPv2 adverts sent in [`v2_compat`](Self::v2_compat) mode: the
+    /// advert interval rounded up to whole seconds, 1..=255 (keepalived's default group sends
+    /// and expects 1; a VRRPv2 receiver drops any other value, RFC 3768 §7.1).
+    pub fn v2_interval_wire(&self) -> u16 {
+        let ms = self.advert_interval.as_millis();
+        u16::try_from(ms.div_ceil(1000).clamp(1, 255)).unwrap_or(255)
+    }
+
     /// The multicast destination of adverts.
     pub fn multicast_dst(&self) -> IpAddr {
         self.mcast_dst
@@ -335,6 +351,9 @@ impl InstanceConfig {
         }
         if self.auth_pass.is_some() && self.version != Version::V2 {
             return Err(ConfigError::AuthV3);
+        }
+        if self.v2_compat && (self.version != Version::V3 || self.family != Family::Ipv4) {
+            return Err(ConfigError::V2Compat);
         }
         if self.vips.len() > 255 {
             return Err(ConfigError::TooManyVips(self.vips.len()));

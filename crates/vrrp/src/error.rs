@@ -24,6 +24,9 @@ pub enum ConfigError {
     /// Authentication exists only in VRRPv2.
     #[error("authentication is VRRPv2 only")]
     AuthV3,
+    /// VRRPv2 interoperation is for VRRPv3 IPv4 instances only (RFC 5798 §8.4).
+    #[error("VRRPv2 compatibility needs a VRRPv3 IPv4 instance")]
+    V2Compat,
     /// More VIPs than the 8-bit count field holds.
     #[error("{0} VIPs: at most 255 fit in an advert")]
     TooManyVips(usize),

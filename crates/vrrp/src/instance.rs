@@ -46,6 +46,9 @@ pub struct Instance {
     preempt_hold_until: Option<Instant>,
     /// While LEAVING: the instant the handoff bound expires.
     leave_until: Option<Instant>,
+    /// `v2_compat`: the last router we accepted a VRRPv3 advert from; its VRRPv2 twins are
+    /// ignored (RFC 5798 §8.4.2).
+    v3_sender: Option<IpAddr>,
     counters: Counters,
 }
 
@@ -75,6 +78,7 @@ impl Instance {
             garp_refresh_at: None,
             preempt_hold_until: None,
             leave_until: None,
+            v3_sender: None,
             counters: Counters::default(),
         })
     }
@@ -521,14 +525,25 @@ impl Instance {
         } else {
             self.cfg.unicast_peers.clone()
         };
+        // RFC 5798 §8.4.2: in v2 interoperation mode a master "MUST send both types at the
+        // configured rate"; the v2 twin carries whole seconds (what v2 backups expect).
+        let v2_twin = self.cfg.v2_compat.then(|| Advert {
+            version: Version::V2,
+            interval: self.cfg.v2_interval_wire(),
+            auth_type: AUTH_NONE,
+            auth_data: [0; 8],
+            ..advert.clone()
+        });
         for dst in dsts {
-            // Cannot fail for a validated config and a same-family source.
-            if let Ok(payload) = advert.encode(Some((src, dst)), self.cfg.v3_checksum) {
-                self.counters.adverts_sent += 1;
-                if priority == 0 {
-                    self.counters.priority_zero_sent += 1;
+            for a in std::iter::once(&advert).chain(v2_twin.as_ref()) {
+                // Cannot fail for a validated config and a same-family source.
+                if let Ok(payload) = a.encode(Some((src, dst)), self.cfg.v3_checksum) {
+                    self.counters.adverts_sent += 1;
+                    if priority == 0 {
+                        self.counters.priority_zero_sent += 1;
+                    }
+                    out.push(Action::Send { src, dst, payload });
                 }
-                out.push(Action::Send { src, dst, payload });
             }
         }
     }
@@ -549,6 +564,18 @@ impl Instance {
             }
         };
         self.counters.adverts_received += 1;
+        if self.cfg.v2_compat {
+            if advert.version == Version::V2 {
+                self.counters.v2_compat_received += 1;
+                // RFC 5798 §8.4.2: "a Backup should ignore VRRPv2 advertisements from the
+                // current Master if it is also receiving VRRPv3 packets from it".
+                if self.v3_sender == Some(p.src) {
+                    return;
+                }
+            } else {
+                self.v3_sender = Some(p.src);
+            }
+        }
         if self.cfg.version == Version::V3
             && self.cfg.family == Family::Ipv4
             && form == ChecksumForm::MessageOnly
@@ -591,14 +618,26 @@ impl Instance {
         if multicast && p.ttl != 255 {
             return Err(DropReason::Ttl);
         }
-        // RFC 5798 §7.1: MUST verify the version.
-        if p.payload.first().map(|b| b >> 4) != Some(cfg.version.number()) {
+        // RFC 5798 §7.1: MUST verify the version (§8.4: a v3 instance in v2 interoperation
+        // mode also takes v2).
+        let version = p.payload.first().map(|b| b >> 4);
+        let v2_twin = cfg.v2_compat && version == Some(Version::V2.number());
+        if version != Some(cfg.version.number()) && !v2_twin {
             return Err(DropReason::Version);
         }
         let decoded =
             Advert::decode(p.payload, cfg.family, Some((p.src, p.dst))).map_err(decode_reason)?;
         let adv = decoded.advert;
-        if cfg.version == Version::V2 {
+        if v2_twin {
+            // The group being moved has no authentication (v3 has none to carry over), and
+            // its interval is learnt (translated to centiseconds) rather than enforced.
+            if adv.auth_type != AUTH_NONE {
+                return Err(DropReason::AuthType);
+            }
+            if adv.interval == 0 {
+                return Err(DropReason::Interval);
+            }
+        } else if cfg.version == Version::V2 {
             // RFC 2338 §7.1 / keepalived: Auth Type must equal ours, PASS data must match.
             let want = if cfg.auth_pass.is_some() {
                 AUTH_PASS
@@ -735,8 +774,11 @@ impl Instance {
     /// RFC 5798 §6.4.2: v3 Backup sets Master_Adver_Interval from the advert; v2 keeps its
     /// own (mismatches were dropped).
     fn learn_interval(&mut self, adv: &Advert) {
-        self.master_adver_interval = match self.cfg.version {
-            Version::V3 if adv.interval > 0 => interval_from_wire(Version::V3, adv.interval),
+        self.master_adver_interval = match (self.cfg.version, adv.version) {
+            // §8.4.2: "in the case of a VRRPv2 Master, [the Backup] must translate the
+            // timeout value it receives (in seconds) into centiseconds".
+            (Version::V3, Version::V2) => interval_from_wire(Version::V2, adv.interval),
+            (Version::V3, _) if adv.interval > 0 => interval_from_wire(Version::V3, adv.interval),
             _ => self.cfg.advert_interval,
         };
     }

@@ -174,6 +174,10 @@ pub struct Counters {
     pub priority_zero_received: u64,
     /// Valid v3/IPv4 adverts whose checksum was the message-only (RFC 9568) form.
     pub message_only_checksum: u64,
+    /// Valid VRRPv2 adverts accepted by a VRRPv3 instance in `v2_compat` mode (including
+    /// those ignored because their sender also sends VRRPv3).
+    #[serde(default)]
+    pub v2_compat_received: u64,
     /// State transitions.
     pub transitions: u64,
     /// Transitions into MASTER.

@@ -182,6 +182,7 @@ fn build_instance(
     core.higher_prio_send_advert = inst.higher_prio_send_advert;
     core.down_timer_adverts = u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX);
     core.handoff_timeout = cfg.global.handoff_timeout;
+    core.v2_compat = inst.v2_compat;
     if core.family == vrrp::Family::Ipv4 && core.mcast_dst.is_none() {
         let g4 = IpAddr::V4(cfg.global.mcast_group4);
         if g4 != core.family.multicast_group() {

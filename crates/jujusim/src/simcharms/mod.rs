@@ -1,9 +1,11 @@
 //! Built-in simulator charms that honour the Charmed Kubernetes wire contracts
 //! (`docs/charmed-kubernetes-relations.md`, CK ≤ 1.21 wiring): `kubeapi-load-balancer`,
-//! `kubernetes-master` and `kubernetes-worker`. Each is a `dispatch` script that runs
-//! `juju sim-charm NAME`, which reads the hook from `JUJU_HOOK_NAME` and reconciles.
+//! `kubernetes-master` and `kubernetes-worker`; and `charm-keepalived`, the original Python
+//! keepalived charm's effect on its host (to `juju refresh` from). Each is a `dispatch` script
+//! that runs `juju sim-charm NAME`, which reads the hook from `JUJU_HOOK_NAME` and reconciles.
 
 pub mod lb;
+pub mod legacy;
 pub mod master;
 pub mod tls;
 pub mod tools;
@@ -39,6 +41,11 @@ pub const BUILTINS: &[Builtin] = &[
         metadata: worker::METADATA,
         config: worker::CONFIG,
     },
+    Builtin {
+        name: "charm-keepalived",
+        metadata: legacy::METADATA,
+        config: legacy::CONFIG,
+    },
 ];
 
 /// Looks up a built-in charm by name.
@@ -53,6 +60,7 @@ pub fn dispatch(name: &str) -> Result<()> {
         "kubeapi-load-balancer" => lb::hook(&hook),
         "kubernetes-master" => master::hook(&hook),
         "kubernetes-worker" => worker::hook(&hook),
+        "charm-keepalived" => legacy::hook(&hook),
         other => Err(crate::Error::Invalid(format!(
             "no built-in charm {other:?}"
         ))),

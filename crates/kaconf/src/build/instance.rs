@@ -48,6 +48,7 @@ struct Raw {
     higher_prio_send_advert: Option<bool>,
     down_timer_adverts: Option<u32>,
     accept: Option<bool>,
+    v2_compat: Option<bool>,
 }
 
 fn one_arg(st: &Stmt) -> Result<&str, String> {
@@ -548,6 +549,7 @@ fn item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, lookup: &Lookup, iname: &str) {
         "higher_prio_send_advert" => {
             raw.higher_prio_send_advert = ctx.check(st, flag(st)).or(raw.higher_prio_send_advert)
         }
+        "vrrpd_v2_compat" => raw.v2_compat = ctx.check(st, flag(st)).or(raw.v2_compat),
         "down_timer_adverts" => {
             let r = one_arg(st)
                 .and_then(|a| parse_uint(a, 1, 100))
@@ -736,6 +738,14 @@ pub(crate) fn build(
         None => Duration::from_secs(1),
     };
 
+    let v2_compat = raw.v2_compat.unwrap_or(false);
+    if v2_compat && (version != Version::V3 || family != Family::Ipv4) {
+        ctx.error(
+            st,
+            format!("vrrp_instance {name}: vrrpd_v2_compat needs a VRRP version 3 IPv4 instance"),
+        );
+    }
+
     if raw.auth.is_some() && version == Version::V3 {
         ctx.error(
             st,
@@ -843,5 +853,6 @@ pub(crate) fn build(
             .unwrap_or(g.higher_prio_send_advert),
         down_timer_adverts: raw.down_timer_adverts.unwrap_or(g.down_timer_adverts),
         accept: raw.accept.unwrap_or(true),
+        v2_compat,
     })
 }
