@@ -6,6 +6,7 @@ pub mod check;
 pub mod cleanup;
 pub mod cli;
 pub mod daemon;
+pub mod filesink;
 pub mod footprint;
 pub mod health;
 pub mod logging;

@@ -79,7 +79,8 @@ impl InstanceState {
 /// Decides when to write and writes.
 #[derive(Debug)]
 pub struct StateWriter {
-    path: Option<PathBuf>,
+    /// Writes off the event loop (see `filesink`); `None` when there is no path.
+    sink: Option<crate::filesink::FileSink>,
     last_write: Option<Instant>,
     last_doc: Option<Vec<InstanceState>>,
 }
@@ -88,9 +89,17 @@ impl StateWriter {
     /// A writer for `path`; `None` writes nothing.
     pub fn new(path: Option<PathBuf>) -> Self {
         StateWriter {
-            path,
+            sink: path.map(|p| crate::filesink::FileSink::new(p, 0o644)),
             last_write: None,
             last_doc: None,
+        }
+    }
+
+    /// Waits until every state handed over is in the file (tests; shutdown drops the writer,
+    /// which does the same).
+    pub fn flush(&self) {
+        if let Some(sink) = &self.sink {
+            sink.flush();
         }
     }
 
@@ -103,7 +112,7 @@ impl StateWriter {
         instances: Vec<InstanceState>,
         urgent: bool,
     ) -> Option<Instant> {
-        let path = self.path.as_ref()?;
+        let sink = self.sink.as_ref()?;
         if self.last_doc.as_ref() == Some(&instances) && !urgent {
             return None;
         }
@@ -124,9 +133,7 @@ impl StateWriter {
         match serde_json::to_vec(&doc) {
             Ok(mut bytes) => {
                 bytes.push(b'\n');
-                if let Err(e) = crate::atomic::write(path, &bytes, 0o644) {
-                    warn!(path = %path.display(), error = %e, "cannot write state file");
-                }
+                sink.write(bytes);
             }
             Err(e) => warn!(error = %e, "cannot serialise state"),
         }
@@ -162,6 +169,7 @@ mod tests {
         let p = dir.path().join("state.json");
         let mut w = StateWriter::new(Some(p.clone()));
         w.offer(Instant::now(), vec![inst(vrrp::State::Master, 0)], true);
+        w.flush();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         assert_eq!(v["version"], 1);
         assert_eq!(v["pid"], std::process::id());
@@ -195,16 +203,17 @@ mod tests {
             false,
         );
         assert_eq!(due, Some(t0 + MIN_INTERVAL));
-        let read = || -> serde_json::Value {
+        let read = |w: &StateWriter| -> serde_json::Value {
+            w.flush();
             serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
         };
-        assert_eq!(read()["instances"][0]["counters"]["adverts_sent"], 0);
+        assert_eq!(read(&w)["instances"][0]["counters"]["adverts_sent"], 0);
         w.offer(
             t0 + Duration::from_millis(200),
             vec![inst(vrrp::State::Master, 1)],
             true,
         );
-        assert_eq!(read()["instances"][0]["role"], "MASTER");
+        assert_eq!(read(&w)["instances"][0]["role"], "MASTER");
         assert_eq!(
             w.offer(
                 t0 + Duration::from_millis(1300),
@@ -213,7 +222,7 @@ mod tests {
             ),
             None
         );
-        assert_eq!(read()["instances"][0]["counters"]["adverts_sent"], 2);
+        assert_eq!(read(&w)["instances"][0]["counters"]["adverts_sent"], 2);
     }
 
     #[test]

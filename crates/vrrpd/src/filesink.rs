@@ -1,0 +1,169 @@
+//! A file written off the event loop: the loop hands over the newest bytes and goes on; one
+//! small thread writes them atomically (temp file, fsync, rename, fsync of the directory).
+//!
+//! Why: the event loop is the protocol's clock. An fsync on a busy disk-backed file system has
+//! been seen to take seconds, and while the loop waits it neither reads adverts nor runs timers;
+//! when it wakes, a master-down timer and the adverts queued meanwhile are ready together, and
+//! a backup may take over from a master that never stopped advertising (two holders, seen in
+//! the refresh end-to-end test under build load). Only the newest content matters, so a write
+//! still pending when a newer one arrives is replaced, never queued.
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use tracing::warn;
+
+/// The writer thread's stack: it only opens, writes, syncs and renames (the default 2 MiB would
+/// be locked in memory whole under `mlockall(MCL_FUTURE)`).
+const STACK: usize = 128 * 1024;
+
+#[derive(Default)]
+struct Slot {
+    /// The newest bytes not yet taken by the writer.
+    pending: Option<Vec<u8>>,
+    /// The writer is writing (bytes taken, not yet on disk).
+    busy: bool,
+    /// No more bytes will come: the writer drains and exits.
+    closed: bool,
+}
+
+struct Shared {
+    slot: Mutex<Slot>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Writes the newest bytes handed to it to one path, on a thread of its own.
+pub struct FileSink {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    path: PathBuf,
+    mode: u32,
+}
+
+impl std::fmt::Debug for FileSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSink")
+            .field("path", &self.path)
+            .field("threaded", &self.thread.is_some())
+            .finish()
+    }
+}
+
+impl FileSink {
+    /// Starts the writer for `path` (file mode `mode`). If the thread cannot be started, every
+    /// write is done in the caller's thread instead (and a warning says so).
+    pub fn new(path: PathBuf, mode: u32) -> FileSink {
+        let shared = Arc::new(Shared {
+            slot: Mutex::new(Slot::default()),
+            changed: Condvar::new(),
+        });
+        let worker = Arc::clone(&shared);
+        let target = path.clone();
+        let thread = std::thread::Builder::new()
+            .name("statefile".into())
+            .stack_size(STACK)
+            .spawn(move || writer(&worker, &target, mode));
+        let thread = match thread {
+            Ok(t) => Some(t),
+            Err(e) => {
+                warn!(error = %e, "cannot start the state-file writer thread; writing inline");
+                None
+            }
+        };
+        FileSink {
+            shared,
+            thread,
+            path,
+            mode,
+        }
+    }
+
+    /// Hands over the newest content; returns at once (an older pending content is dropped).
+    pub fn write(&self, bytes: Vec<u8>) {
+        if self.thread.is_none() {
+            write_now(&self.path, &bytes, self.mode);
+            return;
+        }
+        self.shared.lock().pending = Some(bytes);
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until everything handed over is on disk.
+    pub fn flush(&self) {
+        let mut slot = self.shared.lock();
+        while self.thread.is_some() && (slot.pending.is_some() || slot.busy) {
+            slot = self
+                .shared
+                .changed
+                .wait(slot)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl Drop for FileSink {
+    /// Writes what is pending, then stops the thread.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.changed.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn writer(shared: &Shared, path: &std::path::Path, mode: u32) {
+    let mut slot = shared.lock();
+    loop {
+        if let Some(bytes) = slot.pending.take() {
+            slot.busy = true;
+            drop(slot);
+            write_now(path, &bytes, mode);
+            slot = shared.lock();
+            slot.busy = false;
+            shared.changed.notify_all();
+        } else if slot.closed {
+            return;
+        } else {
+            slot = shared.changed.wait(slot).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+fn write_now(path: &std::path::Path, bytes: &[u8], mode: u32) {
+    if let Err(e) = crate::atomic::write(path, bytes, mode) {
+        warn!(path = %path.display(), error = %e, "cannot write state file");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_content_lands_and_flush_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let sink = FileSink::new(p.clone(), 0o644);
+        for i in 0..50 {
+            sink.write(format!("{i}").into_bytes());
+        }
+        sink.flush();
+        assert_eq!(std::fs::read(&p).unwrap(), b"49");
+        sink.write(b"last".to_vec());
+        drop(sink);
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b"last",
+            "drop writes what is pending"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temp file left");
+    }
+}
