@@ -1,6 +1,8 @@
 //! Project commands: `cargo xtask pack | test | demo | bench`.
+mod arm64;
 mod bench;
 mod demo;
+mod elf;
 mod pack;
 mod sh;
 mod test;
@@ -8,8 +10,10 @@ mod test;
 use anyhow::{bail, Result};
 
 const USAGE: &str = "usage: cargo xtask <pack|test|demo|bench>
-  pack   build release binaries and write target/charm/keepalived.charm, then charmcraft analyse it
-  test   install missing system packages, then fmt, clippy, tests, pack + analyse
+  pack   build static amd64 + arm64 binaries, write target/charm/keepalived_{amd64,arm64}.charm
+         (and keepalived.charm = amd64), check each binary's ELF, charmcraft analyse each
+  test   install missing system packages, then fmt, clippy, pack + analyse, arm64 tests under
+         qemu, tests
   demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]
   bench  failover and footprint of keepalived 2.2.7 vs vrrpd, side by side [--quick] [--reps N]";
 

@@ -8,8 +8,12 @@ use crate::{pack, sh};
 
 /// Debian packages the tests need on a fresh Debian 12 / Ubuntu host:
 /// keepalived (interop tests), iproute2 (`ip netns` labs), tcpdump (packet captures),
-/// openssl (test certificates), python3-venv + ca-certificates (charmcraft from PyPI), gcc (linker).
-const PACKAGES: [&str; 7] = [
+/// openssl (test certificates), python3-venv + ca-certificates (charmcraft from PyPI), gcc (linker),
+/// musl-tools + gcc-aarch64-linux-gnu + libc6-dev-arm64-cross (the static amd64/arm64 charm
+/// binaries, see pack.rs BUILD_PACKAGES),
+/// qemu-user-static (runs the arm64 binaries: `qemu-aarch64-static`), binutils (`objdump`,
+/// which the ELF reader's tests compare against).
+const PACKAGES: [&str; 12] = [
     "keepalived",
     "iproute2",
     "tcpdump",
@@ -17,6 +21,11 @@ const PACKAGES: [&str; 7] = [
     "python3-venv",
     "ca-certificates",
     "gcc",
+    "musl-tools",
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "qemu-user-static",
+    "binutils",
 ];
 
 fn installed(pkg: &str) -> bool {
@@ -39,11 +48,17 @@ fn apt(args: &[&str]) -> Command {
     cmd
 }
 
-/// Installs the missing packages (one `apt-get update` first, only when something is missing).
+/// Installs the missing packages of the tests (see [`ensure`]).
 pub fn ensure_packages() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    ensure(&PACKAGES)
+}
+
+/// Installs the missing ones of `packages` (one `apt-get update` first, only when something
+/// is missing).
+pub fn ensure(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
-        println!("system packages: all present ({})", PACKAGES.join(" "));
+        println!("system packages: all present ({})", packages.join(" "));
         return Ok(());
     }
     println!("system packages: installing {}", missing.join(" "));
@@ -131,6 +146,14 @@ pub fn run() -> Result<()> {
         *charm.borrow_mut() = Some(pack::pack_and_analyse()?);
         Ok(())
     });
+    step("arm64 tests (qemu-aarch64)", &|| {
+        let t = crate::arm64::run_tests()?;
+        let mut all = tally_cell.get();
+        all.passed += t.passed;
+        all.ignored += t.ignored;
+        tally_cell.set(all);
+        Ok(())
+    });
     step("cargo test", &|| {
         let Some(charm) = charm.borrow().clone() else {
             bail!("no packed charm to test");
@@ -151,7 +174,11 @@ pub fn run() -> Result<()> {
             );
         let (out, status) = sh::run_tee(c)?;
         let t = tally(&out);
-        tally_cell.set(t);
+        let mut all = tally_cell.get();
+        all.passed += t.passed;
+        all.failed += t.failed;
+        all.ignored += t.ignored;
+        tally_cell.set(all);
         if !status.success() || t.failed > 0 {
             bail!("cargo test failed ({status}; {} failed)", t.failed);
         }
