@@ -104,15 +104,32 @@ impl Lab {
     /// A model with `kubeapi-load-balancer` (n units), `kubernetes-control-plane`,
     /// `kubernetes-worker` (1 unit each, no hooks) and `keepalived` related over juju-info.
     pub fn new(lb_units: usize) -> Lab {
+        Lab::build(lb_units, None, &[])
+    }
+
+    /// Like [`Lab::new`], with `charm` (e.g. an unpacked `.charm`) as the keepalived charm and
+    /// its hooks run through `handler_wrapper` (e.g. `["qemu-aarch64-static"]`; empty: the
+    /// emulator's default, `$JUJU_EMU_HANDLER_WRAPPER`).
+    pub fn with_charm(lb_units: usize, charm: &Path, handler_wrapper: &[&str]) -> Lab {
+        Lab::build(lb_units, Some(charm), handler_wrapper)
+    }
+
+    fn build(lb_units: usize, charm: Option<&Path>, handler_wrapper: &[&str]) -> Lab {
         let dir = LabDir::temp();
         let fakes = dir.path().join("fakebin");
         std::fs::create_dir_all(&fakes).unwrap();
         for f in ["systemctl", "sysctl"] {
             std::fs::copy(project().join("tests/fakes").join(f), fakes.join(f)).unwrap();
         }
-        let opts = runner_options(dir.path());
+        let mut opts = runner_options(dir.path());
+        if !handler_wrapper.is_empty() {
+            opts.handler_wrapper = handler_wrapper.iter().map(|s| s.to_string()).collect();
+        }
         let juju = Juju::create(&dir.path().join("model"), opts).unwrap();
-        let charm = make_charm(&dir.path().join("charm"), WORKER_V1);
+        let charm = match charm {
+            Some(c) => c.to_path_buf(),
+            None => make_charm(&dir.path().join("charm"), WORKER_V1),
+        };
         let lb = make_plain_charm(
             &dir.path().join("lb"),
             "name: kubeapi-load-balancer\nsummary: s\ndescription: d\nprovides:\n  website:\n    interface: http\n",
