@@ -31,6 +31,14 @@ pub enum Arch {
 impl Arch {
     /// Every architecture packed, amd64 first (`keepalived.charm` is the amd64 one).
     pub const ALL: [Arch; 2] = [Arch::Amd64, Arch::Arm64];
+    /// The architecture of this machine (the one whose charm runs here without qemu).
+    pub fn host() -> Arch {
+        if cfg!(target_arch = "aarch64") {
+            Arch::Arm64
+        } else {
+            Arch::Amd64
+        }
+    }
     /// The Juju / Debian name (manifest `architectures`, charm file name).
     pub fn juju(self) -> &'static str {
         match self {

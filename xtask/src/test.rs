@@ -166,11 +166,15 @@ pub fn run() -> Result<()> {
             .env("KEEPALIVED_CHARM", charm)
             // Every test must run here: a skip (no root, no keepalived, no charm) fails.
             .env("KEEPALIVED_TESTS_STRICT", "1")
-            // The release worker that pack just built: the footprint test asserts the
-            // 5 MiB resident-memory target on it (a debug build only prints numbers).
+            // The release worker that pack just built, as the charm ships it (static musl):
+            // the footprint test asserts the 5 MiB resident-memory target on it (a debug
+            // build only prints numbers).
             .env(
                 "VRRPD_FOOTPRINT_BIN",
-                sh::target_dir().join("release").join("vrrpd"),
+                sh::target_dir()
+                    .join(pack::Arch::host().rust_target())
+                    .join("release")
+                    .join("vrrpd"),
             );
         let (out, status) = sh::run_tee(c)?;
         let t = tally(&out);
