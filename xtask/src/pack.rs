@@ -70,13 +70,17 @@ pub const BASES: [(&str, (u32, u32)); 3] =
 const IGNORED_LINTERS: &str = "naming-conventions";
 /// Binaries in the charm: (path in the zip, cargo binary name).
 const BINARIES: [(&str, &str); 2] = [("dispatch", "keepalived-charm"), ("bin/vrrpd", "vrrpd")];
-/// Debian packages the cross build needs: musl-gcc (ring's C for x86_64-musl), the aarch64 C
-/// compiler/linker (ring's C and asm, and the final link) and the C headers it includes
-/// (`stdint.h` via gcc's `#include_next`; rustc links its own musl, not these).
-pub const BUILD_PACKAGES: [&str; 3] = [
-    "musl-tools",
-    "gcc-aarch64-linux-gnu",
-    "libc6-dev-arm64-cross",
+/// What the cross build runs or includes besides cargo, and the Debian package of each:
+/// musl-gcc (ring's C for x86_64-musl), the aarch64 C compiler/linker (ring's C and asm, and the
+/// final link) and the C headers it includes (`stdint.h` via gcc's `#include_next`; rustc links
+/// its own musl, not these). `cargo xtask test` installs them (test.rs PACKAGES).
+pub const BUILD_TOOLS: [(&str, &str); 3] = [
+    ("musl-gcc", "musl-tools"),
+    ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+    (
+        "/usr/aarch64-linux-gnu/include/stdint.h",
+        "libc6-dev-arm64-cross",
+    ),
 ];
 
 /// The oldest glibc of the listed bases: no binary may need a newer one.
@@ -92,8 +96,8 @@ pub fn charm_path(arch: Arch) -> PathBuf {
         .join(format!("keepalived_{}.charm", arch.juju()))
 }
 
-/// Adds the Rust targets that are missing (rustup) and installs the missing Debian build
-/// packages, so that `pack` (and so the demo) works on a fresh machine.
+/// Adds the Rust targets that are missing (rustup) and checks that the C cross toolchain is
+/// installed (the Debian packages are installed by `cargo xtask test`, see [`BUILD_TOOLS`]).
 pub fn ensure_toolchain() -> Result<()> {
     let out = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -110,7 +114,27 @@ pub fn ensure_toolchain() -> Result<()> {
         add.args(["target", "add"]).args(&missing);
         sh::run(add).context("rustup target add")?;
     }
-    crate::test::ensure(&BUILD_PACKAGES)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let present = |what: &str| {
+        if what.starts_with('/') {
+            Path::new(what).is_file()
+        } else {
+            std::env::split_paths(&path).any(|d| d.join(what).is_file())
+        }
+    };
+    let lacking: Vec<&str> = BUILD_TOOLS
+        .iter()
+        .filter(|(what, _)| !present(what))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if !lacking.is_empty() {
+        bail!(
+            "the cross build needs Debian packages {0} (cargo xtask test installs them; or \
+             apt-get install --no-install-recommends {0})",
+            lacking.join(" ")
+        );
+    }
+    Ok(())
 }
 
 /// Builds the static release binaries for every architecture, writes

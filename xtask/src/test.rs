@@ -10,7 +10,7 @@ use crate::{pack, sh};
 /// keepalived (interop tests), iproute2 (`ip netns` labs), tcpdump (packet captures),
 /// openssl (test certificates), python3-venv + ca-certificates (charmcraft from PyPI), gcc (linker),
 /// musl-tools + gcc-aarch64-linux-gnu + libc6-dev-arm64-cross (the static amd64/arm64 charm
-/// binaries, see pack.rs BUILD_PACKAGES),
+/// binaries, see pack.rs BUILD_TOOLS),
 /// qemu-user-static (runs the arm64 binaries: `qemu-aarch64-static`), binutils (`objdump`,
 /// which the ELF reader's tests compare against).
 const PACKAGES: [&str; 12] = [
@@ -48,17 +48,11 @@ fn apt(args: &[&str]) -> Command {
     cmd
 }
 
-/// Installs the missing packages of the tests (see [`ensure`]).
+/// Installs the missing packages (one `apt-get update` first, only when something is missing).
 pub fn ensure_packages() -> Result<()> {
-    ensure(&PACKAGES)
-}
-
-/// Installs the missing ones of `packages` (one `apt-get update` first, only when something
-/// is missing).
-pub fn ensure(packages: &[&str]) -> Result<()> {
-    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
-        println!("system packages: all present ({})", packages.join(" "));
+        println!("system packages: all present ({})", PACKAGES.join(" "));
         return Ok(());
     }
     println!("system packages: installing {}", missing.join(" "));
@@ -146,13 +140,15 @@ pub fn run() -> Result<()> {
         *charm.borrow_mut() = Some(pack::pack_and_analyse()?);
         Ok(())
     });
-    step("arm64 tests (qemu-aarch64)", &|| {
-        let t = crate::arm64::run_tests()?;
+    let add = |t: Tally| {
         let mut all = tally_cell.get();
         all.passed += t.passed;
+        all.failed += t.failed;
         all.ignored += t.ignored;
         tally_cell.set(all);
-        Ok(())
+    };
+    step("arm64 tests (qemu-aarch64)", &|| {
+        crate::arm64::run_tests(&add)
     });
     step("cargo test", &|| {
         let Some(charm) = charm.borrow().clone() else {
@@ -178,11 +174,7 @@ pub fn run() -> Result<()> {
             );
         let (out, status) = sh::run_tee(c)?;
         let t = tally(&out);
-        let mut all = tally_cell.get();
-        all.passed += t.passed;
-        all.failed += t.failed;
-        all.ignored += t.ignored;
-        tally_cell.set(all);
+        add(t);
         if !status.success() || t.failed > 0 {
             bail!("cargo test failed ({status}; {} failed)", t.failed);
         }
