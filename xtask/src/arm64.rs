@@ -8,8 +8,11 @@
 //! programs). The arm64 `dispatch` and `vrrpd` run under qemu in `tests/packed_charms.rs` (hooks
 //! under juju-emu, `vrrpd --check-config` on the rendered config), part of the main test run.
 //! Not here: `vrrpd`'s tests and the charm's own tests, which need raw sockets, netlink and
-//! network namespaces from the binary under test itself (qemu-user translates only part of
-//! netlink), and are covered on amd64.
+//! network namespaces from the binary under test itself, and are covered on amd64. qemu-user
+//! cannot stand in for them: the arm64 vrrpd under qemu-aarch64-static 7.2 (Debian 12) gets
+//! ENOPROTOOPT for `setsockopt(IP_MULTICAST_ALL)`, which qemu does not translate, so its VRRP
+//! socket never opens and the instance sits in FAULT (tried by hand in a namespace: the same
+//! config makes the amd64 build MASTER).
 use std::process::Command;
 
 use anyhow::{bail, Result};
