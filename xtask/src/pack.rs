@@ -499,4 +499,45 @@ mod tests {
         assert!(e.contains(&format!("needs {to},")), "{e}");
         assert!(e.contains("ubuntu 20.04) has glibc 2.31"), "{e}");
     }
+
+    /// A charm written with a static x86-64 binary (musl-gcc -static) passes the amd64 check
+    /// and fails the arm64 one (wrong e_machine) and the amd64 check of the arm64 manifest.
+    #[test]
+    fn verify_charm_reads_back_the_manifest_and_every_binary() {
+        let dir = tempfile_dir("verify");
+        let src = dir.join("t.c");
+        fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+        let exe = dir.join("t");
+        let st = Command::new("musl-gcc")
+            .args(["-static", "-O1", "-o"])
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .expect("musl-gcc runs");
+        assert!(st.success());
+        let data = fs::read(&exe).unwrap();
+        let bins = [("dispatch", data.clone()), ("bin/vrrpd", data)];
+        let zip_as = |arch: Arch| {
+            let p = dir.join(format!("{}.charm", arch.juju()));
+            write_zip(&p, &sh::root(), arch, &bins).unwrap();
+            p
+        };
+        let (amd, arm) = (zip_as(Arch::Amd64), zip_as(Arch::Arm64));
+        let verdict = |p: &Path, a: Arch| verify_charm(p, a).map_err(|e| format!("{e:#}"));
+        assert_eq!(verdict(&amd, Arch::Amd64), Ok(()));
+        let e = verdict(&arm, Arch::Arm64).unwrap_err();
+        assert!(
+            e.contains("dispatch in the charm") && e.contains("packed as arm64"),
+            "{e}"
+        );
+        let e = verdict(&arm, Arch::Amd64).unwrap_err();
+        assert!(e.contains("not the amd64 manifest"), "{e}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xtask-pack-{}-{tag}", std::process::id()));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
 }
