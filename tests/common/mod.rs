@@ -104,19 +104,41 @@ impl Lab {
     /// A model with `kubeapi-load-balancer` (n units), `kubernetes-control-plane`,
     /// `kubernetes-worker` (1 unit each, no hooks) and `keepalived` related over juju-info.
     pub fn new(lb_units: usize) -> Lab {
-        Lab::with_keepalived(lb_units, |dir| make_charm(&dir.join("charm"), WORKER_V1))
+        Lab::build(
+            lb_units,
+            |dir| make_charm(&dir.join("charm"), WORKER_V1),
+            &[],
+        )
     }
 
     /// Like [`Lab::new`], with the `keepalived` application deployed from the charm directory
     /// that `charm` builds inside the lab directory (e.g. the original charm, to refresh from).
     pub fn with_keepalived(lb_units: usize, charm: impl FnOnce(&Path) -> PathBuf) -> Lab {
+        Lab::build(lb_units, charm, &[])
+    }
+
+    /// Like [`Lab::new`], with `charm` (e.g. an unpacked `.charm`) as the keepalived charm and
+    /// its hooks run through `handler_wrapper` (e.g. `["qemu-aarch64-static"]`; empty: the
+    /// emulator's default, `$JUJU_EMU_HANDLER_WRAPPER`).
+    pub fn with_charm(lb_units: usize, charm: &Path, handler_wrapper: &[&str]) -> Lab {
+        Lab::build(lb_units, |_| charm.to_path_buf(), handler_wrapper)
+    }
+
+    fn build(
+        lb_units: usize,
+        charm: impl FnOnce(&Path) -> PathBuf,
+        handler_wrapper: &[&str],
+    ) -> Lab {
         let dir = LabDir::temp();
         let fakes = dir.path().join("fakebin");
         std::fs::create_dir_all(&fakes).unwrap();
         for f in ["systemctl", "sysctl"] {
             std::fs::copy(project().join("tests/fakes").join(f), fakes.join(f)).unwrap();
         }
-        let opts = runner_options(dir.path());
+        let mut opts = runner_options(dir.path());
+        if !handler_wrapper.is_empty() {
+            opts.handler_wrapper = handler_wrapper.iter().map(|s| s.to_string()).collect();
+        }
         let juju = Juju::create(&dir.path().join("model"), opts).unwrap();
         let charm = charm(dir.path());
         let lb = make_plain_charm(

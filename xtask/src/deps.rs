@@ -51,6 +51,28 @@ pub const TOOLS: &[Tool] = &[
     tool("kill", "procps", "vrrpd.service ExecReload"),
     tool("python3", "python3", "lab listeners, charmcraft venv"),
     tool("tcpdump", "tcpdump", "advert captures"),
+    // The static amd64/arm64 charm binaries (pack.rs) and the arm64 tests under qemu.
+    tool(
+        "musl-gcc",
+        "musl-tools",
+        "pack: amd64 musl build (ring's C)",
+    ),
+    tool(
+        "aarch64-linux-gnu-gcc",
+        "gcc-aarch64-linux-gnu",
+        "pack: arm64 build",
+    ),
+    tool(
+        "aarch64-linux-gnu-objdump",
+        "binutils-aarch64-linux-gnu",
+        "ELF reader tests",
+    ),
+    tool("objdump", "binutils", "ELF reader tests"),
+    tool(
+        "qemu-aarch64-static",
+        "qemu-user-static",
+        "arm64 tests (no binfmt_misc here)",
+    ),
     // The real-systemd tier (netlab::nspawn). systemd-container is installed with
     // --no-install-recommends (as every package here): its recommended libnss-mymachines
     // would edit /etc/nsswitch.conf.
@@ -69,6 +91,10 @@ pub const TOOLS: &[Tool] = &[
 pub const EXTRA_PACKAGES: &[(&str, &str)] = &[
     ("ca-certificates", "charmcraft from PyPI (pip over TLS)"),
     ("python3-venv", "charmcraft's virtualenv"),
+    (
+        "libc6-dev-arm64-cross",
+        "pack: ring's C headers for the arm64 build",
+    ),
 ];
 
 /// True when `command` is an executable file on `PATH` or in the sbin folders.
@@ -313,6 +339,7 @@ mod tests {
     const ALLOWED: &[&str] = &[
         "apt-get",
         "sudo",
+        "rustup",
         "systemctl",
         "juju",
         "vrrpd",

@@ -1,7 +1,9 @@
 //! Project commands: `cargo xtask pack | test | demo | bench`.
+mod arm64;
 mod bench;
 mod demo;
 mod deps;
+mod elf;
 mod pack;
 mod sh;
 mod test;
@@ -9,8 +11,10 @@ mod test;
 use anyhow::{bail, Result};
 
 const USAGE: &str = "usage: cargo xtask <pack|test|demo|bench>
-  pack   build release binaries and write target/charm/keepalived.charm, then charmcraft analyse it
-  test   install the Debian packages of missing tools, then fmt, clippy, tests, pack + analyse
+  pack   build static amd64 + arm64 binaries, write target/charm/keepalived_{amd64,arm64}.charm
+         (and keepalived.charm = amd64), check each binary's ELF, charmcraft analyse each
+  test   install the Debian packages of missing tools, then fmt, clippy, pack + analyse,
+         arm64 tests under qemu, tests
   deps   check every external command the tests and the demo run; apt-get install what is missing
   demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]
          [--systemd: machines are systemd-nspawn containers with real systemd 252]

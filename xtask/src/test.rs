@@ -83,6 +83,16 @@ pub fn run() -> Result<()> {
         *charm.borrow_mut() = Some(pack::pack_and_analyse()?);
         Ok(())
     });
+    let add = |t: Tally| {
+        let mut all = tally_cell.get();
+        all.passed += t.passed;
+        all.failed += t.failed;
+        all.ignored += t.ignored;
+        tally_cell.set(all);
+    };
+    step("arm64 tests (qemu-aarch64)", &|| {
+        crate::arm64::run_tests(&add)
+    });
     step("cargo test", &|| {
         let Some(charm) = charm.borrow().clone() else {
             bail!("no packed charm to test");
@@ -95,15 +105,19 @@ pub fn run() -> Result<()> {
             .env("KEEPALIVED_CHARM", charm)
             // Every test must run here: a skip (no root, no keepalived, no charm) fails.
             .env("KEEPALIVED_TESTS_STRICT", "1")
-            // The release worker that pack just built: the footprint test asserts the
-            // 5 MiB resident-memory target on it (a debug build only prints numbers).
+            // The release worker that pack just built, as the charm ships it (static musl):
+            // the footprint test asserts the 5 MiB resident-memory target on it (a debug
+            // build only prints numbers).
             .env(
                 "VRRPD_FOOTPRINT_BIN",
-                sh::target_dir().join("release").join("vrrpd"),
+                sh::target_dir()
+                    .join(pack::Arch::host().rust_target())
+                    .join("release")
+                    .join("vrrpd"),
             );
         let (out, status) = sh::run_tee(c)?;
         let t = tally(&out);
-        tally_cell.set(t);
+        add(t);
         if !status.success() || t.failed > 0 {
             bail!("cargo test failed ({status}; {} failed)", t.failed);
         }

@@ -34,23 +34,39 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-/// Builds `vrrpd` in release mode (`cargo build --release -p vrrpd` in the workspace, honouring
-/// `CARGO_TARGET_DIR`) and returns the binary's path.
+/// The target the charm's worker is built for on this machine (static musl, see
+/// `cargo xtask pack`): the benchmark measures what ships.
+pub const SHIPPED_TARGET: &str = if cfg!(target_arch = "aarch64") {
+    "aarch64-unknown-linux-musl"
+} else {
+    "x86_64-unknown-linux-musl"
+};
+
+/// Builds `vrrpd` in release mode as the charm ships it (`cargo build --release -p vrrpd
+/// --target SHIPPED_TARGET` in the workspace, honouring `CARGO_TARGET_DIR`) and returns the
+/// binary's path.
 pub fn build_vrrpd() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = workspace_root();
     let st = std::process::Command::new(&cargo)
-        .args(["build", "--release", "-p", "vrrpd"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "vrrpd",
+            "--target",
+            SHIPPED_TARGET,
+        ])
         .current_dir(&root)
         .status()
         .context("run cargo build --release -p vrrpd")?;
     if !st.success() {
-        bail!("cargo build --release -p vrrpd failed: {st}");
+        bail!("cargo build --release -p vrrpd --target {SHIPPED_TARGET} failed: {st}");
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("release").join("vrrpd");
+    let bin = target.join(SHIPPED_TARGET).join("release").join("vrrpd");
     if !bin.exists() {
         bail!("{} missing after the build", bin.display());
     }

@@ -16,7 +16,8 @@ use crate::trial::{Cell, Scenario, Timing};
     about = "Failover benchmark: keepalived 2.2.7 vs vrrpd in network-namespace labs (root)"
 )]
 pub struct Opts {
-    /// The vrrpd binary (build it with `cargo build --release -p vrrpd`). Default: build it now.
+    /// The vrrpd binary (e.g. `target/x86_64-unknown-linux-musl/release/vrrpd`, what the charm
+    /// ships). Default: build it now (`build_vrrpd`).
     #[arg(long, value_name = "PATH")]
     pub vrrpd: Option<PathBuf>,
 

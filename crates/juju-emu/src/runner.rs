@@ -15,6 +15,20 @@ use std::time::{Duration, Instant};
 /// The default base PATH behind the tools dir.
 pub const DEFAULT_BASE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// Environment variable naming a program (and its arguments, whitespace-separated) that every
+/// hook handler is run through: `JUJU_EMU_HANDLER_WRAPPER=qemu-aarch64-static` runs an arm64
+/// charm. Read by [`RunnerOptions::new`]; see [`RunnerOptions::handler_wrapper`].
+pub const HANDLER_WRAPPER_ENV: &str = "JUJU_EMU_HANDLER_WRAPPER";
+
+/// The handler wrapper a value of [`HANDLER_WRAPPER_ENV`] names (unset or blank: none).
+pub fn handler_wrapper_from(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 /// How hooks are executed.
 #[derive(Debug, Clone)]
 pub struct RunnerOptions {
@@ -28,6 +42,11 @@ pub struct RunnerOptions {
     pub base_path: String,
     /// Command prefix wrapping the handler, e.g. `["ip", "netns", "exec", "ns1"]`.
     pub command_prefix: Vec<String>,
+    /// The program that executes the handler itself, placed right before it (after
+    /// `command_prefix`): e.g. `["qemu-aarch64-static"]` to run an arm64 charm's `dispatch` on an
+    /// amd64 host without binfmt_misc. Empty: the handler is exec'd directly. Defaults to
+    /// [`HANDLER_WRAPPER_ENV`] split on whitespace.
+    pub handler_wrapper: Vec<String>,
     /// Per-hook time limit; the handler is killed (exit -1, hook failed) when exceeded.
     pub timeout: Duration,
     /// `settle()` gives up after this many hooks.
@@ -43,6 +62,9 @@ impl RunnerOptions {
             path_prefix: Vec::new(),
             base_path: DEFAULT_BASE_PATH.to_string(),
             command_prefix: Vec::new(),
+            handler_wrapper: handler_wrapper_from(
+                std::env::var(HANDLER_WRAPPER_ENV).ok().as_deref(),
+            ),
             timeout: Duration::from_secs(120),
             max_settle_hooks: 500,
         }
@@ -356,6 +378,7 @@ fn exec_handler(
         Err(msg) => return (1, false, String::new(), msg),
     };
     let mut argv: Vec<String> = opts.command_prefix.clone();
+    argv.extend(opts.handler_wrapper.iter().cloned());
     argv.push(handler.display().to_string());
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
@@ -411,4 +434,60 @@ fn exec_handler(
 /// Sets an agent status on a unit (helper for the resolver).
 pub(crate) fn agent_status(u: &mut crate::model::Unit, status: &str, message: &str) {
     u.agent_status = Status::new(status, message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_wrapper_is_split_on_whitespace() {
+        assert!(handler_wrapper_from(None).is_empty());
+        assert!(handler_wrapper_from(Some("  ")).is_empty());
+        assert_eq!(
+            handler_wrapper_from(Some("qemu-aarch64-static  -cpu max")),
+            vec!["qemu-aarch64-static", "-cpu", "max"]
+        );
+    }
+
+    /// The wrapper runs after the command prefix and is handed the handler's path.
+    #[test]
+    fn the_handler_runs_through_prefix_then_wrapper() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("metadata.yaml"), "name: t\n").unwrap();
+        let dispatch = dir.path().join("dispatch");
+        std::fs::write(
+            &dispatch,
+            "#!/bin/sh\necho \"dispatch $JUJU_DISPATCH_PATH\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&dispatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut opts = RunnerOptions::new("/nonexistent-hook-tool");
+        opts.command_prefix = vec![
+            "sh".into(),
+            "-c".into(),
+            "echo prefix; exec \"$@\"".into(),
+            "prefix".into(),
+        ];
+        opts.handler_wrapper = vec![
+            "sh".into(),
+            "-c".into(),
+            "echo \"wrapper $1\"; exec \"$1\"".into(),
+            "wrapper".into(),
+        ];
+        let spec = HookSpec::simple(HookKind::Install);
+        let mut env = BTreeMap::new();
+        env.insert("PATH".to_string(), DEFAULT_BASE_PATH.to_string());
+        env.insert("JUJU_DISPATCH_PATH".to_string(), spec.dispatch_path());
+        let (code, missing, stdout, stderr) = exec_handler(&opts, dir.path(), &spec, &env);
+        assert_eq!((code, missing), (0, false), "{stderr}");
+        assert_eq!(
+            stdout,
+            format!(
+                "prefix\nwrapper {}\ndispatch hooks/install\n",
+                dispatch.display()
+            )
+        );
+    }
 }
