@@ -2,12 +2,16 @@
 //! advertises *other* VIPs on our VRID 23 (another cluster with the same `router_id`). Both
 //! workers list it in their state file (`conflicts`: source, kind `other_vips`, first/last
 //! seen, count) and metrics (`vrrpd_conflicts_total{kind}`), log it once per source per
-//! minute, and neither changes role. Root and keepalived required; skipped otherwise.
+//! minute, and neither changes role. A second test injects crafted adverts into a unicast
+//! pair: an unknown peer, a VRRPv2 speaker and other VIPs, all from one source. Root (and
+//! keepalived for the first) required; skipped otherwise.
 
 mod common;
 
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use common::inject::{csum, ipv4, send_frame, v3_advert};
 use common::{keepalived_available, metric_value, scrape, skip, wait_until, Bed, Inst, Kind};
 
 const METRICS: &str = "127.0.0.1:9652";
@@ -152,4 +156,95 @@ fn foreign_keepalived_on_our_vrid_is_listed_and_changes_nothing() {
             lines[0]
         );
     }
+}
+
+#[test]
+fn injected_unknown_peer_version_and_other_vips_on_a_unicast_pair() {
+    if skip() {
+        return;
+    }
+    let uni = |p: u8, me: &str, peer: &str| Inst {
+        unicast: Some((me.to_string(), vec![peer.to_string()])),
+        ..Inst::v3(p)
+    };
+    let w = Kind::Worker;
+    let mut bed = Bed::new(
+        "conflictu",
+        vec![
+            (w, uni(150, "192.0.2.10", "192.0.2.11")),
+            (w, uni(100, "192.0.2.11", "192.0.2.10")),
+            (w, Inst::v3(1)),
+        ],
+    );
+    // Node 2 only injects; it runs no daemon.
+    bed.nodes[0].start();
+    bed.nodes[1].start();
+    bed.wait_sole_holder(0, Duration::from_secs(5));
+    bed.wait_role(0, "MASTER", Duration::from_secs(5));
+    bed.wait_role(1, "BACKUP", Duration::from_secs(5));
+    let before = transitions(&bed, 1);
+
+    let src = Ipv4Addr::new(192, 0, 2, 12);
+    let dst = Ipv4Addr::new(192, 0, 2, 11);
+    let vip = Ipv4Addr::new(192, 0, 2, 100);
+    // Valid but from outside unicast_peer (priority 1: a backup with preempt ignores it).
+    let stranger = v3_advert(src, dst, 23, 1, 10, &[vip]);
+    // Another cluster's VIP, priority 254 (accepted, it would take over).
+    let other = v3_advert(src, dst, 23, 254, 10, &[Ipv4Addr::new(192, 0, 2, 177)]);
+    // VRRPv2 (RFC 3768 layout, auth none, its own checksum), priority 254.
+    let mut v2 = vec![0x21, 23, 254, 1, 0, 1, 0, 0];
+    v2.extend_from_slice(&vip.octets());
+    v2.extend_from_slice(&[0; 8]);
+    let c = csum(&v2);
+    v2[6..8].copy_from_slice(&c.to_be_bytes());
+    let pkts: Vec<Vec<u8>> = [stranger, other, v2]
+        .iter()
+        .map(|p| ipv4(src, dst, 255, p))
+        .collect();
+    let ifindex = bed.nodes[2].host.ifindex().unwrap();
+    let sender = bed.nodes[2]
+        .host
+        .spawn_thread(move || {
+            for _ in 0..40 {
+                for p in &pkts {
+                    send_frame(ifindex, p).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        })
+        .unwrap();
+    bed.assert_stable(0, Duration::from_millis(800));
+    sender.join().unwrap();
+    let kinds = ["unknown_peer", "other_vips", "version"];
+    let count = |st: &serde_json::Value, kind: &str| -> u64 {
+        st["instances"][0]["conflicts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["source"] == "192.0.2.12" && c["kind"] == kind)
+            .filter_map(|c| c["count"].as_u64())
+            .sum()
+    };
+    // All 40 of each are in the file within its 1 s refresh.
+    let all = wait_until(Duration::from_secs(3), Duration::from_millis(50), || {
+        bed.nodes[1]
+            .state()
+            .is_some_and(|st| kinds.iter().all(|k| count(&st, k) == 40))
+    });
+    let st = bed.nodes[1].state().unwrap();
+    assert!(all.is_some(), "{st}");
+    let inst = &st["instances"][0];
+    assert_eq!(inst["conflicts"].as_array().unwrap().len(), 3, "{st}");
+    for k in kinds {
+        assert_eq!(inst["counters"]["conflicts"][k], 40, "{k}: {st}");
+    }
+    assert_eq!(inst["counters"]["drops"]["version"], 40, "{st}");
+    assert_eq!(inst["counters"]["drops"]["addr_list"], 40, "{st}");
+    assert_eq!(inst["role"], "BACKUP", "{st}");
+    assert_eq!(inst["master_address"], "192.0.2.10", "{st}");
+    assert_eq!(transitions(&bed, 1), before);
+    // One source: one log line for all three kinds.
+    let logs = bed.nodes[1].logs();
+    let lines = logs.lines().filter(|l| l.contains("VRRP conflict")).count();
+    assert_eq!(lines, 1, "{logs}");
 }
