@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Vip;
+use crate::conflicts::ConflictKind;
 use crate::status::DropReason;
 
 /// Role of an instance (RFC 5798 §6.4 plus keepalived's FAULT). Serialised upper-case.
@@ -149,5 +150,13 @@ pub enum Action {
         src: IpAddr,
         /// Why.
         reason: DropReason,
+    },
+    /// A conflicting advert on our VRID (already counted; see [`crate::conflicts`]). It
+    /// changed nothing; the edge records the source and logs it rate-limited.
+    Conflict {
+        /// IP source of the advert.
+        src: IpAddr,
+        /// What differs.
+        kind: ConflictKind,
     },
 }

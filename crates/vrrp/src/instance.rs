@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::{Family, InstanceConfig, Version, Vip};
+use crate::conflicts::ConflictKind;
 use crate::error::{ConfigError, DecodeError, ReconfigureError};
 use crate::events::{Action, Fault, Input, Reason, RxPacket, State};
 use crate::packet::{Advert, ChecksumForm, AUTH_NONE, AUTH_PASS};
@@ -560,10 +561,13 @@ impl Instance {
                 if reason != DropReason::Inactive {
                     out.push(Action::Dropped { src: p.src, reason });
                 }
+                self.conflict(p.src, ConflictKind::from_drop(reason, p.payload), out);
                 return;
             }
         };
         self.counters.adverts_received += 1;
+        let unknown = ConflictKind::from_source(&self.cfg.unicast_peers, p.src);
+        self.conflict(p.src, unknown, out);
         if self.cfg.v2_compat {
             if advert.version == Version::V2 {
                 self.counters.v2_compat_received += 1;
@@ -590,6 +594,14 @@ impl Instance {
             State::Master => self.master_rx(now, p.src, &advert, out),
             State::Leaving => self.leaving_rx(now, &advert, out),
             State::Init | State::Fault => {}
+        }
+    }
+
+    /// Count and report a conflicting advert (never changes state).
+    fn conflict(&mut self, src: IpAddr, kind: Option<ConflictKind>, out: &mut Vec<Action>) {
+        if let Some(kind) = kind {
+            self.counters.conflicts.add(kind);
+            out.push(Action::Conflict { src, kind });
         }
     }
 

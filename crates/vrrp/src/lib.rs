@@ -10,6 +10,7 @@
 
 pub mod checksum;
 pub mod config;
+pub mod conflicts;
 pub mod error;
 pub mod events;
 pub mod instance;
@@ -19,6 +20,7 @@ pub mod status;
 pub mod timers;
 
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
+pub use conflicts::{ConflictCounts, ConflictKind};
 pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};
 pub use events::{Action, Fault, Input, Reason, RxPacket, State};
 pub use instance::Instance;

@@ -184,6 +184,10 @@ pub struct Counters {
     pub became_master: u64,
     /// Dropped packets by reason.
     pub drops: Drops,
+    /// Conflicting adverts on our VRID by kind (see [`crate::conflicts`]); a conflict that
+    /// is also a drop is counted in both.
+    #[serde(default)]
+    pub conflicts: crate::conflicts::ConflictCounts,
 }
 
 /// Snapshot of an instance for the state file and logs.

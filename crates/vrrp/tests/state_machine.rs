@@ -8,8 +8,8 @@ mod common;
 
 use common::*;
 use vrrp::{
-    Action, Advert, DropReason, Family, Fault, Input, Instance, InstanceConfig, Reason, RxPacket,
-    State, Track, V3Checksum, Version,
+    Action, Advert, ConflictKind, DropReason, Family, Fault, Input, Instance, InstanceConfig,
+    Reason, RxPacket, State, Track, V3Checksum, Version,
 };
 
 const PEER_HI: &str = "192.0.2.20"; // greater than ME
@@ -203,13 +203,20 @@ fn v2_interval_mismatch_is_dropped() {
     let acts = feed(&mut i, t0 + ms(100), PEER_HI, 200, 2);
     assert_eq!(
         acts,
-        vec![Action::Dropped {
-            src: ip(PEER_HI),
-            reason: DropReason::Interval
-        }]
+        vec![
+            Action::Dropped {
+                src: ip(PEER_HI),
+                reason: DropReason::Interval
+            },
+            Action::Conflict {
+                src: ip(PEER_HI),
+                kind: ConflictKind::Interval
+            }
+        ]
     );
     assert_eq!(i.poll_timeout(), before);
     assert_eq!(drops(&i, DropReason::Interval), 1);
+    assert_eq!(i.status().counters.conflicts.interval, 1);
 }
 
 /// RFC 5798 §6.4.2: with preempt, a lower priority advert is discarded and the timer keeps
@@ -582,14 +589,20 @@ fn receive_validation_drops_by_reason() {
     let good = bytes(&advert(&cfg, 250, 10), PEER_HI, GROUP);
     let mut check = |reason: DropReason, src: &str, dst: &str, ttl: u8, p: &[u8]| {
         let acts = i.handle(t0, rx(src, dst, ttl, p));
-        assert_eq!(
-            acts,
-            vec![Action::Dropped {
-                src: ip(src),
-                reason
-            }],
-            "{reason:?}"
-        );
+        let mut want = vec![Action::Dropped {
+            src: ip(src),
+            reason,
+        }];
+        // Well-formed adverts of another configuration are also conflicts (never damage).
+        let conflict = match reason {
+            DropReason::Version => Some(ConflictKind::Version),
+            DropReason::AddrCount | DropReason::AddrList => Some(ConflictKind::OtherVips),
+            _ => None,
+        };
+        if let Some(kind) = conflict {
+            want.push(Action::Conflict { src: ip(src), kind });
+        }
+        assert_eq!(acts, want, "{reason:?}");
         assert_eq!(i.poll_timeout(), deadline, "{reason:?}");
         assert_eq!(drops(&i, reason), 1, "{reason:?}");
     };

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod check;
 pub mod cleanup;
 pub mod cli;
+pub mod conflicts;
 pub mod daemon;
 pub mod filesink;
 pub mod footprint;

@@ -60,6 +60,24 @@ impl<K: Hash + Eq> RateLimiter<K> {
     }
 }
 
+impl<K: Hash + Eq> RateLimiter<K> {
+    /// Drop what is known about `key` (its next event logs at once), so callers whose key
+    /// space is unbounded can keep the map bounded.
+    pub fn forget(&mut self, key: &K) {
+        self.entries.remove(key);
+    }
+
+    /// Keys tracked.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No key tracked.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

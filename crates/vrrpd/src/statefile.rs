@@ -52,13 +52,21 @@ pub struct InstanceState {
     /// Why the instance is in FAULT (`link_down`, `no_source_address`, `{"track": N}`);
     /// empty otherwise. The charm shows them in `juju status`.
     pub faults: Vec<vrrp::Fault>,
-    /// Counters, drops by reason included.
+    /// Counters, drops and conflicts by kind included.
     pub counters: vrrp::Counters,
+    /// Who advertises on our VRID with another configuration (bounded, see
+    /// [`crate::conflicts`]); empty when nobody does.
+    #[serde(default)]
+    pub conflicts: Vec<crate::conflicts::Conflict>,
 }
 
 impl InstanceState {
-    /// From the core's snapshot plus the interface name.
-    pub fn from_status(s: vrrp::InstanceStatus, interface: &str) -> Self {
+    /// From the core's snapshot plus the interface name and the edge's conflict record.
+    pub fn from_status(
+        s: vrrp::InstanceStatus,
+        interface: &str,
+        conflicts: &[crate::conflicts::Conflict],
+    ) -> Self {
         InstanceState {
             name: s.name,
             vrid: s.vrid,
@@ -72,8 +80,17 @@ impl InstanceState {
             vips_held: s.vips_held,
             faults: s.faults,
             counters: s.counters,
+            conflicts: conflicts.to_vec(),
         }
     }
+}
+
+/// The wall clock in ms since the Unix epoch (0 if the clock is before it).
+pub fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// Decides when to write and writes.
@@ -124,10 +141,7 @@ impl StateWriter {
         let doc = StateDoc {
             version: VERSION,
             pid: std::process::id(),
-            updated_unix_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-                .unwrap_or(0),
+            updated_unix_ms: unix_ms_now(),
             instances,
         };
         match serde_json::to_vec(&doc) {
@@ -160,7 +174,7 @@ mod tests {
         s.role = role;
         s.counters.adverts_sent = sent;
         s.vips_held = vec!["10.10.74.250/24".parse().unwrap()];
-        InstanceState::from_status(s, "eth0")
+        InstanceState::from_status(s, "eth0", &[])
     }
 
     #[test]
@@ -188,6 +202,32 @@ mod tests {
         assert!(i["faults"].is_array());
         assert_eq!(i["counters"]["drops"]["ttl"], 0);
         assert!(i["counters"]["transitions"].is_u64());
+        assert_eq!(i["counters"]["conflicts"]["other_vips"], 0);
+        assert_eq!(i["conflicts"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn conflicts_are_listed() {
+        let mut s = inst(vrrp::State::Backup, 0);
+        s.conflicts = vec![crate::conflicts::Conflict {
+            source: "192.0.2.77".parse().unwrap(),
+            kind: vrrp::ConflictKind::OtherVips,
+            first_seen_unix_ms: 1_000,
+            last_seen_unix_ms: 2_000,
+            count: 3,
+        }];
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["conflicts"],
+            serde_json::json!([{"source":"192.0.2.77","kind":"other_vips",
+                "first_seen_unix_ms":1000,"last_seen_unix_ms":2000,"count":3}])
+        );
+        // Files written before the field existed still read.
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("conflicts");
+        old["counters"].as_object_mut().unwrap().remove("conflicts");
+        let back: InstanceState = serde_json::from_value(old).unwrap();
+        assert!(back.conflicts.is_empty());
     }
 
     #[test]

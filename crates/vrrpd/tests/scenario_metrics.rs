@@ -4,36 +4,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::{skip, wait_until, Bed, Inst, Kind};
+use common::{metric_value as value, scrape, skip, wait_until, Bed, Inst, Kind};
 
 const SETTLE: Duration = Duration::from_secs(5);
-
-/// `GET path` from inside the host's namespace; the whole response as text.
-fn scrape(host: &netlab::Host, addr: &str, path: &str) -> Option<String> {
-    let addr = addr.to_string();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
-    host.run_in(move || {
-        let mut s = std::net::TcpStream::connect(&addr).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(req.as_bytes()).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
-    })
-    .ok()
-    .flatten()
-}
-
-/// The value of the sample line starting with `prefix` (name and labels).
-fn value(text: &str, prefix: &str) -> Option<u64> {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit_once(' '))
-        .and_then(|(_, v)| v.parse().ok())
-}
 
 #[test]
 fn metrics_are_served_where_configured() {

@@ -26,6 +26,8 @@ pub(crate) struct Running {
     pub sock: Option<(u64, Arc<Socket>, JoinHandle<()>)>,
     /// Removed or rebuilt by a reload (or stopping): handing over, then dropped.
     pub retiring: bool,
+    /// Who advertises on our VRID with another configuration (state file, logs).
+    pub conflicts: crate::conflicts::ConflictLog,
 }
 
 impl Running {
@@ -39,6 +41,7 @@ impl Running {
             source: None,
             sock: None,
             retiring: false,
+            conflicts: crate::conflicts::ConflictLog::default(),
         })
     }
 
@@ -276,6 +279,24 @@ impl Daemon {
                         } else {
                             warn!(instance = %name, %src, reason = reason.as_str(), suppressed, "packet dropped");
                         }
+                    }
+                }
+                vrrp::Action::Conflict { src, kind } => {
+                    let unix_ms = crate::statefile::unix_ms_now();
+                    let rec = self.running[i]
+                        .conflicts
+                        .record(src, kind, Instant::now(), unix_ms);
+                    if let Some(line) = rec {
+                        let vrid = self.running[i].spec.core.vrid;
+                        warn!(
+                            instance = %name,
+                            vrid,
+                            %src,
+                            kind = kind.as_str(),
+                            count = line.count,
+                            suppressed = line.suppressed,
+                            "VRRP conflict: another speaker on our VRID (state unchanged)"
+                        );
                     }
                 }
             }

@@ -216,7 +216,13 @@ impl Daemon {
         }
         let states: Vec<InstanceState> = self
             .visible()
-            .map(|r| InstanceState::from_status(r.inst.status(), &r.spec.interface))
+            .map(|r| {
+                InstanceState::from_status(
+                    r.inst.status(),
+                    &r.spec.interface,
+                    r.conflicts.entries(),
+                )
+            })
             .collect();
         self.state_due = self.state.offer(now, states, self.urgent);
         self.urgent = false;

@@ -176,6 +176,23 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
             );
         }
     }
+    header(
+        &mut out,
+        "vrrpd_conflicts_total",
+        "counter",
+        "Adverts on our VRID from another configuration or an unknown peer, by kind.",
+    );
+    for x in samples {
+        let l = labels(x);
+        for k in vrrp::ConflictKind::ALL {
+            let v = x.status.counters.conflicts.get(k);
+            let _ = writeln!(
+                out,
+                "vrrpd_conflicts_total{{{l},kind=\"{}\"}} {v}",
+                k.as_str()
+            );
+        }
+    }
     if let Some(rss) = rss_bytes {
         header(
             &mut out,
@@ -217,6 +234,7 @@ mod tests {
         s.role = State::Master;
         s.counters.adverts_sent = 7;
         s.counters.drops.add(DropReason::Ttl);
+        s.counters.conflicts.add(vrrp::ConflictKind::OtherVips);
         s.vips_held = vec!["192.0.2.100/24".parse().unwrap()];
         s
     }
@@ -241,6 +259,8 @@ mod tests {
             format!("vrrpd_adverts_sent_total{{{l}}} 7"),
             format!("vrrpd_drops_total{{{l},reason=\"ttl\"}} 1"),
             format!("vrrpd_drops_total{{{l},reason=\"checksum\"}} 0"),
+            format!("vrrpd_conflicts_total{{{l},kind=\"other_vips\"}} 1"),
+            format!("vrrpd_conflicts_total{{{l},kind=\"unknown_peer\"}} 0"),
             "# TYPE vrrpd_transitions_total counter".to_string(),
             "process_resident_memory_bytes 4096".to_string(),
         ] {
