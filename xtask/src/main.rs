@@ -3,6 +3,7 @@ mod bench;
 mod demo;
 mod pack;
 mod sh;
+mod stamp;
 mod test;
 
 use anyhow::{bail, Result};

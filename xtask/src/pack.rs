@@ -92,7 +92,15 @@ fn write_zip(path: &Path, root: &Path, dispatch: &Path, vrrpd: &Path) -> Result<
     add(&mut zip, "manifest.yaml", manifest().as_bytes(), 0o644)?;
     add(&mut zip, "dispatch", &fs::read(dispatch)?, 0o755)?;
     zip.add_directory("bin/", opts(0o755))?;
-    add(&mut zip, "bin/vrrpd", &fs::read(vrrpd)?, 0o755)?;
+    let worker = fs::read(vrrpd)?;
+    add(&mut zip, "bin/vrrpd", &worker, 0o755)?;
+    let stamp = crate::stamp::worker_stamp(&worker);
+    add(
+        &mut zip,
+        crate::stamp::WORKER_STAMP,
+        stamp.as_bytes(),
+        0o644,
+    )?;
     for (dir, mode) in [("hooks", 0o755), ("templates", 0o644)] {
         zip.add_directory(format!("{dir}/"), opts(0o755))?;
         let mut names: Vec<String> = fs::read_dir(root.join(dir))?
