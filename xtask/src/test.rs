@@ -144,7 +144,7 @@ pub fn run() -> Result<()> {
             // Every test must run here: a skip (no root, no keepalived, no charm) fails.
             .env("KEEPALIVED_TESTS_STRICT", "1")
             // The release worker that pack just built: the footprint test asserts the
-            // 5 MiB resident-memory target on it (a debug build only prints numbers).
+            // 4 MiB peak (VmHWM) target on it (a debug build only prints numbers).
             .env(
                 "VRRPD_FOOTPRINT_BIN",
                 sh::target_dir().join("release").join("vrrpd"),
