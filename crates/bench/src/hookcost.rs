@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 /// One measured run of a hook handler.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HookSample {
+    /// `JUJU_UNIT_NAME`.
+    #[serde(default)]
+    pub unit: String,
     /// `JUJU_DISPATCH_PATH`, e.g. `hooks/update-status`.
     pub hook: String,
     /// Own CPU (user + system) from the end of exec to the end of exit, nanoseconds.
@@ -169,6 +172,7 @@ pub fn exec_measured(out: &Path, cmd: &[OsString]) -> Result<i32> {
         bail!("the child exited without an exit stop");
     };
     let s = HookSample {
+        unit: std::env::var("JUJU_UNIT_NAME").unwrap_or_default(),
         hook: std::env::var("JUJU_DISPATCH_PATH").unwrap_or_default(),
         cpu_ns,
         hwm_kib,
@@ -196,6 +200,69 @@ pub struct HookCostOpts {
     pub rounds: usize,
     /// Measure CPU with `perf stat -e task-clock --no-inherit` instead (no VmHWM then).
     pub perf: bool,
+    /// A Python with `ops` installed: also deploy the minimal `ops` charm
+    /// (`crates/bench/ops-charm`) as `keepalived-ops` beside ours and measure it the same way.
+    pub ops_python: Option<PathBuf>,
+}
+
+/// Our unit and the `ops` charm's unit.
+pub const UNIT: &str = "keepalived/0";
+/// The minimal `ops` charm's unit.
+pub const OPS_UNIT: &str = "keepalived-ops/0";
+
+/// Replaces `charm`'s `dispatch` with the measuring wrapper around the original.
+fn wrap_dispatch(charm: &Path, opts: &HookCostOpts, samples: &Path, perf_out: &Path) -> Result<()> {
+    std::fs::rename(charm.join("dispatch"), charm.join("dispatch.real"))?;
+    let wrapper = if opts.perf {
+        format!(
+            "#!/bin/sh\necho \"# hook $JUJU_UNIT_NAME $JUJU_DISPATCH_PATH\" >> '{0}'\nexec perf stat -e task-clock --no-inherit -x, --append -o '{0}' -- \"$JUJU_CHARM_DIR/dispatch.real\" \"$@\"\n",
+            perf_out.display()
+        )
+    } else {
+        format!(
+            "#!/bin/sh\nexec '{}' exec '{}' \"$JUJU_CHARM_DIR/dispatch.real\" \"$@\"\n",
+            opts.self_exe.display(),
+            samples.display()
+        )
+    };
+    let dispatch = charm.join("dispatch");
+    std::fs::write(&dispatch, wrapper)?;
+    std::fs::set_permissions(
+        &dispatch,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
+    Ok(())
+}
+
+/// The minimal `ops` charm directory: our metadata and config under another name, the code
+/// from `crates/bench/ops-charm`, a `dispatch` that runs it with `python`.
+fn ops_charm(dest: &Path, python: &Path) -> Result<()> {
+    let root = crate::workspace_root();
+    std::fs::create_dir_all(dest.join("src"))?;
+    let meta = std::fs::read_to_string(root.join("metadata.yaml"))?.replacen(
+        "name: keepalived\n",
+        "name: keepalived-ops\n",
+        1,
+    );
+    std::fs::write(dest.join("metadata.yaml"), meta)?;
+    std::fs::copy(root.join("config.yaml"), dest.join("config.yaml"))?;
+    std::fs::copy(
+        root.join("crates/bench/ops-charm/src/charm.py"),
+        dest.join("src/charm.py"),
+    )?;
+    let dispatch = dest.join("dispatch");
+    std::fs::write(
+        &dispatch,
+        format!(
+            "#!/bin/sh\nexec '{}' \"$JUJU_CHARM_DIR/src/charm.py\"\n",
+            python.display()
+        ),
+    )?;
+    std::fs::set_permissions(
+        &dispatch,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
+    Ok(())
 }
 
 /// Destroys the simulated model (namespaces, processes) when dropped, also on error.
@@ -212,7 +279,6 @@ impl Drop for ModelGuard {
     }
 }
 
-const UNIT: &str = "keepalived/0";
 const STEP: Duration = Duration::from_secs(120);
 
 /// Deploys the charm with the measuring wrapper and returns the samples of the steady rounds.
@@ -227,26 +293,14 @@ pub fn run(opts: &HookCostOpts) -> Result<Vec<HookSample>> {
     } else {
         jujusim::charmpkg::copy_dir(&opts.charm, &charm)?;
     }
-    std::fs::rename(charm.join("dispatch"), charm.join("dispatch.real"))?;
     let samples = dir.path().join("samples.jsonl");
     let perf_out = dir.path().join("perf.csv");
-    let wrapper = if opts.perf {
-        format!(
-            "#!/bin/sh\necho \"# hook $JUJU_DISPATCH_PATH\" >> '{0}'\nexec perf stat -e task-clock --no-inherit -x, --append -o '{0}' -- \"$JUJU_CHARM_DIR/dispatch.real\" \"$@\"\n",
-            perf_out.display()
-        )
-    } else {
-        format!(
-            "#!/bin/sh\nexec '{}' exec '{}' \"$JUJU_CHARM_DIR/dispatch.real\" \"$@\"\n",
-            opts.self_exe.display(),
-            samples.display()
-        )
-    };
-    std::fs::write(charm.join("dispatch"), wrapper)?;
-    std::fs::set_permissions(
-        charm.join("dispatch"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )?;
+    wrap_dispatch(&charm, opts, &samples, &perf_out)?;
+    let ops_dir = dir.path().join("ops-charm");
+    if let Some(py) = &opts.ops_python {
+        ops_charm(&ops_dir, py)?;
+        wrap_dispatch(&ops_dir, opts, &samples, &perf_out)?;
+    }
     // Only the requested update-status runs; the controller inherits this.
     std::env::set_var(jujusim::controller::UPDATE_STATUS_ENV, "0");
     let model_dir = dir.path().join("model");
@@ -258,6 +312,20 @@ pub fn run(opts: &HookCostOpts) -> Result<Vec<HookSample>> {
     sim.deploy("kubeapi-load-balancer", None, 1, &[])?;
     sim.deploy(&charm.display().to_string(), Some("keepalived"), 0, &[])?;
     sim.relate("keepalived:juju-info", "kubeapi-load-balancer:juju-info")?;
+    let mut units = vec![UNIT];
+    if opts.ops_python.is_some() {
+        sim.deploy(
+            &ops_dir.display().to_string(),
+            Some("keepalived-ops"),
+            0,
+            &[],
+        )?;
+        sim.relate(
+            "keepalived-ops:juju-info",
+            "kubeapi-load-balancer:juju-info",
+        )?;
+        units.push(OPS_UNIT);
+    }
     sim.config_set(
         "kubeapi-load-balancer",
         &kv("extra_sans", "192.0.2.250 test.example.com"),
@@ -265,10 +333,15 @@ pub fn run(opts: &HookCostOpts) -> Result<Vec<HookSample>> {
     let mut cfg = kv("virtual_ip", "192.0.2.250/24");
     cfg.extend(kv("vip_hostname", "test.example.com"));
     sim.config_set("keepalived", &cfg)?;
-    let ready = sim.wait_for("keepalived/0 VIP ready (MASTER)", STEP, |m| {
-        m.units.get(UNIT).is_some_and(|u| {
-            u.workload_status.status == "active"
-                && u.workload_status.message == "VIP ready (MASTER)"
+    if opts.ops_python.is_some() {
+        sim.config_set("keepalived-ops", &cfg)?;
+    }
+    let ready = sim.wait_for("every measured unit VIP ready (MASTER)", STEP, |m| {
+        units.iter().all(|n| {
+            m.units.get(*n).is_some_and(|u| {
+                u.workload_status.status == "active"
+                    && u.workload_status.message == "VIP ready (MASTER)"
+            })
         })
     });
     if let Err(e) = ready {
@@ -286,14 +359,18 @@ pub fn run(opts: &HookCostOpts) -> Result<Vec<HookSample>> {
     let _ = std::fs::remove_file(&perf_out);
     let juju = sim.juju()?;
     for _ in 0..opts.rounds {
-        juju.request_update_status(Some(UNIT))?;
+        for u in &units {
+            juju.request_update_status(Some(u))?;
+        }
         sim.kick();
         sim.wait_idle(STEP)?;
     }
     for _ in 0..opts.rounds {
         juju.update(|m| {
-            if let Some(u) = m.units.get_mut(UNIT) {
-                u.agent.config_seen = None;
+            for n in &units {
+                if let Some(u) = m.units.get_mut(*n) {
+                    u.agent.config_seen = None;
+                }
             }
             Ok(())
         })?;
@@ -309,22 +386,24 @@ pub fn run(opts: &HookCostOpts) -> Result<Vec<HookSample>> {
             .collect::<Result<_, _>>()
             .context("reading the samples")?
     };
-    let status = sim
-        .model()?
-        .units
-        .get(UNIT)
-        .map(|u| u.workload_status.clone());
+    let model = sim.model()?;
     drop(guard);
     if let Some(bad) = out.iter().find(|s| s.exit != 0) {
         bail!("a measured hook failed: {bad:?}");
     }
-    for hook in ["hooks/update-status", "hooks/config-changed"] {
-        let n = out.iter().filter(|s| s.hook == hook).count();
-        if n != opts.rounds {
-            bail!(
-                "{n} {hook} samples, expected {} (status {status:?})",
-                opts.rounds
-            );
+    for unit in &units {
+        let status = model.units.get(*unit).map(|u| u.workload_status.clone());
+        for hook in ["hooks/update-status", "hooks/config-changed"] {
+            let n = out
+                .iter()
+                .filter(|s| s.unit == *unit && s.hook == hook)
+                .count();
+            if n != opts.rounds {
+                bail!(
+                    "{n} {hook} samples of {unit}, expected {} (status {status:?})",
+                    opts.rounds
+                );
+            }
         }
     }
     Ok(out)
@@ -333,11 +412,14 @@ pub fn run(opts: &HookCostOpts) -> Result<Vec<HookSample>> {
 /// Samples from `perf stat -x, --append` output preceded by `# hook HOOK` lines (no VmHWM, exit
 /// status unknown: 0).
 fn perf_samples(text: &str) -> Vec<HookSample> {
-    let mut hook = String::new();
+    let (mut unit, mut hook) = (String::new(), String::new());
     let mut out = Vec::new();
     for line in text.lines() {
         if let Some(h) = line.strip_prefix("# hook ") {
-            hook = h.to_string();
+            (unit, hook) = match h.split_once(' ') {
+                Some((u, h)) => (u.to_string(), h.to_string()),
+                None => (String::new(), h.to_string()),
+            };
             continue;
         }
         let mut f = line.split(',');
@@ -346,6 +428,7 @@ fn perf_samples(text: &str) -> Vec<HookSample> {
         };
         if let Ok(ms) = ms.parse::<f64>() {
             out.push(HookSample {
+                unit: unit.clone(),
                 hook: hook.clone(),
                 cpu_ns: (ms * 1e6) as u64,
                 hwm_kib: 0,
@@ -356,18 +439,12 @@ fn perf_samples(text: &str) -> Vec<HookSample> {
     out
 }
 
-/// Median and maximum of one hook's samples: (cpu ms median, cpu ms max, hwm KiB median, max).
-pub fn summary(samples: &[HookSample], hook: &str) -> Option<(f64, f64, u64, u64)> {
-    let mut cpu: Vec<u64> = samples
-        .iter()
-        .filter(|s| s.hook == hook)
-        .map(|s| s.cpu_ns)
-        .collect();
-    let mut hwm: Vec<u64> = samples
-        .iter()
-        .filter(|s| s.hook == hook)
-        .map(|s| s.hwm_kib)
-        .collect();
+/// Median and maximum of one unit's samples of one hook: (cpu ms median, cpu ms max, hwm KiB
+/// median, max).
+pub fn summary(samples: &[HookSample], unit: &str, hook: &str) -> Option<(f64, f64, u64, u64)> {
+    let mine = || samples.iter().filter(|s| s.unit == unit && s.hook == hook);
+    let mut cpu: Vec<u64> = mine().map(|s| s.cpu_ns).collect();
+    let mut hwm: Vec<u64> = mine().map(|s| s.hwm_kib).collect();
     if cpu.is_empty() {
         return None;
     }
@@ -414,7 +491,7 @@ mod tests {
             "a child's CPU is not counted: {child:?} vs {own:?}"
         );
         assert_eq!(
-            summary(std::slice::from_ref(&own), "").map(|x| x.2),
+            summary(std::slice::from_ref(&own), "", "").map(|x| x.2),
             Some(own.hwm_kib)
         );
     }

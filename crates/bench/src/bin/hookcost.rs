@@ -4,6 +4,7 @@
 //! ```text
 //! hookcost [--charm target/charm/keepalived.charm] [--juju target/debug/juju] [--rounds 10]
 //!          [--perf]              # CPU from `perf stat -e task-clock --no-inherit` (no VmHWM)
+//!          [--ops-python PY]     # also a minimal Python `ops` charm run by PY (ops installed)
 //! hookcost exec SAMPLES CMD…      # (internal) run CMD traced, append its sample to SAMPLES
 //! ```
 use std::ffi::OsString;
@@ -29,6 +30,7 @@ fn main() -> Result<()> {
         self_exe: std::env::current_exe().context("current_exe")?,
         rounds: 10,
         perf: false,
+        ops_python: None,
     };
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -37,6 +39,7 @@ fn main() -> Result<()> {
             Some("--charm") => opts.charm = value()?.into(),
             Some("--juju") => opts.juju = value()?.into(),
             Some("--perf") => opts.perf = true,
+            Some("--ops-python") => opts.ops_python = Some(value()?.into()),
             Some("--rounds") => {
                 opts.rounds = value()?
                     .to_str()
@@ -69,16 +72,18 @@ fn main() -> Result<()> {
             "from exec to exit by /proc schedstat"
         }
     );
-    println!("| hook | own CPU median [max] | VmHWM median [max] |");
-    println!("|---|---:|---:|");
-    for hook in ["hooks/update-status", "hooks/config-changed"] {
-        if let Some((cm, cx, hm, hx)) = hookcost::summary(&samples, hook) {
-            println!(
-                "| {} | {cm:.1} ms [{cx:.1}] | {:.1} MiB [{:.1}] |",
-                hook.trim_start_matches("hooks/"),
-                hm as f64 / 1024.0,
-                hx as f64 / 1024.0
-            );
+    println!("| unit | hook | own CPU median [max] | VmHWM median [max] |");
+    println!("|---|---|---:|---:|");
+    for unit in [hookcost::UNIT, hookcost::OPS_UNIT] {
+        for hook in ["hooks/update-status", "hooks/config-changed"] {
+            if let Some((cm, cx, hm, hx)) = hookcost::summary(&samples, unit, hook) {
+                println!(
+                    "| {unit} | {} | {cm:.1} ms [{cx:.1}] | {:.1} MiB [{:.1}] |",
+                    hook.trim_start_matches("hooks/"),
+                    hm as f64 / 1024.0,
+                    hx as f64 / 1024.0
+                );
+            }
         }
     }
     for s in &samples {
