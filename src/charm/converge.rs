@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use super::desired::{self, BagWrite, FileSpec, LegacyStop, Plan, RunPlan, Status};
 use super::files::{remove_if_exists, write_if_changed};
 use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
-use super::paths::{charm_worker_binary, Paths};
+use super::paths::Paths;
 use super::service::{self, ServiceError, ServiceVerb, WorkerService, LEGACY};
+use super::workerbin::{self, WorkerBinError};
 use super::workerstate::WorkerState;
 use super::world::{World, STATE_PUBLISHED_VIP};
 
@@ -25,9 +26,9 @@ pub enum ConvergeError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The charm does not contain the worker binary.
-    #[error("the charm is broken: worker binary {0} is missing")]
-    MissingWorker(String),
+    /// The worker binary could not be installed.
+    #[error(transparent)]
+    WorkerBin(#[from] WorkerBinError),
     /// A hook tool failed.
     #[error(transparent)]
     HookTool(#[from] HookToolError),
@@ -265,14 +266,10 @@ impl<'a> Converger<'a> {
         legacy: Option<LegacyStop>,
         world: &World,
     ) -> Result<(), ConvergeError> {
-        let src = charm_worker_binary(&world.env.charm_dir);
-        let bin = std::fs::read(&src)
-            .map_err(|_| ConvergeError::MissingWorker(src.display().to_string()))?;
-        let bin_changed = self.write(&FileSpec {
-            path: self.paths.worker_binary(),
-            content: bin,
-            mode: 0o755,
-        })?;
+        let bin_changed = workerbin::install(&world.env.charm_dir, self.paths)?;
+        if bin_changed {
+            self.report.files_changed.push(self.paths.worker_binary());
+        }
         let unit_changed = self.write(&run.unit)?;
         let conf_changed = self.write(&run.config)?;
         if self.write(&run.sysctl)? {

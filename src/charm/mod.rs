@@ -12,6 +12,7 @@ pub mod render;
 pub mod sanadvice;
 pub mod service;
 pub mod tlscheck;
+pub mod workerbin;
 pub mod workerstate;
 pub mod world;
 

@@ -1,18 +1,20 @@
 //! Host network facts read through rtnetlink (read-only): interfaces, their addresses,
 //! and the interfaces of the default routes.
+//!
+//! One blocking `NETLINK_ROUTE` socket and three dump requests (links, addresses, routes of
+//! each family), parsed here: a hook needs no async runtime for four request/response rounds.
+//! Juju's `network-get` is not the source: it describes the endpoint bindings of the model,
+//! not every interface of the namespace the worker runs in nor its default routes, which are
+//! what `network_interface` is validated against and what an empty one resolves to.
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use futures::TryStreamExt;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressScope};
-use rtnetlink::packet_route::link::LinkAttribute;
-use rtnetlink::packet_route::route::{RouteAttribute, RouteType};
-use rtnetlink::{Handle, RouteMessageBuilder};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 /// Errors reading network facts.
 #[derive(Debug, thiserror::Error)]
 pub enum NetInfoError {
-    /// The netlink socket or runtime could not be created.
+    /// The netlink socket could not be created.
     #[error("cannot open rtnetlink: {0}")]
     Open(std::io::Error),
     /// A dump request failed.
@@ -20,8 +22,16 @@ pub enum NetInfoError {
     Dump {
         /// links, addresses or routes
         what: &'static str,
-        /// The netlink error.
-        source: rtnetlink::Error,
+        /// The OS or netlink error.
+        source: std::io::Error,
+    },
+    /// The kernel answered something that is not a well-formed dump.
+    #[error("rtnetlink {what} dump malformed: {detail}")]
+    Malformed {
+        /// links, addresses or routes
+        what: &'static str,
+        /// What was wrong.
+        detail: String,
     },
 }
 
@@ -54,145 +64,352 @@ pub struct HostFacts {
     pub default_v6: Option<String>,
 }
 
+/// How long one dump may take before the hook gives up on it.
+const RECV_TIMEOUT: Duration = Duration::from_secs(5);
+/// Whole dumps retried when the kernel flags one as inconsistent (NLM_F_DUMP_INTR).
+const DUMP_ATTEMPTS: usize = 3;
+/// Upper bound on messages in one dump (a bounded loop even against a misbehaving peer).
+const MAX_MESSAGES: usize = 1 << 20;
+
+// Netlink and rtnetlink constants (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h).
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_DUMP: u16 = 0x300;
+const NLM_F_DUMP_INTR: u16 = 0x10;
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+const IFLA_IFNAME: u16 = 3;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_F_SECONDARY: u8 = 0x01;
+const RT_SCOPE_LINK: u8 = 253;
+const RTA_OIF: u16 = 4;
+const RTA_PRIORITY: u16 = 6;
+const RTA_TABLE: u16 = 15;
+const RTN_UNICAST: u8 = 1;
+const RT_TABLE_MAIN: u32 = 254;
+/// Size of `struct ifinfomsg`, `struct ifaddrmsg`, `struct rtmsg`.
+const IFINFOMSG_LEN: usize = 16;
+const IFADDRMSG_LEN: usize = 8;
+const RTMSG_LEN: usize = 12;
+
 /// Reads the facts of the network namespace this process runs in.
 pub fn read_host_facts() -> Result<HostFacts, NetInfoError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(NetInfoError::Open)?;
-    rt.block_on(async {
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetInfoError::Open)?;
-        let task = tokio::spawn(conn);
-        let res = collect(&handle).await;
-        task.abort();
-        res
+    let sock = Netlink::open()?;
+    for _ in 0..DUMP_ATTEMPTS {
+        if let Ok(r) = collect(&sock) {
+            return r;
+        }
+    }
+    Err(NetInfoError::Malformed {
+        what: "link, address or route",
+        detail: format!("dump interrupted by changes {DUMP_ATTEMPTS} times in a row"),
     })
 }
 
-async fn collect(handle: &Handle) -> Result<HostFacts, NetInfoError> {
+/// A dump the kernel marked inconsistent (the tables changed while it ran): start over.
+struct Interrupted;
+
+fn collect(sock: &Netlink) -> Result<Result<HostFacts, NetInfoError>, Interrupted> {
     let mut names: BTreeMap<u32, String> = BTreeMap::new();
-    let mut links = handle.link().get().execute();
-    while let Some(msg) = links
-        .try_next()
-        .await
-        .map_err(|source| NetInfoError::Dump {
-            what: "link",
-            source,
-        })?
-    {
-        for attr in &msg.attributes {
-            if let LinkAttribute::IfName(name) = attr {
-                names.insert(msg.header.index, name.clone());
+    let links = sock.dump(RTM_GETLINK, &[0u8; IFINFOMSG_LEN], "link", |ty, payload| {
+        if ty != RTM_NEWLINK || payload.len() < IFINFOMSG_LEN {
+            return;
+        }
+        let index = u32::from_ne_bytes(word(payload, 4));
+        for (kind, value) in attrs(&payload[IFINFOMSG_LEN..]) {
+            if kind == IFLA_IFNAME {
+                let raw = value.split(|b| *b == 0).next().unwrap_or_default();
+                names.insert(index, String::from_utf8_lossy(raw).into_owned());
             }
         }
+    })?;
+    if let Err(e) = links {
+        return Ok(Err(e));
     }
     let mut facts = HostFacts::default();
     for name in names.values() {
         facts.links.insert(name.clone(), LinkFacts::default());
     }
     let mut secondaries: BTreeMap<u32, Vec<Ipv4Addr>> = BTreeMap::new();
-    let mut addrs = handle.address().get().execute();
-    while let Some(msg) = addrs
-        .try_next()
-        .await
-        .map_err(|source| NetInfoError::Dump {
-            what: "address",
-            source,
-        })?
-    {
-        let Some(name) = names.get(&msg.header.index) else {
-            continue;
-        };
-        let local = msg.attributes.iter().find_map(|a| match a {
-            AddressAttribute::Local(ip) => Some(*ip),
-            _ => None,
-        });
-        let address = msg.attributes.iter().find_map(|a| match a {
-            AddressAttribute::Address(ip) => Some(*ip),
-            _ => None,
-        });
-        let Some(entry) = facts.links.get_mut(name) else {
-            continue;
-        };
-        match local.or(address) {
-            Some(IpAddr::V4(a)) => {
-                if msg.header.flags.contains(AddressHeaderFlags::Secondary) {
-                    secondaries.entry(msg.header.index).or_default().push(a);
-                } else {
-                    entry.v4.push(a);
+    let addrs = sock.dump(
+        RTM_GETADDR,
+        &[0u8; IFADDRMSG_LEN],
+        "address",
+        |ty, payload| {
+            if ty != RTM_NEWADDR || payload.len() < IFADDRMSG_LEN {
+                return;
+            }
+            let (family, flags, scope) = (payload[0], payload[2], payload[3]);
+            let index = u32::from_ne_bytes(word(payload, 4));
+            let Some(entry) = names.get(&index).and_then(|n| facts.links.get_mut(n)) else {
+                return;
+            };
+            let (mut local, mut address) = (None, None);
+            for (kind, value) in attrs(&payload[IFADDRMSG_LEN..]) {
+                match kind {
+                    IFA_LOCAL => local = Some(value),
+                    IFA_ADDRESS => address = Some(value),
+                    _ => {}
                 }
             }
-            Some(IpAddr::V6(a)) => entry.v6.push(V6Addr {
-                addr: a,
-                link_local: msg.header.scope == AddressScope::Link,
-            }),
-            None => {}
-        }
+            let Some(raw) = local.or(address) else {
+                return;
+            };
+            match (i32::from(family), raw.len()) {
+                (libc::AF_INET, 4) => {
+                    let a = Ipv4Addr::from(word(raw, 0));
+                    if flags & IFA_F_SECONDARY != 0 {
+                        secondaries.entry(index).or_default().push(a);
+                    } else {
+                        entry.v4.push(a);
+                    }
+                }
+                (libc::AF_INET6, 16) => {
+                    let mut b = [0u8; 16];
+                    b.copy_from_slice(raw);
+                    entry.v6.push(V6Addr {
+                        addr: Ipv6Addr::from(b),
+                        link_local: scope == RT_SCOPE_LINK,
+                    });
+                }
+                _ => {}
+            }
+        },
+    )?;
+    if let Err(e) = addrs {
+        return Ok(Err(e));
     }
     for (idx, extra) in secondaries {
         if let Some(entry) = names.get(&idx).and_then(|n| facts.links.get_mut(n)) {
             entry.v4.extend(extra);
         }
     }
-    facts.default_v4 = default_route(
-        handle,
-        RouteMessageBuilder::<Ipv4Addr>::new().build(),
-        &names,
-    )
-    .await?;
-    facts.default_v6 = default_route(
-        handle,
-        RouteMessageBuilder::<Ipv6Addr>::new().build(),
-        &names,
-    )
-    .await?;
-    Ok(facts)
+    for family in [libc::AF_INET, libc::AF_INET6] {
+        match default_route(sock, family, &names)? {
+            Ok(best) if family == libc::AF_INET => facts.default_v4 = best,
+            Ok(best) => facts.default_v6 = best,
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(facts))
 }
 
-async fn default_route(
-    handle: &Handle,
-    msg: rtnetlink::packet_route::route::RouteMessage,
+/// The interface of the main table's default unicast route with the lowest metric.
+fn default_route(
+    sock: &Netlink,
+    family: i32,
     names: &BTreeMap<u32, String>,
-) -> Result<Option<String>, NetInfoError> {
+) -> Result<Result<Option<String>, NetInfoError>, Interrupted> {
     let mut best: Option<(u32, String)> = None;
-    let mut routes = handle.route().get(msg).execute();
-    while let Some(r) = routes
-        .try_next()
-        .await
-        .map_err(|source| NetInfoError::Dump {
-            what: "route",
-            source,
-        })?
-    {
-        if r.header.destination_prefix_length != 0 || r.header.kind != RouteType::Unicast {
-            continue;
+    let mut req = [0u8; RTMSG_LEN];
+    req[0] = family as u8;
+    let res = sock.dump(RTM_GETROUTE, &req, "route", |ty, payload| {
+        if ty != RTM_NEWROUTE || payload.len() < RTMSG_LEN {
+            return;
         }
-        let table = r.attributes.iter().find_map(|a| match a {
-            RouteAttribute::Table(t) => Some(*t),
-            _ => None,
-        });
-        if table.unwrap_or(u32::from(r.header.table)) != 254 {
-            continue; // main table only
+        let (dst_len, header_table, kind) = (payload[1], payload[4], payload[7]);
+        if i32::from(payload[0]) != family || dst_len != 0 || kind != RTN_UNICAST {
+            return;
         }
-        let oif = r.attributes.iter().find_map(|a| match a {
-            RouteAttribute::Oif(i) => Some(*i),
-            _ => None,
-        });
-        let metric = r
-            .attributes
-            .iter()
-            .find_map(|a| match a {
-                RouteAttribute::Priority(p) => Some(*p),
-                _ => None,
-            })
-            .unwrap_or(0);
+        let (mut table, mut oif, mut metric) = (u32::from(header_table), None, 0);
+        for (k, v) in attrs(&payload[RTMSG_LEN..]) {
+            let value = (v.len() == 4).then(|| u32::from_ne_bytes(word(v, 0)));
+            match (k, value) {
+                (RTA_TABLE, Some(t)) => table = t,
+                (RTA_OIF, Some(i)) => oif = Some(i),
+                (RTA_PRIORITY, Some(p)) => metric = p,
+                _ => {}
+            }
+        }
+        if table != RT_TABLE_MAIN {
+            return;
+        }
         if let Some(name) = oif.and_then(|i| names.get(&i)) {
             if best.as_ref().is_none_or(|(m, _)| metric < *m) {
                 best = Some((metric, name.clone()));
             }
         }
+    })?;
+    Ok(res.map(|()| best.map(|(_, n)| n)))
+}
+
+/// Four bytes at `at` (callers checked the length).
+fn word(b: &[u8], at: usize) -> [u8; 4] {
+    let mut w = [0u8; 4];
+    if let Some(s) = b.get(at..at + 4) {
+        w.copy_from_slice(s);
     }
-    Ok(best.map(|(_, n)| n))
+    w
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// The route attributes (`struct rtattr` TLVs) in `b`; stops at the first malformed one.
+fn attrs(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if b.len() < 4 {
+            return None;
+        }
+        let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
+        let kind = u16::from_ne_bytes([b[2], b[3]]) & 0x3fff; // without NLA_F_NESTED/BYTEORDER
+        if len < 4 || len > b.len() {
+            return None;
+        }
+        let value = &b[4..len];
+        b = b.get(align4(len)..).unwrap_or_default();
+        Some((kind, value))
+    })
+}
+
+/// A blocking `NETLINK_ROUTE` socket.
+struct Netlink {
+    fd: OwnedFd,
+    seq: std::cell::Cell<u32>,
+}
+
+impl Netlink {
+    fn open() -> Result<Self, NetInfoError> {
+        // SAFETY: plain socket(2); the result is checked before it is owned.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if fd < 0 {
+            return Err(NetInfoError::Open(std::io::Error::last_os_error()));
+        }
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let tv = libc::timeval {
+            tv_sec: RECV_TIMEOUT.as_secs() as _,
+            tv_usec: 0,
+        };
+        // SAFETY: setsockopt with a valid timeval of the size passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(NetInfoError::Open(std::io::Error::last_os_error()));
+        }
+        Ok(Self {
+            fd,
+            seq: std::cell::Cell::new(1),
+        })
+    }
+
+    /// Sends a dump request of `kind` with header `req` and feeds every answer's
+    /// (type, payload) to `each` until NLMSG_DONE. The outer error means "start over"
+    /// (`each` may then have seen part of an inconsistent dump: callers start from scratch).
+    fn dump(
+        &self,
+        kind: u16,
+        req: &[u8],
+        what: &'static str,
+        mut each: impl FnMut(u16, &[u8]),
+    ) -> Result<Result<(), NetInfoError>, Interrupted> {
+        let seq = self.seq.get();
+        self.seq.set(seq.wrapping_add(1));
+        let mut msg = Vec::with_capacity(NLMSG_HDRLEN + req.len());
+        msg.extend_from_slice(&((NLMSG_HDRLEN + req.len()) as u32).to_ne_bytes());
+        msg.extend_from_slice(&kind.to_ne_bytes());
+        msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        msg.extend_from_slice(&seq.to_ne_bytes());
+        msg.extend_from_slice(&0u32.to_ne_bytes());
+        msg.extend_from_slice(req);
+        let dump_err = |source| Ok(Err(NetInfoError::Dump { what, source }));
+        let malformed = |detail: String| Ok(Err(NetInfoError::Malformed { what, detail }));
+        // SAFETY: a zeroed sockaddr_nl is valid; the kernel is pid 0.
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: sendto with a buffer and address of the sizes passed.
+        let sent = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&kernel as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if sent < 0 {
+            return dump_err(std::io::Error::last_os_error());
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut interrupted = false;
+        let mut seen = 0usize;
+        loop {
+            // SAFETY: recv into our buffer of its length; MSG_TRUNC reports the real length.
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_TRUNC,
+                )
+            };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return dump_err(e);
+            }
+            let n = n as usize;
+            if n > buf.len() {
+                return malformed(format!("a {n}-byte datagram exceeds the buffer"));
+            }
+            let mut rest = &buf[..n];
+            while rest.len() >= NLMSG_HDRLEN {
+                seen += 1;
+                if seen > MAX_MESSAGES {
+                    return malformed(format!("more than {MAX_MESSAGES} messages"));
+                }
+                let len = u32::from_ne_bytes(word(rest, 0)) as usize;
+                let ty = u16::from_ne_bytes([rest[4], rest[5]]);
+                let flags = u16::from_ne_bytes([rest[6], rest[7]]);
+                let mseq = u32::from_ne_bytes(word(rest, 8));
+                if len < NLMSG_HDRLEN || len > rest.len() {
+                    return malformed(format!("message length {len} of {}", rest.len()));
+                }
+                let payload = &rest[NLMSG_HDRLEN..len];
+                rest = rest.get(align4(len)..).unwrap_or_default();
+                if mseq != seq {
+                    continue; // an answer to an earlier request
+                }
+                interrupted |= flags & NLM_F_DUMP_INTR != 0;
+                match ty {
+                    NLMSG_DONE if interrupted => return Err(Interrupted),
+                    NLMSG_DONE => return Ok(Ok(())),
+                    NLMSG_ERROR => {
+                        let code = i32::from_ne_bytes(word(payload, 0));
+                        if payload.len() < 4 || code == 0 {
+                            return malformed("an error message without an error".into());
+                        }
+                        return dump_err(std::io::Error::from_raw_os_error(-code));
+                    }
+                    _ => each(ty, payload),
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +417,17 @@ mod tests {
     use super::*;
 
     /// Reads (never changes) this namespace; `lo` with 127.0.0.1 exists in every namespace.
+    #[test]
+    fn attributes_stop_at_the_first_malformed_one() {
+        // IFLA_IFNAME "lo\0" (len 7, padded to 8), then one claiming more bytes than exist.
+        let b = [7, 0, 3, 0, b'l', b'o', 0, 0, 200, 0, 4, 0, 1, 2, 3, 4];
+        let got: Vec<(u16, &[u8])> = attrs(&b).collect();
+        assert_eq!(got, vec![(3u16, &b"lo\0"[..])]);
+        assert_eq!(attrs(&[3, 0, 1, 0]).count(), 0, "length below the header");
+        assert_eq!(attrs(&[4, 0, 1]).count(), 0, "truncated header");
+        assert_eq!(attrs(&[4, 0, 1, 0]).count(), 1, "empty value");
+    }
+
     #[test]
     fn reads_loopback() {
         let facts = read_host_facts().unwrap();

@@ -60,6 +60,11 @@ impl Paths {
         self.at("usr/local/sbin/vrrpd")
     }
 
+    /// The stamp of the installed worker binary (copied from the charm's `bin/vrrpd.sha256`).
+    pub fn worker_stamp(&self) -> PathBuf {
+        self.at("var/lib/keepalived-charm/vrrpd.sha256")
+    }
+
     /// The worker's JSON state file (written by vrrpd).
     pub fn worker_state(&self) -> PathBuf {
         self.at("run/vrrpd/state.json")
@@ -83,6 +88,7 @@ impl Paths {
             self.worker_config(),
             self.sysctl_file(),
             self.worker_binary(),
+            self.worker_stamp(),
             self.paused_flag(),
             self.legacy_marker(),
         ]

@@ -54,29 +54,22 @@ pub struct ServedCert {
 
 impl ServedCert {
     /// Reads the SANs of a DER certificate. A certificate without the SAN extension has none.
+    ///
+    /// rustls-webpki (already linked for TLS) parses and checks the certificate and yields its
+    /// valid DNS names; it has no public iterator over `iPAddress` names, so those are read
+    /// from the extension it accepted by [`ip_sans`].
     pub fn from_der(der: &[u8]) -> Result<Self, ProbeError> {
-        use x509_parser::extensions::GeneralName;
-        let (_, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| ProbeError::Certificate(e.to_string()))?;
-        let san = cert
-            .subject_alternative_name()
+        let bytes = rustls::pki_types::CertificateDer::from(der);
+        let cert = webpki::EndEntityCert::try_from(&bytes)
             .map_err(|e| ProbeError::Certificate(e.to_string()))?;
         let mut out = ServedCert::default();
-        for name in san.iter().flat_map(|s| s.value.general_names.iter()) {
-            match name {
-                GeneralName::DNSName(n) => {
-                    if let SanName::Dns(n) = SanName::dns(n) {
-                        out.dns.push(n);
-                    }
-                }
-                GeneralName::IPAddress(bytes) => {
-                    if let Some(ip) = ip_from_san(bytes) {
-                        out.ips.push(ip);
-                    }
-                }
-                _ => {}
+        for n in cert.valid_dns_names() {
+            if let SanName::Dns(n) = SanName::dns(n) {
+                out.dns.push(n);
             }
         }
+        out.ips = ip_sans(der)
+            .ok_or_else(|| ProbeError::Certificate("malformed subjectAltName extension".into()))?;
         Ok(out)
     }
 
@@ -87,6 +80,87 @@ impl ServedCert {
             SanName::Dns(n) => self.dns.iter().any(|pattern| dns_matches(pattern, n)),
         }
     }
+}
+
+/// One DER TLV at the start of `b`: (tag, value, rest). Single-byte tags only (all X.509
+/// needs up to the extensions); `None` when truncated or longer than 4 GiB.
+fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, b) = b.split_first()?;
+    let (&first, mut b) = b.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || b.len() < n {
+            return None;
+        }
+        let len = b[..n]
+            .iter()
+            .fold(0usize, |a, &d| (a << 8) | usize::from(d));
+        b = &b[n..];
+        len
+    };
+    (b.len() >= len).then(|| (tag, &b[..len], &b[len..]))
+}
+
+/// The `iPAddress` names of the certificate's subjectAltName extension (RFC 5280 §4.2.1.6):
+/// Certificate → tbsCertificate → `[3]` extensions → the extension with OID 2.5.29.17 →
+/// GeneralNames → `[7]` entries. `None` when the structure is malformed.
+pub fn ip_sans(der: &[u8]) -> Option<Vec<IpAddr>> {
+    const SEQUENCE: u8 = 0x30;
+    const EXTENSIONS: u8 = 0xa3;
+    const OID: u8 = 0x06;
+    const OCTET_STRING: u8 = 0x04;
+    const IP_ADDRESS: u8 = 0x87;
+    const SUBJECT_ALT_NAME: [u8; 3] = [0x55, 0x1d, 0x11];
+    let (SEQUENCE, cert, _) = tlv(der)? else {
+        return None;
+    };
+    let (SEQUENCE, mut tbs, _) = tlv(cert)? else {
+        return None;
+    };
+    let mut out = Vec::new();
+    while !tbs.is_empty() {
+        let (tag, value, rest) = tlv(tbs)?;
+        tbs = rest;
+        if tag != EXTENSIONS {
+            continue;
+        }
+        let (SEQUENCE, mut exts, _) = tlv(value)? else {
+            return None;
+        };
+        while !exts.is_empty() {
+            let (SEQUENCE, ext, rest) = tlv(exts)? else {
+                return None;
+            };
+            exts = rest;
+            let (OID, oid, mut fields) = tlv(ext)? else {
+                return None;
+            };
+            if oid != SUBJECT_ALT_NAME {
+                continue;
+            }
+            // Skip the optional `critical` BOOLEAN; the value is the OCTET STRING.
+            let names = loop {
+                let (tag, v, rest) = tlv(fields)?;
+                fields = rest;
+                if tag == OCTET_STRING {
+                    break v;
+                }
+            };
+            let (SEQUENCE, mut names, _) = tlv(names)? else {
+                return None;
+            };
+            while !names.is_empty() {
+                let (tag, v, rest) = tlv(names)?;
+                names = rest;
+                if tag == IP_ADDRESS {
+                    out.extend(ip_from_san(v));
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// An `iPAddress` SAN is 4 or 16 octets; anything else is malformed and ignored.

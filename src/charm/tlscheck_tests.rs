@@ -135,3 +135,23 @@ fn probe_errors_say_what_failed() {
     tx.send(()).unwrap();
     t.join().unwrap();
 }
+
+#[test]
+fn certificates_without_sans_and_truncated_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let (key, pem) = (d.path().join("k.pem"), d.path().join("c.pem"));
+    netlab::cert::self_signed("lb", None, 2, &pem, &key).unwrap();
+    let bare = netlab::cert::pem_to_der(&pem, &d.path().join("c.der")).unwrap();
+    assert_eq!(ServedCert::from_der(&bare).unwrap(), ServedCert::default());
+
+    // Every prefix of a real certificate is refused (or read) without a panic.
+    let der = openssl_cert_der("IP:10.10.74.250,DNS:a.example.com");
+    for n in 0..der.len() {
+        assert!(
+            ServedCert::from_der(&der[..n]).is_err(),
+            "a {n}-byte prefix"
+        );
+        let _ = ip_sans(&der[..n]);
+    }
+    assert_eq!(ip_sans(&der), Some(vec![ip("10.10.74.250")]));
+}

@@ -80,7 +80,8 @@ pub fn write_exe(path: &Path, body: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// Builds a keepalived charm dir: the real dispatcher, our metadata, and a fake worker binary.
+/// Builds a keepalived charm dir: the real dispatcher, our metadata, and a fake worker binary
+/// with its stamp.
 pub fn make_charm(dir: &Path, worker_body: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     for f in ["metadata.yaml", "config.yaml", "actions.yaml"] {
@@ -88,6 +89,11 @@ pub fn make_charm(dir: &Path, worker_body: &str) -> PathBuf {
     }
     symlink(env!("CARGO_BIN_EXE_keepalived-charm"), dir.join("dispatch")).unwrap();
     write_exe(&dir.join("bin/vrrpd"), worker_body);
+    // `cargo xtask pack` stamps the worker with its SHA-256; the charm compares stamps only.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hasher::write(&mut h, worker_body.as_bytes());
+    let stamp = format!("{:016x}\n", std::hash::Hasher::finish(&h));
+    std::fs::write(dir.join("bin/vrrpd.sha256"), stamp).unwrap();
     dir.to_path_buf()
 }
 

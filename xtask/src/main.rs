@@ -6,6 +6,7 @@ mod deps;
 mod elf;
 mod pack;
 mod sh;
+mod stamp;
 mod test;
 
 use anyhow::{bail, Result};

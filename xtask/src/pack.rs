@@ -302,6 +302,16 @@ fn write_zip(path: &Path, root: &Path, arch: Arch, bins: &[(&str, Vec<u8>)]) -> 
     zip.add_directory("bin/", opts(0o755))?;
     for (inside, data) in bins {
         add(&mut zip, inside, data, 0o755)?;
+        if *inside == "bin/vrrpd" {
+            // The hooks compare this stamp, not the binary (see src/charm/workerbin.rs).
+            let stamp = crate::stamp::worker_stamp(data);
+            add(
+                &mut zip,
+                crate::stamp::WORKER_STAMP,
+                stamp.as_bytes(),
+                0o644,
+            )?;
+        }
     }
     for (dir, mode) in [("hooks", 0o755), ("templates", 0o644)] {
         zip.add_directory(format!("{dir}/"), opts(0o755))?;

@@ -106,8 +106,8 @@ pub fn run() -> Result<()> {
             // Every test must run here: a skip (no root, no keepalived, no charm) fails.
             .env("KEEPALIVED_TESTS_STRICT", "1")
             // The release worker that pack just built, as the charm ships it (static musl):
-            // the footprint test asserts the 5 MiB resident-memory target on it (a debug
-            // build only prints numbers).
+            // the footprint test asserts the peak (VmHWM) target on it (a debug build only
+            // prints numbers).
             .env(
                 "VRRPD_FOOTPRINT_BIN",
                 sh::target_dir()

@@ -12,6 +12,7 @@ pub mod adverts;
 pub mod client;
 pub mod configs;
 pub mod daemon;
+pub mod hookcost;
 pub mod listener;
 pub mod opts;
 pub mod report;

@@ -26,6 +26,8 @@ pub struct ResourceRow {
     pub processes: usize,
     /// Summed VmRSS at the end of the window, KiB.
     pub rss_kib: u64,
+    /// Summed VmHWM (each process's peak resident size since its start), KiB.
+    pub hwm_kib: u64,
     /// CPU time (threads' run time from schedstat, plus reaped children such as check scripts)
     /// per second of wall time over the idle window, in milliseconds.
     pub cpu_ms_per_s: f64,
@@ -72,19 +74,24 @@ fn stat_fields(pid: i32) -> Option<Stat> {
 
 /// VmRSS of `/proc/PID/status` text, KiB.
 pub fn parse_rss_kib(status: &str) -> Option<u64> {
+    parse_status_kib(status, "VmRSS:")
+}
+
+/// A `kB` field (`VmRSS:`, `VmHWM:`) of `/proc/PID/status` text, KiB.
+pub fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(key))?
         .split_whitespace()
         .next()?
         .parse()
         .ok()
 }
 
-fn rss_kib(pid: i32) -> u64 {
+fn status_kib(pid: i32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| parse_rss_kib(&s))
+        .and_then(|s| parse_status_kib(&s, key))
         .unwrap_or(0)
 }
 
@@ -140,13 +147,15 @@ pub fn measure(
         instances,
         processes: 0,
         rss_kib: 0,
+        hwm_kib: 0,
         cpu_ms_per_s: 0.0,
         error: None,
     };
     match try_measure(daemon, conf, vrrpd, window) {
-        Ok((procs, rss, cpu)) => {
+        Ok((procs, (rss, hwm), cpu)) => {
             row.processes = procs;
             row.rss_kib = rss;
+            row.hwm_kib = hwm;
             row.cpu_ms_per_s = cpu;
         }
         Err(e) => row.error = Some(format!("{e:#}")),
@@ -159,7 +168,7 @@ fn try_measure(
     conf: &str,
     vrrpd: &Path,
     window: Duration,
-) -> anyhow::Result<(usize, u64, f64)> {
+) -> anyhow::Result<(usize, (u64, u64), f64)> {
     let lab = netlab::Lab::new("benchres")?;
     let host = lab.add_host("lb0")?;
     host.add_addr(&format!("{}/24", topo::lb_addr(0)))?;
@@ -176,9 +185,10 @@ fn try_measure(
     let pids = group_members(pgid);
     let c1 = cpu_ns(&pids);
     let wall = t0.elapsed().as_secs_f64();
-    let rss = pids.iter().map(|&p| rss_kib(p)).sum();
+    let rss = pids.iter().map(|&p| status_kib(p, "VmRSS:")).sum();
+    let hwm = pids.iter().map(|&p| status_kib(p, "VmHWM:")).sum();
     let cpu_ms = c1.saturating_sub(c0) as f64 / 1e6;
-    Ok((pids.len(), rss, cpu_ms / wall))
+    Ok((pids.len(), (rss, hwm), cpu_ms / wall))
 }
 
 /// Every resource row of the run: per daemon, one instance on configuration (a), one instance
@@ -215,6 +225,7 @@ pub fn measure_all(opts: &Opts, vrrpd: &Path) -> Vec<ResourceRow> {
                     instances: n,
                     processes: 0,
                     rss_kib: 0,
+                    hwm_kib: 0,
                     cpu_ms_per_s: 0.0,
                     error: Some(format!("{e:#}")),
                 },

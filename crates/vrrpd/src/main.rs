@@ -28,6 +28,18 @@ fn main() -> ExitCode {
     let result = if cli.cleanup {
         rt.block_on(vrrpd::cleanup::run(&config))
     } else {
+        // Locked before the first socket and timer: from here on no page the daemon has
+        // mapped is ever paged out, and new ones are locked as they are mapped.
+        match vrrpd::memlock::lock_all() {
+            Ok(()) => tracing::debug!(
+                locked_kib = vrrpd::memlock::locked_kib(),
+                "memory locked (mlockall)"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "mlockall failed: pages may be swapped out (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK)"
+            ),
+        }
         rt.block_on(vrrpd::daemon::run(
             config,
             cli.state_file.clone(),

@@ -1,9 +1,11 @@
-//! Resident memory and CPU of an idle worker with 1 and with 100 instances (all MASTER at
-//! v3/100 ms, multicast) in a netns lab, read from /proc/PID/status (VmRSS, and VmHWM for the
-//! start-up peak) and
-//! /proc/PID/stat (utime + stime). The 5 MiB target is asserted for optimised binaries only:
-//! `cargo test --release`, or `VRRPD_FOOTPRINT_BIN=/path/to/release/vrrpd cargo test …`;
-//! with the debug binary the numbers are only printed.
+//! Memory and CPU of a worker with 1 and with 100 instances (all MASTER at v3/100 ms,
+//! multicast) in a netns lab, over its first 20 s: VmHWM (the peak resident size, start-up
+//! included), VmRSS and VmLck from /proc/PID/status, CPU from /proc/PID/stat (utime + stime)
+//! over the last 3 s. The worker locks itself in memory (mlockall), so VmLck must cover its
+//! resident pages. A ceiling on VmHWM (one instance) is asserted for optimised, statically
+//! linked binaries only (what the charm ships): `VRRPD_FOOTPRINT_BIN=/path/to/release/vrrpd
+//! cargo test …`; a debug build, or a dynamically linked one (mlockall then pins all of
+//! libc.so too), only prints its numbers.
 //! Root required; skipped otherwise.
 
 mod common;
@@ -38,7 +40,6 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
-/// Start a worker with `n` instances, wait until all are MASTER, idle 2 s; (RSS KiB, CPU %).
 /// The binary measured and whether it is an optimised build.
 fn binary() -> (String, bool) {
     match std::env::var("VRRPD_FOOTPRINT_BIN") {
@@ -47,7 +48,23 @@ fn binary() -> (String, bool) {
     }
 }
 
-fn measure(tag: &str, n: u8) -> (u64, f64) {
+/// What one worker used over its first 20 s.
+struct Footprint {
+    hwm_kib: u64,
+    rss_kib: u64,
+    locked_kib: u64,
+    /// No shared C library is mapped (a static build).
+    is_static: bool,
+}
+
+/// Issue 10 asks for a 4 MiB peak; the static musl build (opt-level "z", fat LTO) measures
+/// 4.1 MiB (README, performance). This ceiling keeps that figure from growing; lower it to
+/// 4096 once the remaining steps in the README land.
+const HWM_CEILING_KIB: u64 = 4608;
+
+/// Starts a worker with `n` instances, waits until all are MASTER, and reads its figures
+/// 20 s after the start.
+fn measure(tag: &str, n: u8) -> Footprint {
     let lab = netlab::Lab::new(tag).unwrap();
     let host = lab.add_host("n0").unwrap();
     host.add_addr("192.0.2.10/24").unwrap();
@@ -55,6 +72,7 @@ fn measure(tag: &str, n: u8) -> (u64, f64) {
     let conf = dir.path().join("vrrpd.conf");
     let state = dir.path().join("state.json");
     std::fs::write(&conf, config(host.ifname(), n)).unwrap();
+    let started = std::time::Instant::now();
     let p = host
         .spawn(
             "vrrpd",
@@ -79,31 +97,55 @@ fn measure(tag: &str, n: u8) -> (u64, f64) {
             .unwrap_or(false)
     });
     assert!(all_master.is_some(), "not all MASTER: {}", p.stderr());
-    // The worker trims its resident code pages once things have been quiet for a while.
-    std::thread::sleep(vrrpd::footprint::SETTLE + Duration::from_secs(1));
+    let window = Duration::from_secs(20);
+    std::thread::sleep(window.saturating_sub(started.elapsed() + Duration::from_secs(3)));
     let t0 = cpu_ticks(p.pid()).unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let t1 = cpu_ticks(p.pid()).unwrap();
     // Clock ticks are 100 Hz on Linux builds of this kind.
     let cpu = (t1 - t0) as f64 / 3.0;
-    let rss = status_kib(p.pid(), "VmRSS:").unwrap();
-    let hwm = status_kib(p.pid(), "VmHWM:").unwrap();
+    let f = Footprint {
+        hwm_kib: status_kib(p.pid(), "VmHWM:").unwrap(),
+        rss_kib: status_kib(p.pid(), "VmRSS:").unwrap(),
+        locked_kib: status_kib(p.pid(), "VmLck:").unwrap(),
+        is_static: !std::fs::read_to_string(format!("/proc/{}/maps", p.pid()))
+            .unwrap()
+            .contains("/libc"),
+    };
     eprintln!(
-        "MEASURE worker footprint, {n} instance(s) MASTER at v3/100 ms: VmRSS {rss} KiB, VmHWM {hwm} KiB, CPU {cpu:.1}% (optimised build: {})",
-        binary().1
+        "MEASURE worker footprint, {n} instance(s) MASTER at v3/100 ms, first {}s: VmHWM {} KiB, VmRSS {} KiB, VmLck {} KiB, CPU {cpu:.1}% (optimised build: {}, static: {})",
+        window.as_secs(),
+        f.hwm_kib,
+        f.rss_kib,
+        f.locked_kib,
+        binary().1,
+        f.is_static
     );
-    (rss, cpu)
+    f
 }
 
 #[test]
-fn idle_footprint_one_and_hundred_instances() {
+fn footprint_one_and_hundred_instances() {
     if skip() {
         return;
     }
-    let (one, _) = measure("rss1", 1);
-    let (hundred, _) = measure("rss100", 100);
-    if binary().1 {
-        assert!(one <= 5 * 1024, "1 instance: {one} KiB > 5 MiB");
+    let one = measure("rss1", 1);
+    let hundred = measure("rss100", 100);
+    for f in [&one, &hundred] {
+        // mlockall(MCL_CURRENT | MCL_FUTURE): every resident page is locked.
+        assert!(
+            f.locked_kib >= f.rss_kib,
+            "VmLck {} KiB < VmRSS {} KiB: not locked in memory",
+            f.locked_kib,
+            f.rss_kib
+        );
     }
-    assert!(hundred >= one);
+    if binary().1 && one.is_static {
+        assert!(
+            one.hwm_kib <= HWM_CEILING_KIB,
+            "1 instance: VmHWM {} KiB > {HWM_CEILING_KIB} KiB",
+            one.hwm_kib
+        );
+    }
+    assert!(hundred.hwm_kib >= one.hwm_kib);
 }

@@ -43,8 +43,6 @@ pub(crate) struct Daemon {
     next_sock_id: u64,
     state: StateWriter,
     state_due: Option<Instant>,
-    /// When to trim resident code pages ([`crate::footprint::trim`]), once things settled.
-    trim_due: Option<Instant>,
     /// A role changed since the state file was last offered.
     urgent: bool,
     drops_log: RateLimiter<(String, &'static str)>,
@@ -88,7 +86,6 @@ pub async fn run(
         next_sock_id: 0,
         state: StateWriter::new(state_file),
         state_due: None,
-        trim_due: None,
         urgent: true,
         drops_log: RateLimiter::new(DEFAULT_WINDOW),
         links: HashMap::new(),
@@ -156,7 +153,6 @@ impl Daemon {
             .iter()
             .filter_map(|r| r.inst.poll_timeout())
             .chain(self.state_due)
-            .chain(self.trim_due)
             .min()
     }
 
@@ -209,10 +205,6 @@ impl Daemon {
             if due > now && !self.urgent {
                 return;
             }
-        }
-        if self.urgent {
-            // Something changed (start, reload, role): trim once it has been quiet a while.
-            self.trim_due = Some(now + crate::footprint::SETTLE);
         }
         let states: Vec<InstanceState> = self
             .visible()
@@ -308,10 +300,6 @@ impl Daemon {
 
     async fn on_timer(&mut self) {
         let now = Instant::now();
-        if self.trim_due.is_some_and(|t| t <= now) {
-            self.trim_due = None;
-            crate::footprint::trim();
-        }
         for i in 0..self.running.len() {
             if self.running[i]
                 .inst
