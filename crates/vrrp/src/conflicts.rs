@@ -35,16 +35,21 @@ pub enum ConflictKind {
     /// processed as keepalived 2.2.7 does without `check_unicast_src`; it is reported so
     /// the operator sees who else speaks on the VRID.
     UnknownPeer,
+    /// Not VRRP: a host answers ARP (or sends NAs) for one of our VIPs with a MAC that is not
+    /// the holder's (a squatter, a stale static address). The IO edge sees the frames and
+    /// reports them with [`crate::Instance::count_address_conflict`].
+    AddressConflict,
 }
 
 impl ConflictKind {
     /// All kinds, in a fixed order (metrics, counters).
-    pub const ALL: [ConflictKind; 5] = [
+    pub const ALL: [ConflictKind; 6] = [
         ConflictKind::OtherVips,
         ConflictKind::Version,
         ConflictKind::Interval,
         ConflictKind::Auth,
         ConflictKind::UnknownPeer,
+        ConflictKind::AddressConflict,
     ];
 
     /// The snake_case name, as in the state file and metrics.
@@ -55,6 +60,7 @@ impl ConflictKind {
             ConflictKind::Interval => "interval",
             ConflictKind::Auth => "auth",
             ConflictKind::UnknownPeer => "unknown_peer",
+            ConflictKind::AddressConflict => "address_conflict",
         }
     }
 
@@ -90,8 +96,10 @@ impl ConflictKind {
     }
 }
 
-/// Conflicting adverts counted by kind (all kinds listed, zeros included).
+/// Conflicting adverts counted by kind (all kinds listed, zeros included; a kind missing in
+/// an older state file reads as 0).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 #[allow(missing_docs)]
 pub struct ConflictCounts {
     pub other_vips: u64,
@@ -99,6 +107,8 @@ pub struct ConflictCounts {
     pub interval: u64,
     pub auth: u64,
     pub unknown_peer: u64,
+    /// ARP/NA frames claiming a VIP from a MAC that is not the holder's.
+    pub address_conflict: u64,
 }
 
 impl ConflictCounts {
@@ -109,6 +119,7 @@ impl ConflictCounts {
             ConflictKind::Interval => &mut self.interval,
             ConflictKind::Auth => &mut self.auth,
             ConflictKind::UnknownPeer => &mut self.unknown_peer,
+            ConflictKind::AddressConflict => &mut self.address_conflict,
         }
     }
 
@@ -120,6 +131,7 @@ impl ConflictCounts {
             ConflictKind::Interval => self.interval,
             ConflictKind::Auth => self.auth,
             ConflictKind::UnknownPeer => self.unknown_peer,
+            ConflictKind::AddressConflict => self.address_conflict,
         }
     }
 

@@ -597,6 +597,12 @@ impl Instance {
         }
     }
 
+    /// Count one address conflict the IO edge saw (an ARP/NA claim on one of our VIPs from a
+    /// MAC that is not the holder's). Only a counter: never changes state, emits nothing.
+    pub fn count_address_conflict(&mut self) {
+        self.counters.conflicts.add(ConflictKind::AddressConflict);
+    }
+
     /// Count and report a conflicting advert (never changes state).
     fn conflict(&mut self, src: IpAddr, kind: Option<ConflictKind>, out: &mut Vec<Action>) {
         if let Some(kind) = kind {

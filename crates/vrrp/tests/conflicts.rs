@@ -199,3 +199,30 @@ fn unicast_unknown_peer() {
     assert!(acts.is_empty(), "{acts:?}");
     assert_eq!(idle.status().counters.conflicts.total(), 0);
 }
+
+/// Address conflicts are seen by the IO edge (ARP/NA); the core only counts them, in any
+/// state, and nothing else moves.
+#[test]
+fn address_conflicts_are_counted_only() {
+    let t0 = Instant::now();
+    let (mut m, _) = master(v3_cfg(), t0);
+    let (mut b, _) = start(v3_cfg(), t0);
+    for inst in [&mut m, &mut b] {
+        let before = snapshot(inst);
+        for _ in 0..3 {
+            inst.count_address_conflict();
+        }
+        assert_eq!(snapshot(inst), before);
+        let c = inst.status().counters.conflicts;
+        assert_eq!(c.address_conflict, 3);
+        assert_eq!(c.total(), 3);
+        assert_eq!(c.get(ConflictKind::AddressConflict), 3);
+    }
+    assert_eq!(ConflictKind::AddressConflict.as_str(), "address_conflict");
+    // A state file of an older worker (no such kind) still reads.
+    let old: vrrp::ConflictCounts = serde_json::from_str(
+        r#"{"other_vips":1,"version":0,"interval":0,"auth":0,"unknown_peer":0}"#,
+    )
+    .unwrap();
+    assert_eq!((old.other_vips, old.address_conflict), (1, 0));
+}

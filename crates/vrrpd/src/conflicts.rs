@@ -29,8 +29,51 @@ pub struct Conflict {
     pub first_seen_unix_ms: u64,
     /// Latest such advert, ms since the Unix epoch.
     pub last_seen_unix_ms: u64,
-    /// Adverts seen (since the entry was created).
+    /// Adverts (or, for `address_conflict`, ARP/NA frames) seen since the entry was created.
     pub count: u64,
+    /// `address_conflict` only: the claimant's MAC (then `source` is the claimed VIP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+}
+
+/// A MAC address, `aa:bb:cc:dd:ee:ff` in the state file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Mac(pub [u8; 6]);
+
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl std::str::FromStr for Mac {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mac, String> {
+        let mut out = [0u8; 6];
+        let mut parts = s.split(':');
+        for b in &mut out {
+            let p = parts.next().ok_or_else(|| format!("bad MAC {s:?}"))?;
+            *b = u8::from_str_radix(p, 16).map_err(|_| format!("bad MAC {s:?}"))?;
+        }
+        match parts.next() {
+            None => Ok(Mac(out)),
+            Some(_) => Err(format!("bad MAC {s:?}")),
+        }
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Mac, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// What the caller should log for one recorded conflict.
@@ -46,7 +89,8 @@ pub struct LogLine {
 #[derive(Debug)]
 pub struct ConflictLog {
     entries: Vec<Conflict>,
-    log: RateLimiter<IpAddr>,
+    /// Keyed by source and, for address conflicts, the claimant's MAC.
+    log: RateLimiter<(IpAddr, Option<Mac>)>,
 }
 
 impl Default for ConflictLog {
@@ -73,10 +117,34 @@ impl ConflictLog {
         now: Instant,
         unix_ms: u64,
     ) -> Option<LogLine> {
+        self.record_entry(src, kind, None, now, unix_ms)
+    }
+
+    /// Record one address conflict: `mac` claimed our VIP `vip` (kind `address_conflict`,
+    /// one entry and one log line a window per VIP and MAC).
+    pub fn record_claim(
+        &mut self,
+        vip: IpAddr,
+        mac: [u8; 6],
+        now: Instant,
+        unix_ms: u64,
+    ) -> Option<LogLine> {
+        let kind = vrrp::ConflictKind::AddressConflict;
+        self.record_entry(vip, kind, Some(Mac(mac)), now, unix_ms)
+    }
+
+    fn record_entry(
+        &mut self,
+        src: IpAddr,
+        kind: vrrp::ConflictKind,
+        mac: Option<Mac>,
+        now: Instant,
+        unix_ms: u64,
+    ) -> Option<LogLine> {
         let count = match self
             .entries
             .iter_mut()
-            .find(|e| e.source == src && e.kind == kind)
+            .find(|e| e.source == src && e.kind == kind && e.mac == mac)
         {
             Some(e) => {
                 e.count = e.count.saturating_add(1);
@@ -93,12 +161,13 @@ impl ConflictLog {
                     first_seen_unix_ms: unix_ms,
                     last_seen_unix_ms: unix_ms,
                     count: 1,
+                    mac,
                 });
                 1
             }
         };
         self.log
-            .allow(src, now)
+            .allow((src, mac), now)
             .map(|suppressed| LogLine { count, suppressed })
     }
 
@@ -119,8 +188,12 @@ impl ConflictLog {
         };
         let gone = self.entries.remove(k);
         // The limiter holds only sources still in the table, so it is bounded too.
-        if !self.entries.iter().any(|e| e.source == gone.source) {
-            self.log.forget(&gone.source);
+        if !self
+            .entries
+            .iter()
+            .any(|e| e.source == gone.source && e.mac == gone.mac)
+        {
+            self.log.forget(&(gone.source, gone.mac));
         }
     }
 }
@@ -172,6 +245,31 @@ mod tests {
         );
         assert_eq!((e[1].kind, e[1].count), (Version, 1));
         assert_eq!((e[2].source, e[2].count), (ip(78), 1));
+    }
+
+    #[test]
+    fn address_conflicts_by_vip_and_mac() {
+        let mut log = ConflictLog::default();
+        let t0 = Instant::now();
+        let (a, b) = ([2, 0, 0, 0, 0, 0xaa], [2, 0, 0, 0, 0, 0xbb]);
+        assert!(log.record_claim(ip(100), a, t0, 1).is_some());
+        assert_eq!(log.record_claim(ip(100), a, t0, 2), None);
+        // Another squatter on the same VIP: its own entry and its own log line.
+        assert!(log.record_claim(ip(100), b, t0, 3).is_some());
+        // A VRRP conflict from the VIP address itself is a third entry.
+        assert!(log.record(ip(100), OtherVips, t0, 4).is_some());
+        let e = log.entries();
+        assert_eq!(e.len(), 3);
+        assert_eq!((e[0].count, e[0].mac), (2, Some(Mac(a))));
+        assert_eq!(e[0].kind, vrrp::ConflictKind::AddressConflict);
+        let json = serde_json::to_value(&e[0]).unwrap();
+        assert_eq!(json["mac"], "02:00:00:00:00:aa");
+        assert_eq!(json["kind"], "address_conflict");
+        let back: Conflict = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e[0]);
+        assert!(serde_json::to_value(&e[2]).unwrap().get("mac").is_none());
+        assert!("02:00:00:00:00".parse::<Mac>().is_err());
+        assert!("02:00:00:00:00:aa:01".parse::<Mac>().is_err());
     }
 
     #[test]

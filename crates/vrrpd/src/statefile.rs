@@ -215,6 +215,7 @@ mod tests {
             first_seen_unix_ms: 1_000,
             last_seen_unix_ms: 2_000,
             count: 3,
+            mac: None,
         }];
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(

@@ -104,6 +104,17 @@ impl Edge {
         }
     }
 
+    /// Index and MAC of interface `name`.
+    pub async fn link_info(&self, name: &str) -> Option<(u32, Option<[u8; 6]>)> {
+        match self.nl.link(name).await {
+            Ok(l) => l.map(|l| (l.index, l.mac)),
+            Err(e) => {
+                warn!(interface = name, error = %e, "link lookup failed");
+                None
+            }
+        }
+    }
+
     /// Primary IPv4 or IPv6 link-local of `index`, skipping `exclude` (our VIPs).
     pub async fn source_address(
         &self,

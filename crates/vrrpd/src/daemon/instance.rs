@@ -349,6 +349,7 @@ impl Daemon {
     pub(super) async fn on_net(&mut self, ev: NetEvent) {
         match ev {
             NetEvent::Link { name } => {
+                self.sync_watches().await;
                 self.refresh_track_interface(&name).await;
                 for i in 0..self.running.len() {
                     if self.running[i].spec.interface == name {
@@ -357,6 +358,7 @@ impl Daemon {
                 }
             }
             NetEvent::LinkGone { name, index } => {
+                self.sync_watches().await;
                 self.on_track_interface(&name, false).await;
                 for i in 0..self.running.len() {
                     if self.running[i].ifindex == Some(index) {
@@ -380,6 +382,7 @@ impl Daemon {
                 }
             }
             NetEvent::Resync => {
+                self.sync_watches().await;
                 let names: Vec<String> = self.links.keys().cloned().collect();
                 for n in names {
                     self.refresh_track_interface(&n).await;

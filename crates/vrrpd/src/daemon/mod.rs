@@ -9,6 +9,7 @@ mod checks;
 mod edge;
 mod instance;
 mod reload;
+mod watch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ pub(crate) struct Daemon {
     /// The running metrics endpoint, if any.
     metrics: Option<crate::metrics::Endpoint>,
     metrics_tx: mpsc::Sender<crate::metrics::Request>,
+    /// ARP/NA address-conflict watches (`watch.rs`).
+    watches: watch::Watches,
 }
 
 /// Run the daemon until SIGTERM/SIGINT (and the handoffs that follow).
@@ -78,6 +81,7 @@ pub async fn run(
     let (rx_tx, mut rx_rx) = mpsc::channel::<RxEvent>(1024);
     let (check_tx, mut check_rx) = mpsc::channel::<CheckEvent>(256);
     let (metrics_tx, mut metrics_rx) = mpsc::channel::<crate::metrics::Request>(4);
+    let (watch_tx, mut watch_rx) = mpsc::channel(256);
     let mut d = Daemon {
         edge,
         running: Vec::new(),
@@ -92,10 +96,12 @@ pub async fn run(
         metrics_flag: metrics_listen,
         metrics: None,
         metrics_tx,
+        watches: watch::Watches::new(watch_tx),
     };
     d.set_metrics(spec.metrics_listen);
     info!(config = %config.display(), instances = spec.instances.len(), "vrrpd starting");
     d.apply(spec).await;
+    d.sync_watches().await;
     d.offer_state();
     loop {
         let wake = d.next_wake();
@@ -114,6 +120,7 @@ pub async fn run(
             Some(ev) = check_rx.recv() => d.on_check(ev).await,
             () = sleep => d.on_timer().await,
             Some(req) = metrics_rx.recv() => { let _ = req.send(d.render_metrics()); }
+            Some(ev) = watch_rx.recv() => d.on_watch(ev),
         }
         d.reap_retired();
         d.offer_state();
@@ -153,6 +160,7 @@ impl Daemon {
             .iter()
             .filter_map(|r| r.inst.poll_timeout())
             .chain(self.state_due)
+            .chain(self.watches.next_due())
             .min()
     }
 
@@ -229,6 +237,7 @@ impl Daemon {
                 }
                 self.set_metrics(spec.metrics_listen);
                 self.apply(spec).await;
+                self.sync_watches().await;
                 self.urgent = true;
                 info!(instances = self.running.len(), "configuration reloaded");
             }
@@ -299,6 +308,7 @@ impl Daemon {
     }
 
     async fn on_timer(&mut self) {
+        self.on_watch_due();
         let now = Instant::now();
         for i in 0..self.running.len() {
             if self.running[i]

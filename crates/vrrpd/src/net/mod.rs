@@ -23,15 +23,20 @@
 //!   prefix)` (both idempotent), `primary_source(index, family, exclude_vips)`, and
 //!   `monitor().await` → [`Monitor`], a `Stream` of [`NetEvent`]. [`LinkInfo`] carries index, name,
 //!   MAC, admin/oper/carrier state and NOARP.
+//! * [`watch::AddrWatch`] — AF_PACKET, receive-only, classic BPF: incoming ARP, VRRP and
+//!   ICMPv6 NA frames only (never our own); `watch::spawn` forwards [`watch::WatchEvent`]s:
+//!   claims on watched addresses and VRRP source → MAC changes. Parsing: the pure [`claims`].
 //! * [`NetError`] — typed errors naming the failing operation and the interface.
 
 pub mod announce;
+pub mod claims;
 pub mod error;
 pub mod frames;
 pub mod monitor;
 pub mod netlink;
 pub mod socket;
 mod sockopt;
+pub mod watch;
 
 pub use announce::Announcer;
 pub use error::NetError;

@@ -96,3 +96,54 @@ pub fn send_frame(ifindex: u32, ip_packet: &[u8]) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// An ARP frame (Ethernet II to `eth_dst`, from `mac`): `op` 1 request / 2 reply, sender
+/// `mac`/`spa`, target `tha`/`tpa`. A gratuitous ARP is op 1 with `spa == tpa` to broadcast.
+pub fn arp_frame(
+    eth_dst: [u8; 6],
+    mac: [u8; 6],
+    op: u16,
+    spa: Ipv4Addr,
+    tha: [u8; 6],
+    tpa: Ipv4Addr,
+) -> Vec<u8> {
+    let mut f = eth_dst.to_vec();
+    f.extend_from_slice(&mac);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4]);
+    f.extend_from_slice(&op.to_be_bytes());
+    f.extend_from_slice(&mac);
+    f.extend_from_slice(&spa.octets());
+    f.extend_from_slice(&tha);
+    f.extend_from_slice(&tpa.octets());
+    f
+}
+
+/// Send a whole Ethernet frame out of interface `ifindex`. Call inside the host's namespace.
+pub fn send_ethernet(ifindex: u32, frame: &[u8]) -> std::io::Result<()> {
+    // SAFETY: plain socket(2)/sendto(2)/close(2) with a correctly sized sockaddr_ll.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_ifindex = ifindex as i32;
+        sll.sll_halen = 6;
+        sll.sll_addr[..6].copy_from_slice(&frame[..6]);
+        let r = libc::sendto(
+            fd,
+            frame.as_ptr().cast(),
+            frame.len(),
+            0,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        let err = std::io::Error::last_os_error();
+        libc::close(fd);
+        if r < 0 {
+            return Err(err);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Issue 11, address conflicts: a third host squats on our VIP with gratuitous ARPs and ARP
+//! replies (and advertises other VIPs on our VRID). The master lists an `address_conflict`
+//! (source = the VIP, the squatter's MAC, count per frame) in its state file and metrics, logs
+//! it once, and nobody changes state; the backup, which knows the master's MAC from its
+//! adverts' Ethernet header, sees the broadcast ones too. Before that, a failover and a
+//! preemption (the holders' own GARPs, seen on two sockets in either order) record nothing.
+//! Root required; skipped otherwise.
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use common::inject::{arp_frame, ipv4, send_ethernet, send_frame, v3_advert};
+use common::{metric_value, scrape, skip, wait_until, Bed, Inst, Kind};
+use netlab::Signal;
+
+const METRICS: &str = "127.0.0.1:9653";
+const VIP: &str = "192.0.2.100";
+
+fn mac_str(m: [u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn addr_conflicts(st: &serde_json::Value) -> Vec<serde_json::Value> {
+    st["instances"][0]["conflicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["kind"] == "address_conflict")
+        .cloned()
+        .collect()
+}
+
+fn counter(st: &serde_json::Value, key: &str) -> u64 {
+    st["instances"][0]["counters"][key].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn squatter_arp_is_an_address_conflict_and_changes_nothing() {
+    if skip() {
+        return;
+    }
+    let inst = |p| {
+        let mut i = Inst::v3(p);
+        i.global_extra = vec![format!("vrrpd_metrics_listen {METRICS}")];
+        i
+    };
+    let w = Kind::Worker;
+    let mut bed = Bed::new(
+        "addrc",
+        vec![(w, inst(150)), (w, inst(100)), (w, Inst::v3(1))],
+    );
+    // Node 2 is the squatter; it runs no daemon.
+    bed.nodes[1].start();
+    bed.nodes[0].start();
+    bed.wait_sole_holder(0, Duration::from_secs(5));
+    bed.wait_role(1, "BACKUP", Duration::from_secs(5));
+
+    // A planned failover and a preemption: every GARP is the holder's own.
+    bed.nodes[0].signal(Signal::SIGTERM);
+    bed.wait_sole_holder(1, Duration::from_secs(5));
+    assert!(bed.nodes[0]
+        .proc
+        .as_mut()
+        .unwrap()
+        .wait_timeout(Duration::from_secs(5))
+        .is_some());
+    bed.nodes[0].start();
+    bed.wait_sole_holder(0, Duration::from_secs(5));
+    bed.wait_role(0, "MASTER", Duration::from_secs(5));
+    bed.wait_role(1, "BACKUP", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1500)); // > CONFIRM + the state file's 1 s
+    for i in [0, 1] {
+        let st = bed.nodes[i].state().unwrap();
+        assert!(addr_conflicts(&st).is_empty(), "node {i}: {st}");
+        assert_eq!(
+            st["instances"][0]["counters"]["conflicts"]["address_conflict"], 0,
+            "node {i}: {st}"
+        );
+    }
+    let before = [0, 1].map(|i| counter(&bed.nodes[i].state().unwrap(), "transitions"));
+
+    // The squatter: 10 GARPs (broadcast) and 10 ARP replies to the master, 50 ms apart, plus
+    // adverts for another VIP on our VRID.
+    let squat = bed.nodes[2].host.mac().unwrap();
+    let master_mac = bed.nodes[0].host.mac().unwrap();
+    let vip: Ipv4Addr = VIP.parse().unwrap();
+    let garp = arp_frame([0xff; 6], squat, 1, vip, [0xff; 6], vip);
+    let reply = arp_frame(
+        master_mac,
+        squat,
+        2,
+        vip,
+        master_mac,
+        Ipv4Addr::new(192, 0, 2, 10),
+    );
+    let src = Ipv4Addr::new(192, 0, 2, 12);
+    let grp = Ipv4Addr::new(224, 0, 0, 18);
+    let advert = ipv4(
+        src,
+        grp,
+        255,
+        &v3_advert(src, grp, 23, 200, 10, &[Ipv4Addr::new(192, 0, 2, 177)]),
+    );
+    let ifindex = bed.nodes[2].host.ifindex().unwrap();
+    let t0 = Instant::now();
+    let sender = bed.nodes[2]
+        .host
+        .spawn_thread(move || {
+            for _ in 0..10 {
+                send_ethernet(ifindex, &garp).unwrap();
+                send_ethernet(ifindex, &reply).unwrap();
+                send_frame(ifindex, &advert).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+        .unwrap();
+    let first = wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+        bed.nodes[0]
+            .state()
+            .is_some_and(|st| !addr_conflicts(&st).is_empty())
+    });
+    eprintln!(
+        "MEASURE first squatter frame to the master's state file listing it: {:?} ms",
+        first.map(|_| t0.elapsed().as_millis())
+    );
+    bed.assert_stable(0, Duration::from_millis(600));
+    sender.join().unwrap();
+
+    // All 20 frames on the master (≤ 1 s state-file refresh + CONFIRM).
+    let count = |st: &serde_json::Value| -> u64 {
+        addr_conflicts(st)
+            .iter()
+            .filter_map(|c| c["count"].as_u64())
+            .sum()
+    };
+    let all = wait_until(Duration::from_secs(3), Duration::from_millis(50), || {
+        bed.nodes[0].state().is_some_and(|st| count(&st) == 20)
+    });
+    let st = bed.nodes[0].state().unwrap();
+    assert!(all.is_some(), "{st}");
+    let list = addr_conflicts(&st);
+    assert_eq!(list.len(), 1, "{st}");
+    let c = &list[0];
+    assert_eq!(c["source"], VIP, "{c}");
+    assert_eq!(c["mac"], mac_str(squat), "{c}");
+    assert!(c["first_seen_unix_ms"].as_u64() <= c["last_seen_unix_ms"].as_u64());
+    let inst = &st["instances"][0];
+    assert_eq!(
+        inst["counters"]["conflicts"]["address_conflict"], 20,
+        "{st}"
+    );
+    // The foreign adverts are there too, as before.
+    assert!(
+        inst["counters"]["conflicts"]["other_vips"].as_u64() >= Some(10),
+        "{st}"
+    );
+    assert_eq!(inst["role"], "MASTER");
+
+    // The backup judged against the master's MAC: the broadcast GARPs at least.
+    let ok = wait_until(Duration::from_secs(3), Duration::from_millis(50), || {
+        bed.nodes[1].state().is_some_and(|st| count(&st) >= 10)
+    });
+    let stb = bed.nodes[1].state().unwrap();
+    assert!(ok.is_some(), "{stb}");
+    assert!(count(&stb) <= 20, "{stb}");
+    assert_eq!(stb["instances"][0]["role"], "BACKUP");
+    assert_eq!(addr_conflicts(&stb)[0]["mac"], mac_str(squat));
+
+    // No state change anywhere.
+    let after = [0, 1].map(|i| counter(&bed.nodes[i].state().unwrap(), "transitions"));
+    assert_eq!(after, before);
+    assert_eq!(bed.holders(), vec![0]);
+
+    // Metrics on the master.
+    let iface = bed.nodes[0].host.ifname().to_string();
+    let l = format!("instance=\"VI_1\",vrid=\"23\",interface=\"{iface}\",family=\"ipv4\"");
+    let text = scrape(&bed.nodes[0].host, METRICS, "/metrics").expect("scrape");
+    let v = metric_value(
+        &text,
+        &format!("vrrpd_conflicts_total{{{l},kind=\"address_conflict\"}}"),
+    );
+    assert_eq!(v, Some(20), "{text}");
+
+    // One log line for the squatter (per VIP and MAC a minute).
+    let logs = bed.nodes[0].logs();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("address conflict"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains(&mac_str(squat)), "{}", lines[0]);
+}
