@@ -1,5 +1,7 @@
 //! Interface faults under a running worker, each recovered without a restart and ending with
-//! exactly one holder: quick link flaps, and the source (primary) address removed and re-added.
+//! exactly one holder: quick link flaps, the source (primary) address removed and re-added, a
+//! VIP deleted behind the master's back (as `netplan apply`/networkd do: back within 100 ms,
+//! no failover) and `ip addr flush` on the master's interface.
 //! (Delete and re-create with a new ifindex: `scenario_worker::link_down_faults_and_recreated_interface_recovers`.)
 
 mod common;
@@ -7,6 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{skip, wait_until, Bed, Inst, Kind};
+use netlab::Signal;
 
 const SETTLE: Duration = Duration::from_secs(5);
 
@@ -96,4 +99,103 @@ fn source_address_removed_faults_and_readded_recovers() {
         .is_some()
     );
     assert!(bed.nodes[0].proc.as_ref().unwrap().is_running());
+}
+
+/// Seconds since midnight of an `ip -ts monitor` line (`[2026-11-30T07:23:15.123456] …`).
+fn monitor_secs(line: &str) -> Option<f64> {
+    let ts = line.strip_prefix('[')?.split(']').next()?;
+    let hms = ts.split('T').nth(1)?;
+    let mut p = hms.split(':');
+    let h: f64 = p.next()?.parse().ok()?;
+    let m: f64 = p.next()?.parse().ok()?;
+    let s: f64 = p.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+fn transitions(bed: &Bed, i: usize) -> u64 {
+    bed.nodes[i].state().unwrap()["instances"][0]["counters"]["transitions"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn vip_deleted_behind_the_masters_back_is_back_within_100ms_without_failover() {
+    if skip() {
+        return;
+    }
+    let bed = bed("viprm");
+    bed.wait_role(1, "BACKUP", SETTLE);
+    let before = (transitions(&bed, 0), transitions(&bed, 1));
+    let host = &bed.nodes[0].host;
+    let dev = host.ifname().to_string();
+    // The kernel's own account: `ip -ts monitor address` in the master's namespace.
+    let mon = host
+        .spawn("ipmon", "ip", &["-ts", "monitor", "address", "dev", &dev])
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        host.del_addr("192.0.2.100/24").unwrap();
+        let back = wait_until(Duration::from_secs(2), Duration::from_millis(2), || {
+            bed.nodes[0].holds(bed.vip())
+        });
+        assert!(
+            back.is_some(),
+            "VIP not re-added: {:?}",
+            bed.nodes[0].state()
+        );
+        assert!(!bed.nodes[1].holds(bed.vip()), "the backup took it");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    mon.signal(Signal::SIGTERM).unwrap();
+    mon.wait_timeout(Duration::from_secs(2));
+    let out = mon.stdout();
+    // Pair each deletion of the VIP with the next addition of it.
+    let mut gaps = Vec::new();
+    let mut deleted: Option<f64> = None;
+    for l in out.lines().filter(|l| l.contains(" 192.0.2.100/24 ")) {
+        let Some(t) = monitor_secs(l) else { continue };
+        if l.contains("Deleted") {
+            deleted = Some(t);
+        } else if let Some(d) = deleted.take() {
+            gaps.push(((t - d) * 1000.0).round() as u64);
+        }
+    }
+    eprintln!("MEASURE VIP deleted behind the master's back, back after (ms): {gaps:?}");
+    assert_eq!(gaps.len(), 5, "{out}");
+    assert!(gaps.iter().all(|&g| g <= 100), "{gaps:?}\n{out}");
+    // No failover: roles and transition counts as before, node 0 the only holder.
+    bed.assert_stable(0, Duration::from_millis(500));
+    assert_eq!((transitions(&bed, 0), transitions(&bed, 1)), before);
+    assert_eq!(bed.nodes[0].role().as_deref(), Some("MASTER"));
+    assert_eq!(bed.nodes[1].role().as_deref(), Some("BACKUP"));
+}
+
+#[test]
+fn addr_flush_on_the_master_leaves_exactly_one_holder() {
+    if skip() {
+        return;
+    }
+    let bed = bed("flush");
+    let dev = bed.nodes[0].host.ifname().to_string();
+    bed.nodes[0]
+        .host
+        .ip(&["addr", "flush", "dev", &dev])
+        .unwrap();
+    // The master lost its source address with the VIP: FAULT; the backup takes over, and no
+    // moment after settling shows two holders or none.
+    let t0 = Instant::now();
+    bed.wait_sole_holder(1, SETTLE);
+    eprintln!(
+        "MEASURE ip addr flush on the master: node 1 sole holder after {:?}",
+        t0.elapsed()
+    );
+    bed.assert_stable(1, Duration::from_secs(1));
+    assert_eq!(bed.nodes[0].role().as_deref(), Some("FAULT"));
+    // Addresses back (as networkd would): node 0 preempts, still one holder.
+    bed.nodes[0].host.add_addr("192.0.2.10/24").unwrap();
+    bed.wait_sole_holder(0, SETTLE);
+    bed.assert_stable(0, Duration::from_secs(1));
+    assert!(bed.nodes[0].proc.as_ref().unwrap().is_running());
+    assert!(bed.nodes[1].proc.as_ref().unwrap().is_running());
 }
