@@ -45,6 +45,12 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
 
+    /// Also rewrite this small file (atomically, right after the state file) on every role,
+    /// master or holding change and never otherwise: a systemd `.path` unit watching it can
+    /// refresh the unit's Juju status after each transition. Needs `--state-file`.
+    #[arg(long, value_name = "PATH", requires = "state_file")]
+    pub transitions_file: Option<PathBuf>,
+
     /// Serve Prometheus metrics (text format 0.0.4) at `http://ADDR:PORT/metrics`; overrides
     /// `global_defs { vrrpd_metrics_listen }`. Off by default; prefer a loopback address.
     #[arg(long, value_name = "ADDR:PORT")]

@@ -21,6 +21,8 @@ const STACK: usize = 128 * 1024;
 struct Slot {
     /// The newest bytes not yet taken by the writer.
     pending: Option<Vec<u8>>,
+    /// The newest bytes for the companion file, written after the next main write.
+    companion: Option<Vec<u8>>,
     /// The writer is writing (bytes taken, not yet on disk).
     busy: bool,
     /// No more bytes will come: the writer drains and exits.
@@ -44,6 +46,7 @@ pub struct FileSink {
     thread: Option<JoinHandle<()>>,
     path: PathBuf,
     mode: u32,
+    companion: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for FileSink {
@@ -59,16 +62,24 @@ impl FileSink {
     /// Starts the writer for `path` (file mode `mode`). If the thread cannot be started, every
     /// write is done in the caller's thread instead (and a warning says so).
     pub fn new(path: PathBuf, mode: u32) -> FileSink {
+        FileSink::with_companion(path, None, mode)
+    }
+
+    /// Like [`FileSink::new`], plus a companion file (same mode) that
+    /// [`FileSink::write_with`] updates right after the main file: whoever watches the
+    /// companion finds the main file at least as new as it.
+    pub fn with_companion(path: PathBuf, companion: Option<PathBuf>, mode: u32) -> FileSink {
         let shared = Arc::new(Shared {
             slot: Mutex::new(Slot::default()),
             changed: Condvar::new(),
         });
         let worker = Arc::clone(&shared);
         let target = path.clone();
+        let second = companion.clone();
         let thread = std::thread::Builder::new()
             .name("statefile".into())
             .stack_size(STACK)
-            .spawn(move || writer(&worker, &target, mode));
+            .spawn(move || writer(&worker, &target, second.as_deref(), mode));
         let thread = match thread {
             Ok(t) => Some(t),
             Err(e) => {
@@ -81,16 +92,32 @@ impl FileSink {
             thread,
             path,
             mode,
+            companion,
         }
     }
 
     /// Hands over the newest content; returns at once (an older pending content is dropped).
     pub fn write(&self, bytes: Vec<u8>) {
+        self.write_with(bytes, None);
+    }
+
+    /// Hands over the newest content and, if `companion` is given, the companion file's
+    /// (written after the main file; a pending companion content is kept until written, only
+    /// replaced by a newer one).
+    pub fn write_with(&self, bytes: Vec<u8>, companion: Option<Vec<u8>>) {
         if self.thread.is_none() {
             write_now(&self.path, &bytes, self.mode);
+            if let (Some(p), Some(c)) = (&self.companion, companion) {
+                write_now(p, &c, self.mode);
+            }
             return;
         }
-        self.shared.lock().pending = Some(bytes);
+        let mut slot = self.shared.lock();
+        slot.pending = Some(bytes);
+        if companion.is_some() {
+            slot.companion = companion;
+        }
+        drop(slot);
         self.shared.changed.notify_all();
     }
 
@@ -118,13 +145,17 @@ impl Drop for FileSink {
     }
 }
 
-fn writer(shared: &Shared, path: &std::path::Path, mode: u32) {
+fn writer(shared: &Shared, path: &std::path::Path, companion: Option<&std::path::Path>, mode: u32) {
     let mut slot = shared.lock();
     loop {
         if let Some(bytes) = slot.pending.take() {
+            let second = slot.companion.take();
             slot.busy = true;
             drop(slot);
             write_now(path, &bytes, mode);
+            if let (Some(p), Some(c)) = (companion, second) {
+                write_now(p, &c, mode);
+            }
             slot = shared.lock();
             slot.busy = false;
             shared.changed.notify_all();
@@ -165,5 +196,42 @@ mod tests {
         );
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temp file left");
+    }
+
+    #[test]
+    fn companion_follows_the_main_file_and_is_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, c) = (
+            dir.path().join("state.json"),
+            dir.path().join("transitions"),
+        );
+        let sink = FileSink::with_companion(p.clone(), Some(c.clone()), 0o644);
+        sink.write_with(b"s1".to_vec(), Some(b"t1".to_vec()));
+        // A newer main content without a companion does not drop the pending companion.
+        sink.write(b"s2".to_vec());
+        sink.flush();
+        assert_eq!(std::fs::read(&p).unwrap(), b"s2");
+        assert_eq!(std::fs::read(&c).unwrap(), b"t1");
+        sink.write(b"s3".to_vec());
+        sink.flush();
+        assert_eq!(std::fs::read(&c).unwrap(), b"t1", "only written when given");
+        // The companion is renamed into place after the main file: watch it, read the main.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (pp, cc) = (p.clone(), c.clone());
+        let watcher = std::thread::spawn(move || {
+            let before = std::fs::read(&cc).unwrap();
+            for _ in 0..20_000 {
+                let now = std::fs::read(&cc).unwrap();
+                if now != before {
+                    tx.send((now, std::fs::read(&pp).unwrap())).unwrap();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        });
+        sink.write_with(b"s4".to_vec(), Some(b"t4".to_vec()));
+        let (t, s) = rx.recv().unwrap();
+        assert_eq!((t.as_slice(), s.as_slice()), (&b"t4"[..], &b"s4"[..]));
+        watcher.join().unwrap();
     }
 }

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         rt.block_on(vrrpd::daemon::run(
             config,
             cli.state_file.clone(),
+            cli.transitions_file.clone(),
             cli.metrics_listen,
         ))
     };

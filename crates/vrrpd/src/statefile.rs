@@ -93,6 +93,31 @@ pub fn unix_ms_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// What a transition is, for the transitions file: any instance's role, master or holding
+/// changed (what `juju status` shows).
+type Roles = Vec<(String, vrrp::State, Option<IpAddr>, bool)>;
+
+fn roles(instances: &[InstanceState]) -> Roles {
+    instances
+        .iter()
+        .map(|i| {
+            let holds = !i.vips_held.is_empty();
+            (i.name.clone(), i.role, i.master_address, holds)
+        })
+        .collect()
+}
+
+/// The transitions file: rewritten (after the state file) only when [`Roles`] change, so a
+/// systemd `.path` unit watching it starts the unit's status refresh on transitions only.
+#[derive(Debug, Serialize)]
+struct TransitionsDoc<'a> {
+    /// Transitions written since the worker started (1 = the first roles).
+    seq: u64,
+    updated_unix_ms: u64,
+    /// `[name, role]` per instance.
+    roles: Vec<(&'a str, vrrp::State)>,
+}
+
 /// Decides when to write and writes.
 #[derive(Debug)]
 pub struct StateWriter {
@@ -100,16 +125,54 @@ pub struct StateWriter {
     sink: Option<crate::filesink::FileSink>,
     last_write: Option<Instant>,
     last_doc: Option<Vec<InstanceState>>,
+    /// Whether a transitions file is kept (companion of the state file).
+    transitions: bool,
+    last_roles: Option<Roles>,
+    seq: u64,
 }
 
 impl StateWriter {
     /// A writer for `path`; `None` writes nothing.
     pub fn new(path: Option<PathBuf>) -> Self {
+        StateWriter::with_transitions(path, None)
+    }
+
+    /// A writer for `path` that also rewrites `transitions` (right after the state file) on
+    /// every role, master or holding change. Without a state file, neither is written.
+    pub fn with_transitions(path: Option<PathBuf>, transitions: Option<PathBuf>) -> Self {
+        let has = transitions.is_some();
         StateWriter {
-            sink: path.map(|p| crate::filesink::FileSink::new(p, 0o644)),
+            sink: path.map(|p| crate::filesink::FileSink::with_companion(p, transitions, 0o644)),
             last_write: None,
             last_doc: None,
+            transitions: has,
+            last_roles: None,
+            seq: 0,
         }
+    }
+
+    /// The transitions file's content when the roles changed since the last one.
+    fn transition(&mut self, instances: &[InstanceState]) -> Option<Vec<u8>> {
+        if !self.transitions {
+            return None;
+        }
+        let now = roles(instances);
+        if self.last_roles.as_ref() == Some(&now) {
+            return None;
+        }
+        self.seq += 1;
+        let doc = TransitionsDoc {
+            seq: self.seq,
+            updated_unix_ms: unix_ms_now(),
+            roles: instances
+                .iter()
+                .map(|i| (i.name.as_str(), i.role))
+                .collect(),
+        };
+        self.last_roles = Some(now);
+        let mut bytes = serde_json::to_vec(&doc).ok()?;
+        bytes.push(b'\n');
+        Some(bytes)
     }
 
     /// Waits until every state handed over is in the file (tests; shutdown drops the writer,
@@ -129,7 +192,7 @@ impl StateWriter {
         instances: Vec<InstanceState>,
         urgent: bool,
     ) -> Option<Instant> {
-        let sink = self.sink.as_ref()?;
+        self.sink.as_ref()?;
         if self.last_doc.as_ref() == Some(&instances) && !urgent {
             return None;
         }
@@ -138,6 +201,8 @@ impl StateWriter {
                 return Some(last + MIN_INTERVAL);
             }
         }
+        let transition = self.transition(&instances);
+        let sink = self.sink.as_ref()?;
         let doc = StateDoc {
             version: VERSION,
             pid: std::process::id(),
@@ -147,7 +212,7 @@ impl StateWriter {
         match serde_json::to_vec(&doc) {
             Ok(mut bytes) => {
                 bytes.push(b'\n');
-                sink.write(bytes);
+                sink.write_with(bytes, transition);
             }
             Err(e) => warn!(error = %e, "cannot serialise state"),
         }
@@ -264,6 +329,55 @@ mod tests {
             None
         );
         assert_eq!(read(&w)["instances"][0]["counters"]["adverts_sent"], 2);
+    }
+
+    #[test]
+    fn transitions_file_changes_on_role_changes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, t) = (
+            dir.path().join("state.json"),
+            dir.path().join("transitions"),
+        );
+        let mut w = StateWriter::with_transitions(Some(p.clone()), Some(t.clone()));
+        let read = |w: &StateWriter| -> serde_json::Value {
+            w.flush();
+            serde_json::from_slice(&std::fs::read(&t).unwrap()).unwrap()
+        };
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        w.offer(t0, vec![inst(vrrp::State::Backup, 0)], true);
+        assert_eq!(read(&w)["seq"], 1);
+        assert_eq!(read(&w)["roles"], serde_json::json!([["VI_23", "BACKUP"]]));
+        // Counters only (urgent or not): the state file moves, the transitions file does not.
+        w.offer(at(1_100), vec![inst(vrrp::State::Backup, 5)], false);
+        w.offer(at(1_200), vec![inst(vrrp::State::Backup, 6)], true);
+        assert_eq!(read(&w)["seq"], 1);
+        let mut m = inst(vrrp::State::Master, 7);
+        m.vips_held = vec!["10.10.74.250/24".parse().unwrap()];
+        w.offer(at(1_300), vec![m.clone()], true);
+        let v = read(&w);
+        assert_eq!(
+            (v["seq"].as_u64(), &v["roles"][0][1]),
+            (Some(2), &serde_json::json!("MASTER"))
+        );
+        // A new master followed by a backup is a transition too (status shows the holder).
+        let mut b = inst(vrrp::State::Backup, 8);
+        b.master_address = Some("192.0.2.11".parse().unwrap());
+        w.offer(at(1_400), vec![b.clone()], true);
+        b.master_address = Some("192.0.2.12".parse().unwrap());
+        w.offer(at(1_500), vec![b], true);
+        assert_eq!(read(&w)["seq"], 4);
+        // Without a transitions path, nothing but the state file.
+        let q = dir.path().join("other.json");
+        let mut plain = StateWriter::new(Some(q.clone()));
+        plain.offer(t0, vec![m], true);
+        plain.flush();
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["other.json", "state.json", "transitions"]);
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub(crate) struct Daemon {
 pub async fn run(
     config: PathBuf,
     state_file: Option<PathBuf>,
+    transitions_file: Option<PathBuf>,
     metrics_listen: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     let spec = match crate::check::load(&config) {
@@ -88,7 +89,7 @@ pub async fn run(
         checks: checks::Checks::new(check_tx),
         rx_tx,
         next_sock_id: 0,
-        state: StateWriter::new(state_file),
+        state: StateWriter::with_transitions(state_file, transitions_file),
         state_due: None,
         urgent: true,
         drops_log: RateLimiter::new(DEFAULT_WINDOW),
