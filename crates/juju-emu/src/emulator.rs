@@ -619,6 +619,11 @@ impl Juju {
         run_hook(&self.store, &self.opts, unit, spec)
     }
 
+    /// `juju-exec -u unit COMMANDS` on the unit's machine (see [`crate::runner::run_commands`]).
+    pub fn exec_commands(&self, unit: &str, commands: &str) -> Result<HookRecord> {
+        crate::runner::run_commands(&self.store, &self.opts, unit, commands)
+    }
+
     /// Runs an action on a unit and returns its result. Unknown actions are an error.
     pub fn run_action(&self, unit: &str, name: &str, params: Value) -> Result<ActionResult> {
         let m = self.model()?;

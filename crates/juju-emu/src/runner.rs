@@ -380,28 +380,49 @@ fn exec_handler(
     let mut argv: Vec<String> = opts.command_prefix.clone();
     argv.extend(opts.handler_wrapper.iter().cloned());
     argv.push(handler.display().to_string());
-    let mut cmd = Command::new(&argv[0]);
+    let (code, stdout, stderr) = run_child(&argv, charm_dir, env, None, opts.timeout);
+    (code, false, stdout, stderr)
+}
+
+/// Runs `argv` in `cwd` with exactly `env`, `stdin` piped in (or /dev/null), bounded by
+/// `timeout` (then killed). Returns (exit code, stdout, stderr).
+fn run_child(
+    argv: &[String],
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+    stdin: Option<String>,
+    timeout: Duration,
+) -> (i32, String, String) {
+    let Some(prog) = argv.first() else {
+        return (1, String::new(), "empty command".into());
+    };
+    let mut cmd = Command::new(prog);
     cmd.args(&argv[1..])
-        .current_dir(charm_dir)
+        .current_dir(cwd)
         .env_clear()
         .envs(env)
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return (
-                1,
-                false,
-                String::new(),
-                format!("fork/exec {}: {e}", argv[0]),
-            )
+            return (1, String::new(), format!("fork/exec {prog}: {e}"));
         }
     };
+    if let (Some(text), Some(mut w)) = (stdin, child.stdin.take()) {
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = w.write_all(text.as_bytes());
+        });
+    }
     let out_t = child.stdout.take().map(reader_thread);
     let err_t = child.stderr.take().map(reader_thread);
-    let deadline = Instant::now() + opts.timeout;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break Some(s),
@@ -428,7 +449,38 @@ fn exec_handler(
             -1
         }
     };
-    (code, false, stdout, stderr)
+    (code, stdout, stderr)
+}
+
+/// `juju-exec -u UNIT COMMANDS` as the unit agent runs it (juju's `cmd/jujud/run` →
+/// the uniter's run listener): `COMMANDS` go to `/bin/bash -s` on stdin, in the charm
+/// directory, in a hook context of `unit` (hook tools work, relation and status changes
+/// commit on exit 0) with no hook name or dispatch path of its own, under the machine lock
+/// (serialised with hooks). The context is opened like an `update-status` one, so the hook
+/// log records it under that name.
+pub fn run_commands(
+    store: &Store,
+    opts: &RunnerOptions,
+    unit: &str,
+    commands: &str,
+) -> Result<HookRecord> {
+    let spec = HookSpec::simple(HookKind::UpdateStatus);
+    let mut session = begin_hook(store, opts, unit, &spec)?;
+    session.env.remove("JUJU_HOOK_NAME");
+    session.env.remove("JUJU_DISPATCH_PATH");
+    let mut argv: Vec<String> = opts.command_prefix.clone();
+    argv.extend(["/bin/bash".to_string(), "-s".to_string()]);
+    let (code, stdout, stderr) = {
+        let _machine_lock = store.machine_lock(&session.machine)?;
+        run_child(
+            &argv,
+            &session.charm_dir,
+            &session.env,
+            Some(commands.to_string()),
+            opts.timeout,
+        )
+    };
+    end_hook(store, &session, code, false, stdout, stderr)
 }
 
 /// Sets an agent status on a unit (helper for the resolver).

@@ -165,6 +165,15 @@ pub enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The simulator's `juju-exec` for a machine (called by the per-machine shim).
+    #[command(hide = true)]
+    SimJujuExec {
+        /// Machine id.
+        machine: String,
+        /// juju-exec arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// A built-in charm's hook (called by its dispatch).
     #[command(hide = true)]
     SimCharm {
@@ -383,6 +392,25 @@ pub fn run(cli: Cli) -> Result<i32> {
             let v = sim.call(
                 &crate::proto::Request::Systemctl { machine, args },
                 Duration::from_secs(120),
+            )?;
+            print!("{}", v.get("stdout").and_then(|s| s.as_str()).unwrap_or(""));
+            eprint!("{}", v.get("stderr").and_then(|s| s.as_str()).unwrap_or(""));
+            return Ok(v.get("code").and_then(|c| c.as_i64()).unwrap_or(1) as i32);
+        }
+        Cmd::SimJujuExec { machine, args } => {
+            // juju's RunCommand.Init: never from inside a hook (exit 2, an Init error).
+            if let Some(id) = std::env::var("JUJU_CONTEXT_ID")
+                .ok()
+                .filter(|v| !v.is_empty())
+            {
+                eprintln!(
+                    "ERROR juju-exec cannot be called from within a hook, have context {id:?}"
+                );
+                return Ok(2);
+            }
+            let v = sim.call(
+                &crate::proto::Request::Exec { machine, args },
+                Duration::from_secs(crate::controller::HOOK_TIMEOUT.as_secs() + 30),
             )?;
             print!("{}", v.get("stdout").and_then(|s| s.as_str()).unwrap_or(""));
             eprint!("{}", v.get("stderr").and_then(|s| s.as_str()).unwrap_or(""));

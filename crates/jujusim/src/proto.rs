@@ -21,6 +21,13 @@ pub enum Request {
         /// Bound in milliseconds.
         timeout_ms: u64,
     },
+    /// `juju-exec ARGS` on a machine. Answers `{"code", "stdout", "stderr"}`.
+    Exec {
+        /// Machine id.
+        machine: String,
+        /// The arguments.
+        args: Vec<String>,
+    },
     /// `systemctl ARGS` on a machine. Answers `{"code", "stdout", "stderr"}`.
     Systemctl {
         /// Machine id.

@@ -44,6 +44,81 @@ pub struct ServiceUnit {
     pub environment: Vec<(String, String)>,
     /// `RuntimeDirectory=` names (created under the machine's `run/`).
     pub runtime_directories: Vec<String>,
+    /// `Type=oneshot`: `ExecStart=` runs to completion (the unit is `activating` meanwhile,
+    /// `inactive` after a success, `failed` otherwise; no `RemainAfterExit=`).
+    pub oneshot: bool,
+    /// `[Unit] StartLimitBurst=` within `StartLimitIntervalSec=` (systemd's defaults 5 in
+    /// 10 s); `None` when `StartLimitIntervalSec=0` turns the limit off.
+    pub start_limit: Option<(usize, Duration)>,
+}
+
+/// A parsed `.path` unit (`[Path]`): the paths `PathChanged=`/`PathModified=` watch, the
+/// unit it starts and its trigger limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathUnit {
+    /// Watched paths (absolute).
+    pub changed: Vec<String>,
+    /// `Unit=`; default: the `.service` of the same name.
+    pub unit: Option<String>,
+    /// `TriggerLimitBurst=` within `TriggerLimitIntervalSec=` (systemd's defaults for path
+    /// units: 200 in 2 s); hitting it puts the path unit in `failed`.
+    pub trigger_limit: (u32, Duration),
+}
+
+/// Parses a `.path` unit file. Unsupported `[Path]` settings (`PathExists=`, …) are errors:
+/// the simulator does not pretend to follow them.
+pub fn parse_path(text: &str) -> Result<PathUnit> {
+    let mut section = String::new();
+    let mut u = PathUnit {
+        changed: Vec::new(),
+        unit: None,
+        trigger_limit: (200, Duration::from_secs(2)),
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') && line.ends_with(']') {
+            section = line[1..line.len() - 1].to_string();
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(Error::Invalid(format!(
+                "line {}: {raw:?} is not KEY=VALUE",
+                n + 1
+            )));
+        };
+        if section != "Path" {
+            continue;
+        }
+        let (k, v) = (k.trim(), v.trim());
+        match k {
+            "PathChanged" | "PathModified" if v.starts_with('/') => u.changed.push(v.to_string()),
+            "PathChanged" | "PathModified" => {
+                return Err(Error::Invalid(format!("{k}={v}: path is not absolute")))
+            }
+            "Unit" => u.unit = Some(v.to_string()),
+            "TriggerLimitIntervalSec" => u.trigger_limit.1 = parse_timespan(v)?,
+            "TriggerLimitBurst" => {
+                u.trigger_limit.0 = v
+                    .parse()
+                    .map_err(|_| Error::Invalid(format!("TriggerLimitBurst={v}")))?
+            }
+            "MakeDirectory" | "DirectoryMode" => {}
+            other => {
+                return Err(Error::Invalid(format!(
+                    "{other}= is not simulated (PathChanged=/PathModified= only)"
+                )))
+            }
+        }
+    }
+    if u.changed.is_empty() {
+        return Err(Error::Invalid(
+            "Path unit lacks path setting. Refusing.".into(),
+        ));
+    }
+    Ok(u)
 }
 
 /// Splits a command line the way systemd does for the cases that matter here: whitespace
@@ -146,6 +221,8 @@ pub fn parse(text: &str) -> Result<ServiceUnit> {
     let mut timeout_stop = Duration::from_secs(90);
     let mut environment = Vec::new();
     let mut runtime_directories = Vec::new();
+    let mut oneshot = false;
+    let mut start_limit = Some((5usize, Duration::from_secs(10)));
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -161,11 +238,33 @@ pub fn parse(text: &str) -> Result<ServiceUnit> {
                 n + 1
             )));
         };
+        let (k, v) = (k.trim(), v.trim());
+        if section == "Unit" {
+            match k {
+                "StartLimitIntervalSec" => {
+                    let d = parse_timespan(v)?;
+                    start_limit = (!d.is_zero()).then(|| (start_limit.map_or(5, |l| l.0), d));
+                }
+                "StartLimitBurst" => {
+                    let b = v
+                        .parse()
+                        .map_err(|_| Error::Invalid(format!("StartLimitBurst={v}")))?;
+                    start_limit = start_limit.map(|(_, d)| (b, d));
+                }
+                _ => {}
+            }
+            continue;
+        }
         if section != "Service" {
             continue;
         }
-        let (k, v) = (k.trim(), v.trim());
         match k {
+            "Type" => match v {
+                // notify/idle: readiness is not simulated, active once spawned (as before).
+                "simple" | "exec" | "notify" | "idle" => oneshot = false,
+                "oneshot" => oneshot = true,
+                x => return Err(Error::Invalid(format!("Type={x} is not simulated"))),
+            },
             "ExecStartPre" => pre.push(exec_line(k, v)?),
             "ExecStart" => start.push(exec_line(k, v)?),
             "ExecReload" => reload.push(exec_line(k, v)?),
@@ -210,6 +309,8 @@ pub fn parse(text: &str) -> Result<ServiceUnit> {
         timeout_stop,
         environment,
         runtime_directories,
+        oneshot,
+        start_limit,
     })
 }
 
@@ -241,6 +342,29 @@ mod tests {
         assert!(parse("[Service]\nExecStart=/x\nRestart=sometimes\n").is_err());
         assert!(parse("[Service]\nExecStart=/x\nRestartSec=1y\n").is_err());
         assert!(parse("[Service]\nnonsense\n").is_err());
+    }
+
+    #[test]
+    fn oneshot_start_limits_and_path_units() {
+        let u = parse(
+            "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+        )
+        .unwrap();
+        assert!(u.oneshot);
+        assert_eq!(u.start_limit, None);
+        let d = parse("[Service]\nExecStart=/bin/true\n").unwrap();
+        assert_eq!(d.start_limit, Some((5, Duration::from_secs(10))));
+        assert!(!d.oneshot);
+        let b = parse("[Unit]\nStartLimitBurst=3\n[Service]\nExecStart=/bin/true\n").unwrap();
+        assert_eq!(b.start_limit, Some((3, Duration::from_secs(10))));
+        assert!(parse("[Service]\nType=forking\nExecStart=/bin/true\n").is_err());
+        let p = parse_path("[Unit]\nDescription=x\n[Path]\nPathChanged=/run/vrrpd/transitions\nUnit=r.service\n[Install]\nWantedBy=paths.target\n").unwrap();
+        assert_eq!(p.changed, ["/run/vrrpd/transitions"]);
+        assert_eq!(p.unit.as_deref(), Some("r.service"));
+        assert_eq!(p.trigger_limit, (200, Duration::from_secs(2)));
+        assert!(parse_path("[Path]\nUnit=r.service\n").is_err());
+        assert!(parse_path("[Path]\nPathExists=/x\n").is_err());
+        assert!(parse_path("[Path]\nPathChanged=rel\n").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! it when told to stop, on SIGTERM/SIGINT, and (for a crashed predecessor) at startup.
 
 pub mod exec;
+pub mod jujuexec;
 mod net;
 mod scheduler;
 pub use scheduler::{hook_options, HOOK_TIMEOUT};

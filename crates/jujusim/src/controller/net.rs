@@ -171,6 +171,18 @@ fn write_shim(shared: &Shared, id: &str) -> Result<()> {
     let p = bin.join("systemctl");
     crate::charmpkg::write_atomic(&p, script.as_bytes())?;
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io(&p, e))?;
+    // Juju 3 machines have /usr/bin/juju-exec (2.9: juju-run); here under the machine's root.
+    let usr_bin = shared.md.machine_root(id).join("usr/bin");
+    std::fs::create_dir_all(&usr_bin).map_err(|e| Error::io(&usr_bin, e))?;
+    let script = format!(
+        "#!/bin/sh\n# The simulator's juju-exec for machine {id}: asks the controller.\nexec '{}' --model-dir '{}' sim-juju-exec {id} \"$@\"\n",
+        shared.exe.display(),
+        shared.md.root().display()
+    );
+    let p = usr_bin.join("juju-exec");
+    crate::charmpkg::write_atomic(&p, script.as_bytes())?;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io(&p, e))
 }
 

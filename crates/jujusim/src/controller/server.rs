@@ -86,6 +86,13 @@ fn handle(shared: &Shared, req: Request) -> Response {
             }
             None => Response::err(format!("machine {machine:?} has no namespace")),
         },
+        Request::Exec { machine, args } => match super::net::machine_ctx(shared, &machine) {
+            Some(m) => {
+                let o = super::jujuexec::run(shared, &machine, &m.ns, &args);
+                Response::ok(json!({"code": o.code, "stdout": o.stdout, "stderr": o.stderr}))
+            }
+            None => Response::err(format!("machine {machine:?} has no namespace")),
+        },
         Request::Hosts => Response::ok(shared.net.listing()),
         Request::AddHost { name, cidr } => match shared.net.add_host(&name, &cidr) {
             Ok(ns) => Response::ok(json!({"netns": ns})),

@@ -2,7 +2,7 @@
 //! unit files the charms render under the machine's root, and supervised (Restart=).
 
 use super::exec::{netns_command, run_bounded, Outcome};
-use crate::unitfile::{self, RestartPolicy, ServiceUnit};
+use crate::unitfile::{self, PathUnit, RestartPolicy, ServiceUnit};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 const MAX_STOP_WAIT: Duration = Duration::from_secs(10);
 /// Bound on ExecStartPre / ExecReload / ExecStopPost commands.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
-/// systemd's default start limit: 5 starts within 10 s.
-const START_LIMIT: (usize, Duration) = (5, Duration::from_secs(10));
 
 /// A machine as the supervisor sees it.
 #[derive(Debug, Clone)]
@@ -38,6 +36,8 @@ enum State {
     Inactive,
     Active,
     AutoRestart,
+    /// A `Type=oneshot` unit running its `ExecStart=`.
+    Starting,
     Failed,
 }
 
@@ -46,9 +46,51 @@ impl State {
         match self {
             State::Inactive => "inactive",
             State::Active => "active",
-            State::AutoRestart => "activating",
+            State::AutoRestart | State::Starting => "activating",
             State::Failed => "failed",
         }
+    }
+}
+
+/// (exists, inode, mtime ns, size): what inotify's events on a path amount to here (an atomic
+/// rename always brings a new inode).
+type Sig = Option<(u64, i128, u64)>;
+
+fn sig(path: &str) -> Sig {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((
+        m.ino(),
+        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        m.size(),
+    ))
+}
+
+/// A started `.path` unit, following systemd 252's `src/core/path.c`: while its unit runs it is
+/// `running` and unwatched (changes then are lost); once the unit is inactive it waits again
+/// and a change of a `PathChanged=` path starts the unit. More triggers than the trigger limit
+/// (200 in 2 s) or the unit hitting its start limit put it in `failed`.
+struct PathWatch {
+    unit: PathUnit,
+    seen: Vec<Sig>,
+    /// The triggered unit was running at the last look.
+    was_running: bool,
+    triggers: VecDeque<Instant>,
+}
+
+impl PathWatch {
+    fn new(unit: PathUnit) -> PathWatch {
+        let seen = unit.changed.iter().map(|p| sig(p)).collect();
+        PathWatch {
+            unit,
+            seen,
+            was_running: false,
+            triggers: VecDeque::new(),
+        }
+    }
+
+    fn current(&self) -> Vec<Sig> {
+        self.unit.changed.iter().map(|p| sig(p)).collect()
     }
 }
 
@@ -62,6 +104,8 @@ struct Svc {
     restart_at: Option<Instant>,
     starts: VecDeque<Instant>,
     restarts: u32,
+    /// A started `.path` unit.
+    path: Option<PathWatch>,
 }
 
 /// Services keyed by (machine id, unit name).
@@ -117,6 +161,61 @@ impl Svc {
             restart_at: None,
             starts: VecDeque::new(),
             restarts: 0,
+            path: None,
+        }
+    }
+
+    /// Starts a `.path` unit: parse it, note the watched paths' current state, wait.
+    fn start_path(&mut self) -> Outcome {
+        let text = match std::fs::read_to_string(self.unit_path()) {
+            Ok(t) => t,
+            Err(_) => {
+                return out(
+                    5,
+                    "",
+                    format!("Failed to start {0}: Unit {0} not found.\n", self.name),
+                )
+            }
+        };
+        match unitfile::parse_path(&text) {
+            Ok(u) => {
+                self.path = Some(PathWatch::new(u));
+                self.state = State::Active;
+                self.log("waiting for changes");
+                out(0, "", "")
+            }
+            Err(e) => {
+                self.state = State::Failed;
+                out(
+                    1,
+                    "",
+                    format!("Failed to start {}: bad unit file: {e}\n", self.name),
+                )
+            }
+        }
+    }
+
+    /// The unit a `.path` unit starts.
+    fn path_target(&self) -> String {
+        self.path
+            .as_ref()
+            .and_then(|p| p.unit.unit.clone())
+            .unwrap_or_else(|| self.name.trim_end_matches(".path").to_string() + ".service")
+    }
+
+    /// `systemctl start` of a oneshot waits for it to finish (bounded).
+    fn wait_oneshot(&mut self) -> Outcome {
+        let deadline = Instant::now() + CONTROL_TIMEOUT;
+        while self.state == State::Starting && Instant::now() < deadline {
+            self.tick();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        match self.state {
+            State::Failed => out(1, "", format!(
+                "Job for {0} failed because the control process exited with error code.\nSee \"systemctl status {0}\" and \"journalctl -xeu {0}\" for details.\n",
+                self.name
+            )),
+            _ => out(0, "", ""),
         }
     }
 
@@ -153,6 +252,9 @@ impl Svc {
     /// Loads the unit file, runs ExecStartPre, spawns ExecStart.
     fn start(&mut self) -> Outcome {
         self.restart_at = None;
+        if self.name.ends_with(".path") {
+            return self.start_path();
+        }
         let path = self.unit_path();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -181,14 +283,15 @@ impl Svc {
         self.unit = Some(unit.clone());
         let now = Instant::now();
         self.starts.push_back(now);
+        let (burst, interval) = unit.start_limit.unwrap_or((usize::MAX, Duration::ZERO));
         while self
             .starts
             .front()
-            .is_some_and(|t| now.duration_since(*t) > START_LIMIT.1)
+            .is_some_and(|t| now.duration_since(*t) > interval)
         {
             self.starts.pop_front();
         }
-        if self.starts.len() > START_LIMIT.0 {
+        if self.starts.len() > burst {
             self.state = State::Failed;
             self.log("start request repeated too quickly, refusing to start");
             return out(
@@ -234,7 +337,11 @@ impl Svc {
                     ch.id()
                 ));
                 self.child = Some(ch);
-                self.state = State::Active;
+                self.state = if unit.oneshot {
+                    State::Starting
+                } else {
+                    State::Active
+                };
                 out(0, "", "")
             }
             Err(err) => {
@@ -281,6 +388,7 @@ impl Svc {
             }
             self.log(&format!("stopped ({status:?})"));
         }
+        self.path = None;
         if run_stop_post {
             if let Some(u) = self.unit.clone() {
                 let env = self.env();
@@ -345,11 +453,13 @@ impl Svc {
                 let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
                 self.log(&format!("main process exited: {status}"));
                 let unit = self.unit.clone();
-                let restart = unit.as_ref().is_some_and(|u| match u.restart {
-                    RestartPolicy::Always => true,
-                    RestartPolicy::OnFailure => !status.success(),
-                    RestartPolicy::No => false,
-                });
+                let oneshot = unit.as_ref().is_some_and(|u| u.oneshot);
+                let restart = !oneshot
+                    && unit.as_ref().is_some_and(|u| match u.restart {
+                        RestartPolicy::Always => true,
+                        RestartPolicy::OnFailure => !status.success(),
+                        RestartPolicy::No => false,
+                    });
                 if let (true, Some(u)) = (restart, unit) {
                     self.state = State::AutoRestart;
                     self.restart_at = Some(Instant::now() + u.restart_sec);
@@ -423,8 +533,11 @@ impl Supervisor {
                         out(0, "", "")
                     }
                 }
-                "start" if s.state == State::Active => out(0, "", ""),
-                "start" => s.start(),
+                "start" if matches!(s.state, State::Active | State::Starting) => out(0, "", ""),
+                "start" => match s.start() {
+                    o if o.code == 0 && s.state == State::Starting => s.wait_oneshot(),
+                    o => o,
+                },
                 "restart" => {
                     if s.child.is_some() {
                         s.stop(true);
@@ -501,13 +614,70 @@ impl Supervisor {
         result
     }
 
-    /// Applies Restart= to every service (called periodically).
+    /// Applies Restart= to every service and follows the started `.path` units (called
+    /// periodically).
     pub fn tick(&self) {
         let all: Vec<_> = lock(&self.svcs).values().cloned().collect();
-        for s in all {
+        for s in &all {
             if let Ok(mut s) = s.try_lock() {
                 s.tick();
             }
+        }
+        for p in &all {
+            self.tick_path(p);
+        }
+    }
+
+    /// One look at a `.path` unit. Only this (the supervisor's) thread ever holds two service
+    /// locks (the target's, then the path unit's), and never blocks on either.
+    fn tick_path(&self, p: &Arc<Mutex<Svc>>) {
+        let (m, target) = {
+            let Ok(ps) = p.try_lock() else { return };
+            if ps.path.is_none() || ps.state != State::Active {
+                return;
+            }
+            (ps.m.clone(), ps.path_target())
+        };
+        let t = self.get(&m, &target);
+        let Ok(mut ts) = t.try_lock() else { return };
+        let running = ts.child.is_some() || ts.state == State::Starting;
+        let Ok(mut ps) = p.try_lock() else { return };
+        let Some(w) = ps.path.as_mut() else { return };
+        let now_sig = w.current();
+        let just_finished = w.was_running && !running;
+        w.was_running = running;
+        if running || just_finished {
+            // Unwatched while the unit runs: what changed meanwhile is not an event.
+            w.seen = now_sig;
+            return;
+        }
+        if now_sig == w.seen {
+            return;
+        }
+        w.seen = now_sig;
+        let now = Instant::now();
+        let (burst, interval) = w.unit.trigger_limit;
+        w.triggers.retain(|t| now.duration_since(*t) < interval);
+        w.triggers.push_back(now);
+        if w.triggers.len() > burst as usize {
+            ps.state = State::Failed;
+            ps.path = None;
+            ps.log("Trigger limit hit, refusing further activation.");
+            return;
+        }
+        ps.log(&format!("triggered {target}"));
+        let o = ts.start();
+        if o.code != 0 {
+            ps.log(o.stderr.trim_end());
+            if o.stderr.contains("repeated too quickly") {
+                ps.state = State::Failed;
+                ps.path = None;
+                ps.log(&format!(
+                    "Unit {target} start limit hit, refusing further activation."
+                ));
+            }
+        } else if let Some(w) = ps.path.as_mut() {
+            w.was_running = true;
         }
     }
 
