@@ -275,7 +275,7 @@ fn valid_config_renders_and_publishes_identical_data_on_every_unit() {
         })
     );
     let unit = text(&a.unit);
-    assert!(unit.contains("ExecStart=/r/usr/local/sbin/vrrpd --config /r/etc/vrrpd/vrrpd.conf --state-file /r/run/vrrpd/state.json\n"), "{unit}");
+    assert!(unit.contains("ExecStart=/r/usr/local/sbin/vrrpd --config /r/etc/vrrpd/vrrpd.conf --state-file /r/run/vrrpd/state.json --transitions-file /r/run/vrrpd/transitions\n"), "{unit}");
 }
 
 #[test]

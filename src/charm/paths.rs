@@ -7,6 +7,12 @@ pub const ROOT_ENV: &str = "KEEPALIVED_CHARM_ROOT";
 /// The systemd unit name of the worker.
 pub const SERVICE_NAME: &str = "vrrpd.service";
 
+/// The `.path` unit that starts the status refresh when vrrpd reports a transition.
+pub const REFRESH_PATH_NAME: &str = "vrrpd-status-refresh.path";
+
+/// The oneshot that runs `juju-exec -u UNIT hooks/update-status`.
+pub const REFRESH_SERVICE_NAME: &str = "vrrpd-status-refresh.service";
+
 /// The systemd unit of the original Python charm's daemon (Debian/Ubuntu `keepalived`
 /// package). This charm never installs it; it stops and disables it (see `desired::legacy`).
 pub const LEGACY_SERVICE_NAME: &str = "keepalived.service";
@@ -70,6 +76,37 @@ impl Paths {
         self.at("run/vrrpd/state.json")
     }
 
+    /// The file vrrpd rewrites on transitions only (`--transitions-file`, next to the state
+    /// file: the unit file renders it as `{state_dir}/transitions`).
+    pub fn worker_transitions(&self) -> PathBuf {
+        self.at("run/vrrpd/transitions")
+    }
+
+    /// The status refresh's `.path` unit.
+    pub fn refresh_path_unit(&self) -> PathBuf {
+        self.at("etc/systemd/system").join(REFRESH_PATH_NAME)
+    }
+
+    /// The status refresh's oneshot unit.
+    pub fn refresh_service_unit(&self) -> PathBuf {
+        self.at("etc/systemd/system").join(REFRESH_SERVICE_NAME)
+    }
+
+    /// The script the oneshot runs (mode 0755).
+    pub fn refresh_script(&self) -> PathBuf {
+        self.at("usr/local/lib/keepalived-charm/status-refresh")
+    }
+
+    /// Juju 3's `juju-exec` on a machine.
+    pub fn juju_exec(&self) -> PathBuf {
+        self.at("usr/bin/juju-exec")
+    }
+
+    /// Juju 2.9's `juju-run`.
+    pub fn juju_run(&self) -> PathBuf {
+        self.at("usr/bin/juju-run")
+    }
+
     /// The flag that says a series upgrade paused the worker.
     pub fn paused_flag(&self) -> PathBuf {
         self.at("var/lib/keepalived-charm/series-upgrade-paused")
@@ -84,6 +121,9 @@ impl Paths {
     /// Everything `stop`/`remove` deletes, in removal order.
     pub fn installed_files(&self) -> Vec<PathBuf> {
         vec![
+            self.refresh_path_unit(),
+            self.refresh_service_unit(),
+            self.refresh_script(),
             self.unit_file(),
             self.worker_config(),
             self.sysctl_file(),
@@ -107,7 +147,13 @@ mod tests {
     #[test]
     fn everything_is_below_the_root() {
         let p = Paths::new("/tmp/x");
-        for f in p.installed_files().iter().chain([p.worker_state()].iter()) {
+        let extra = [
+            p.worker_state(),
+            p.worker_transitions(),
+            p.juju_exec(),
+            p.juju_run(),
+        ];
+        for f in p.installed_files().iter().chain(extra.iter()) {
             assert!(f.starts_with("/tmp/x"), "{}", f.display());
         }
         assert_eq!(

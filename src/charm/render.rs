@@ -5,6 +5,9 @@ use tera::{Context, Tera};
 const CONF: &str = include_str!("../../templates/vrrpd.conf.tera");
 const UNIT: &str = include_str!("../../templates/vrrpd.service.tera");
 const SYSCTL: &str = include_str!("../../templates/sysctl.conf.tera");
+const REFRESH_PATH: &str = include_str!("../../templates/vrrpd-status-refresh.path.tera");
+const REFRESH_SERVICE: &str = include_str!("../../templates/vrrpd-status-refresh.service.tera");
+const REFRESH_SCRIPT: &str = include_str!("../../templates/status-refresh.sh.tera");
 
 /// A template failed to render (a charm bug, never operator input).
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +87,34 @@ pub struct UnitSpec {
     pub state: String,
     /// The state file's directory.
     pub state_dir: String,
+}
+
+/// The status refresh after transitions: a `.path` unit on vrrpd's transitions file starts a
+/// oneshot whose script runs `juju-exec -u UNIT hooks/update-status` (absolute host paths).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefreshSpec {
+    /// The Juju unit, e.g. `keepalived/0`.
+    pub unit: String,
+    /// vrrpd's `--transitions-file`.
+    pub transitions: String,
+    /// The script the oneshot runs.
+    pub script: String,
+    /// Juju 3's `juju-exec`.
+    pub juju_exec: String,
+    /// Juju 2.9's `juju-run`.
+    pub juju_run: String,
+}
+
+/// The three files of the status refresh: (`.path` unit, `.service` unit, script).
+pub fn refresh_files(spec: &RefreshSpec) -> Result<(String, String, String), RenderError> {
+    let path = "vrrpd-status-refresh.path.tera";
+    let service = "vrrpd-status-refresh.service.tera";
+    let script = "status-refresh.sh.tera";
+    Ok((
+        render(path, REFRESH_PATH, &context(path, spec)?)?,
+        render(service, REFRESH_SERVICE, &context(service, spec)?)?,
+        render(script, REFRESH_SCRIPT, &context(script, spec)?)?,
+    ))
 }
 
 fn render(name: &'static str, src: &str, ctx: &Context) -> Result<String, RenderError> {

@@ -157,7 +157,7 @@ fn unit_and_sysctl_files() {
     golden("vrrpd.service", &unit);
     for line in [
         "ExecStartPre=/usr/local/sbin/vrrpd --check-config /etc/vrrpd/vrrpd.conf\n",
-        "ExecStart=/usr/local/sbin/vrrpd --config /etc/vrrpd/vrrpd.conf --state-file /run/vrrpd/state.json\n",
+        "ExecStart=/usr/local/sbin/vrrpd --config /etc/vrrpd/vrrpd.conf --state-file /run/vrrpd/state.json --transitions-file /run/vrrpd/transitions\n",
         "ExecReload=/bin/kill -HUP $MAINPID\n",
         "ExecStopPost=/usr/local/sbin/vrrpd --cleanup --config /etc/vrrpd/vrrpd.conf\n",
         "Restart=always\n",
@@ -171,6 +171,81 @@ fn unit_and_sysctl_files() {
         "# Written by the keepalived charm: let the load balancer bind VIPs this unit does not hold.\n\
          net.ipv4.ip_nonlocal_bind=1\nnet.ipv6.ip_nonlocal_bind=1\n"
     );
+}
+
+#[test]
+fn status_refresh_files() {
+    let (path, service, script) = refresh_files(&RefreshSpec {
+        unit: "keepalived/0".into(),
+        transitions: "/run/vrrpd/transitions".into(),
+        script: "/usr/local/lib/keepalived-charm/status-refresh".into(),
+        juju_exec: "/usr/bin/juju-exec".into(),
+        juju_run: "/usr/bin/juju-run".into(),
+    })
+    .unwrap();
+    golden("vrrpd-status-refresh.path", &path);
+    golden("vrrpd-status-refresh.service", &service);
+    golden("status-refresh", &script);
+    assert!(
+        path.contains("\nPathChanged=/run/vrrpd/transitions\nUnit=vrrpd-status-refresh.service\n")
+    );
+    assert!(service
+        .contains("\nType=oneshot\nExecStart=/usr/local/lib/keepalived-charm/status-refresh\n"));
+    assert!(service.contains("\nStartLimitIntervalSec=0\n"));
+    assert!(script.starts_with("#!/bin/sh\n"));
+    assert!(script.contains("\"$exe\" -u 'keepalived/0' hooks/update-status"));
+}
+
+/// The script against stand-ins for juju-exec: absent (exit 0, says so), present (runs it
+/// with the unit and the hook), a transition during the run (runs again), failing (its code).
+#[test]
+fn status_refresh_script_runs_juju_exec_and_catches_transitions_meanwhile() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let transitions = format!("{d}/transitions");
+    std::fs::write(&transitions, "1").unwrap();
+    let spec = RefreshSpec {
+        unit: "keepalived/3".into(),
+        transitions: transitions.clone(),
+        script: format!("{d}/status-refresh"),
+        juju_exec: format!("{d}/juju-exec"),
+        juju_run: format!("{d}/juju-run"),
+    };
+    let (_, _, script) = refresh_files(&spec).unwrap();
+    std::fs::write(&spec.script, script).unwrap();
+    std::fs::set_permissions(&spec.script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = || std::process::Command::new(&spec.script).output().unwrap();
+    let o = run();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("neither"));
+    // juju-run (2.9) only; each call logs its arguments; the first call bumps the file once.
+    let log = format!("{d}/calls");
+    let fake = format!(
+        "#!/bin/sh\necho \"$@\" >> {log}\nif [ ! -e {d}/bumped ]; then touch {d}/bumped; echo 2 > {transitions}; fi\n"
+    );
+    std::fs::write(&spec.juju_run, fake).unwrap();
+    std::fs::set_permissions(&spec.juju_run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(run().status.success());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls,
+        "-u keepalived/3 hooks/update-status\n".repeat(2),
+        "a transition during the run: once more"
+    );
+    // Changing every time: bounded at 3 runs.
+    std::fs::write(&log, "").unwrap();
+    std::fs::write(
+        &spec.juju_run,
+        format!("#!/bin/sh\necho x >> {log}\ndate +%N > {transitions}\n"),
+    )
+    .unwrap();
+    assert!(run().status.success());
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 3);
+    // juju-exec preferred; its failure is the script's.
+    std::fs::write(&spec.juju_exec, "#!/bin/sh\nexit 7\n").unwrap();
+    std::fs::set_permissions(&spec.juju_exec, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(run().status.code(), Some(7));
 }
 
 #[test]
