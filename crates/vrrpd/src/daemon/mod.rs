@@ -25,7 +25,7 @@ use tracing::{error, info, warn};
 use crate::health::CheckEvent;
 use crate::ratelimit::{RateLimiter, DEFAULT_WINDOW};
 use crate::spec::TrackSource;
-use crate::statefile::{InstanceState, StateWriter};
+use crate::statefile::{InstanceRecord, StateWriter};
 
 use crate::net::{Monitor, NetEvent};
 pub use edge::{Edge, RxEvent};
@@ -280,10 +280,10 @@ impl Daemon {
                 return;
             }
         }
-        let states: Vec<InstanceState> = self
+        let states: Vec<InstanceRecord> = self
             .visible()
             .map(|r| {
-                InstanceState::from_status(
+                InstanceRecord::from_status(
                     r.inst.status(),
                     &r.spec.interface,
                     r.conflicts.entries(),
