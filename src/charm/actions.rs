@@ -4,7 +4,8 @@ use super::hooktools::{Bag, HookToolError, HookTools};
 use super::paths::Paths;
 use super::sanadvice::{self, DEFAULT_LB_APP};
 use super::service::WorkerService;
-use super::workerstate::WorkerState;
+use super::workerstate;
+use vrrp::StateView;
 
 /// Turns an instance name into an action-set key part (`VI_23` → `vi-23`).
 pub fn key_part(name: &str) -> String {
@@ -27,12 +28,12 @@ pub fn key_part(name: &str) -> String {
 }
 
 /// The results of `vrrp-status` for a worker state (pure).
-pub fn vrrp_status_results(active: bool, state: Option<&WorkerState>) -> Bag {
+pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
     let mut out = Bag::new();
     out.insert("worker-active".into(), active.to_string());
     for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
         let k = key_part(&i.name);
-        out.insert(format!("{k}.role"), i.role.clone());
+        out.insert(format!("{k}.role"), i.role.as_str().to_string());
         out.insert(format!("{k}.base-priority"), i.base_priority.to_string());
         out.insert(
             format!("{k}.effective-priority"),
@@ -40,9 +41,10 @@ pub fn vrrp_status_results(active: bool, state: Option<&WorkerState>) -> Bag {
         );
         out.insert(
             format!("{k}.master-address"),
-            i.master_address.clone().unwrap_or_default(),
+            i.master_address.map(|a| a.to_string()).unwrap_or_default(),
         );
-        out.insert(format!("{k}.vips-held"), i.vips_held.join(" "));
+        let vips: Vec<String> = i.vips_held.iter().map(ToString::to_string).collect();
+        out.insert(format!("{k}.vips-held"), vips.join(" "));
     }
     out
 }
@@ -52,12 +54,12 @@ pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolE
     match name {
         "vrrp-status" => {
             let active = WorkerService.is_active().unwrap_or(false);
-            match WorkerState::read(&paths.worker_state()) {
+            match workerstate::read(&paths.worker_state()) {
                 Ok(state) => {
                     let mut out = vrrp_status_results(active, state.as_ref());
                     if let Some(s) = &state {
                         // A file left by a worker that is gone describes the past.
-                        let live = s.writer_alive(std::path::Path::new("/proc"));
+                        let live = workerstate::writer_alive(s, std::path::Path::new("/proc"));
                         out.insert("state-current".into(), live.to_string());
                     }
                     tools.action_set(&out)
@@ -99,8 +101,8 @@ mod tests {
         assert_eq!(key_part("VI_23"), "vi-23");
         assert_eq!(key_part("VI6_23"), "vi6-23");
         assert_eq!(key_part("__"), "instance");
-        let state: WorkerState = serde_json::from_str(
-            r#"{"version":1,"instances":[{"name":"VI_23","role":"MASTER","base_priority":250,
+        let state: StateView = serde_json::from_str(
+            r#"{"version":1,"instances":[{"name":"VI_23","family":"ipv4","role":"MASTER","base_priority":250,
             "effective_priority":250,"vips_held":["192.0.2.50/32"]}]}"#,
         )
         .unwrap();

@@ -8,7 +8,7 @@ use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
 use super::paths::Paths;
 use super::service::{self, ServiceError, ServiceVerb, WorkerService, LEGACY};
 use super::workerbin::{self, WorkerBinError};
-use super::workerstate::WorkerState;
+use super::workerstate;
 use super::world::{World, STATE_PUBLISHED_VIP};
 
 /// How long a hook waits for a just started worker to listen before it stops the previous
@@ -171,13 +171,8 @@ impl<'a> Converger<'a> {
         let path = self.paths.worker_state();
         let deadline = std::time::Instant::now() + LISTEN_BOUND;
         loop {
-            if let Ok(Some(st)) = WorkerState::read(&path) {
-                let up = !st.instances.is_empty()
-                    && st
-                        .instances
-                        .iter()
-                        .all(|i| i.role == "BACKUP" || i.role == "MASTER");
-                if up && st.writer_alive(Path::new("/proc")) {
+            if let Ok(Some(st)) = workerstate::read(&path) {
+                if workerstate::all_up(&st) && workerstate::writer_alive(&st, Path::new("/proc")) {
                     return true;
                 }
             }

@@ -1,15 +1,17 @@
 //! Pure decisions: world → the plan for files, service, relation data and status.
 use std::net::IpAddr;
 
-use super::config::{CharmConfig, Family, VrrpVersion};
+use super::config::CharmConfig;
 use super::event::Event;
 use super::hooktools::{Bag, StatusLevel};
 use super::netinfo::HostFacts;
 use super::paths::Paths;
 use super::render::{self, CheckSpec, InstanceSpec, RenderError, UnitSpec, WorkerConfigSpec};
 use super::sanadvice::{self, CertNote, Finding, DEFAULT_LB_APP};
-use super::workerstate::WorkerState;
+use super::workerstate;
 use super::world::{PeerRelation, Relation, World};
+use vrrp::StateView;
+use vrrp::{Family, Version};
 
 /// Status when `virtual_ip` is empty (exact text of the old charm).
 pub const MSG_NO_VIP: &str = "Please configure virtual ips";
@@ -178,7 +180,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
     let compat = v2_compat_needed(world);
     for (i, fam) in spec.instances.iter_mut().zip(cfg.families()) {
         // Only a VRRPv3 IPv4 instance can interoperate (RFC 5798 §8.4); the old group is IPv4.
-        i.v2_compat = compat && fam == Family::V4 && i.version == VrrpVersion::V3.number();
+        i.v2_compat = compat && fam == Family::Ipv4 && i.version == Version::V3.number();
     }
     let legacy_note = spec.instances.iter().any(|i| i.v2_compat);
     let families = cfg.families();
@@ -194,7 +196,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
     };
     let sysctl = FileSpec {
         path: paths.sysctl_file(),
-        content: render::sysctl_file(families.contains(&Family::V6))?.into_bytes(),
+        content: render::sysctl_file(families.contains(&Family::Ipv6))?.into_bytes(),
         mode: 0o644,
     };
     let publish = world
@@ -352,9 +354,9 @@ pub fn v2_compat_needed(world: &World) -> bool {
 
 /// The `active` status once the worker runs, with its role(s) when the state file knows them,
 /// else `worker starting` (no state file yet, a stale or unreadable one, or just restarted).
-pub fn ready_status(state: Option<&WorkerState>) -> Status {
+pub fn ready_status(state: Option<&StateView>) -> Status {
     let role = state
-        .and_then(WorkerState::role_summary)
+        .and_then(workerstate::role_summary)
         .unwrap_or_else(|| MSG_STARTING.to_string());
     Status::new(StatusLevel::Active, format!("{MSG_READY} ({role})"))
 }
@@ -363,7 +365,7 @@ pub fn ready_status(state: Option<&WorkerState>) -> Status {
 /// certificate check's note (one line): `VIP ready (MASTER); LB cert lacks SAN(s) …`. Missing
 /// SANs block only with `strict`.
 pub fn run_status(
-    state: Option<&WorkerState>,
+    state: Option<&StateView>,
     legacy_note: bool,
     note: Option<&CertNote>,
     strict: bool,
@@ -417,10 +419,10 @@ pub struct Network {
 /// Picks the interface and source addresses; the error names the option and value.
 pub fn resolve_network(cfg: &CharmConfig, host: &HostFacts) -> Result<Network, String> {
     let families = cfg.families();
-    let first = families.first().copied().unwrap_or(Family::V4);
+    let first = families.first().copied().unwrap_or(Family::Ipv4);
     let (default_first, default_other) = match first {
-        Family::V4 => (&host.default_v4, &host.default_v6),
-        Family::V6 => (&host.default_v6, &host.default_v4),
+        Family::Ipv4 => (&host.default_v4, &host.default_v6),
+        Family::Ipv6 => (&host.default_v6, &host.default_v4),
     };
     let shown = cfg.network_interface.clone().unwrap_or_default();
     let interface = match &cfg.network_interface {
@@ -448,10 +450,10 @@ pub fn resolve_network(cfg: &CharmConfig, host: &HostFacts) -> Result<Network, S
         .find(|a| !a.link_local)
         .or_else(|| v6.first())
         .map(|a| a.addr);
-    if families.contains(&Family::V4) && src_v4.is_none() {
+    if families.contains(&Family::Ipv4) && src_v4.is_none() {
         return Err(format!("network_interface={shown:?}: interface {interface} has no IPv4 address to send VRRP from"));
     }
-    if families.contains(&Family::V6) && src_v6.is_none() {
+    if families.contains(&Family::Ipv6) && src_v6.is_none() {
         return Err(format!("network_interface={shown:?}: interface {interface} has no IPv6 address to send VRRP from"));
     }
     Ok(Network {
@@ -472,16 +474,16 @@ pub fn worker_spec(
     let mut instances = Vec::new();
     for fam in cfg.families() {
         let version = match fam {
-            Family::V4 => cfg.vrrp_version,
-            Family::V6 => VrrpVersion::V3,
+            Family::Ipv4 => cfg.vrrp_version,
+            Family::Ipv6 => Version::V3,
         };
         let (name, src, key) = match fam {
-            Family::V4 => (
+            Family::Ipv4 => (
                 format!("VI_{}", cfg.router_id),
                 net.src_v4.map(IpAddr::V4),
                 PEER_KEY_V4,
             ),
-            Family::V6 => (
+            Family::Ipv6 => (
                 format!("VI6_{}", cfg.router_id),
                 net.src_v6.map(IpAddr::V6),
                 PEER_KEY_V6,
@@ -500,8 +502,8 @@ pub fn worker_spec(
             advert_int: render::seconds(u32::from(cfg.advert_cs(version))),
             nopreempt: !cfg.preempt,
             auth_pass: match version {
-                VrrpVersion::V2 => cfg.auth_pass.as_ref().map(|p| p.expose().to_string()),
-                VrrpVersion::V3 => None,
+                Version::V2 => cfg.auth_pass.as_ref().map(|p| p.expose().to_string()),
+                Version::V3 => None,
             },
             unicast: cfg.unicast,
             unicast_src: if cfg.unicast {
@@ -536,7 +538,7 @@ fn peer_addresses(p: &PeerRelation, key: &str, fam: Family) -> Vec<String> {
         };
         let right_family = matches!(
             (fam, addr),
-            (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+            (Family::Ipv4, IpAddr::V4(_)) | (Family::Ipv6, IpAddr::V6(_))
         );
         if right_family && !out.contains(&addr.to_string()) {
             out.push(addr.to_string());

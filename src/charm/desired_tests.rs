@@ -418,9 +418,10 @@ fn priorities_are_stable_spaced_and_distinct_for_25_units() {
 #[test]
 fn ready_status_shows_the_role() {
     assert_eq!(ready_status(None).message, "VIP ready (worker starting)");
-    let s: WorkerState =
-        serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"BACKUP"}]}"#)
-            .unwrap();
+    let s: StateView = serde_json::from_str(
+        r#"{"version":1,"instances":[{"name":"VI_23","family":"ipv4","role":"BACKUP"}]}"#,
+    )
+    .unwrap();
     assert_eq!(
         ready_status(Some(&s)),
         Status::new(StatusLevel::Active, "VIP ready (BACKUP)")
@@ -510,9 +511,10 @@ fn the_certificate_check_becomes_a_note_on_the_ready_status() {
         })
     );
     assert!(!p.strict_san_check);
-    let state: WorkerState =
-        serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"MASTER"}]}"#)
-            .unwrap();
+    let state: StateView = serde_json::from_str(
+        r#"{"version":1,"instances":[{"name":"VI_23","family":"ipv4","role":"MASTER"}]}"#,
+    )
+    .unwrap();
     assert_eq!(
         run_status(Some(&state), false, p.cert_note.as_ref(), false),
         Status::new(StatusLevel::Active, format!("VIP ready (MASTER); {lacks}"))

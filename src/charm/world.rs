@@ -8,7 +8,7 @@ use super::netinfo::{self, HostFacts, NetInfoError};
 use super::paths::Paths;
 use super::service::{ServiceError, WorkerService, LEGACY};
 use super::tlscheck::{CertCheck, PROBE_TIMEOUT};
-use super::workerstate::WorkerState;
+use super::workerstate;
 
 /// Endpoints whose own unit bag the charm writes.
 pub const PUBLISHED_ENDPOINTS: [&str; 2] = ["loadbalancer", "website"];
@@ -142,7 +142,7 @@ pub struct WorkerFacts {
     /// `systemctl is-active`.
     pub active: bool,
     /// The state file, if present and readable.
-    pub state: Option<WorkerState>,
+    pub state: Option<vrrp::StateView>,
 }
 
 /// The original Python charm's apt `keepalived.service` on this host, as `systemctl` sees it
@@ -278,8 +278,8 @@ impl World {
             None => None,
         };
         let host = netinfo::read_host_facts()?;
-        let state = match WorkerState::read(&paths.worker_state()) {
-            Ok(Some(s)) if !s.writer_alive(std::path::Path::new("/proc")) => {
+        let state = match workerstate::read(&paths.worker_state()) {
+            Ok(Some(s)) if !workerstate::writer_alive(&s, std::path::Path::new("/proc")) => {
                 warnings.push(format!(
                     "ignoring stale worker state: its writer (pid {}) is gone",
                     s.pid

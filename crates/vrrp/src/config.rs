@@ -53,6 +53,22 @@ impl Family {
         }
     }
 
+    /// `ipv4` / `ipv6`, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+
+    /// The largest prefix length (32 or 128).
+    pub fn max_prefix(self) -> u8 {
+        match self {
+            Family::Ipv4 => 32,
+            Family::Ipv6 => 128,
+        }
+    }
+
     /// Bytes per address on the wire (4 or 16).
     pub fn addr_len(self) -> usize {
         match self {
@@ -96,6 +112,11 @@ impl Vip {
     /// A VIP with the given address and prefix length.
     pub fn new(addr: IpAddr, prefix_len: u8) -> Vip {
         Vip { addr, prefix_len }
+    }
+
+    /// The VIP's address family.
+    pub fn family(&self) -> Family {
+        Family::of(&self.addr)
     }
 
     /// A host VIP (/32 or /128), keepalived's default prefix.
@@ -145,7 +166,11 @@ impl Serialize for Vip {
 impl<'de> Deserialize<'de> for Vip {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Vip, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        // A fixed message, not `ConfigError`'s Display: readers such as the charm then link
+        // no text of the core's config errors.
+        s.parse().map_err(|_| {
+            serde::de::Error::invalid_value(serde::de::Unexpected::Str(&s), &"ADDR[/PREFIX]")
+        })
     }
 }
 

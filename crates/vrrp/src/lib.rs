@@ -16,6 +16,7 @@ pub mod events;
 pub mod instance;
 pub mod packet;
 pub mod priority;
+pub mod statefile;
 pub mod status;
 pub mod timers;
 
@@ -25,4 +26,5 @@ pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};
 pub use events::{Action, Fault, Input, Reason, RxPacket, State};
 pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
+pub use statefile::{ConflictRecord, InstanceRecord, Mac, StateDoc, StateView};
 pub use status::{Counters, DropReason, Drops, InstanceStatus};

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use vrrp::{ConflictRecord, Mac};
 
 use crate::ratelimit::RateLimiter;
 
@@ -17,64 +17,6 @@ use crate::ratelimit::RateLimiter;
 pub const MAX_ENTRIES: usize = 16;
 /// One log line per source per window.
 pub const LOG_WINDOW: Duration = Duration::from_secs(60);
-
-/// One conflicting source and kind, as in the state file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conflict {
-    /// IP source of the adverts.
-    pub source: IpAddr,
-    /// What differs (`other_vips`, `version`, `interval`, `auth`, `unknown_peer`).
-    pub kind: vrrp::ConflictKind,
-    /// First such advert, ms since the Unix epoch.
-    pub first_seen_unix_ms: u64,
-    /// Latest such advert, ms since the Unix epoch.
-    pub last_seen_unix_ms: u64,
-    /// Adverts (or, for `address_conflict`, ARP/NA frames) seen since the entry was created.
-    pub count: u64,
-    /// `address_conflict` only: the claimant's MAC (then `source` is the claimed VIP).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<Mac>,
-}
-
-/// A MAC address, `aa:bb:cc:dd:ee:ff` in the state file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Mac(pub [u8; 6]);
-
-impl std::fmt::Display for Mac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
-    }
-}
-
-impl std::str::FromStr for Mac {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mac, String> {
-        let mut out = [0u8; 6];
-        let mut parts = s.split(':');
-        for b in &mut out {
-            let p = parts.next().ok_or_else(|| format!("bad MAC {s:?}"))?;
-            *b = u8::from_str_radix(p, 16).map_err(|_| format!("bad MAC {s:?}"))?;
-        }
-        match parts.next() {
-            None => Ok(Mac(out)),
-            Some(_) => Err(format!("bad MAC {s:?}")),
-        }
-    }
-}
-
-impl Serialize for Mac {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Mac {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Mac, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
 
 /// What the caller should log for one recorded conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +30,7 @@ pub struct LogLine {
 /// The bounded table of one instance plus its log limiter.
 #[derive(Debug)]
 pub struct ConflictLog {
-    entries: Vec<Conflict>,
+    entries: Vec<ConflictRecord>,
     /// Keyed by source and, for address conflicts, the claimant's MAC.
     log: RateLimiter<(IpAddr, Option<Mac>)>,
 }
@@ -155,7 +97,7 @@ impl ConflictLog {
                 if self.entries.len() >= MAX_ENTRIES {
                     self.evict_stalest();
                 }
-                self.entries.push(Conflict {
+                self.entries.push(ConflictRecord {
                     source: src,
                     kind,
                     first_seen_unix_ms: unix_ms,
@@ -172,7 +114,7 @@ impl ConflictLog {
     }
 
     /// The entries, oldest first.
-    pub fn entries(&self) -> &[Conflict] {
+    pub fn entries(&self) -> &[ConflictRecord] {
         &self.entries
     }
 
@@ -265,7 +207,7 @@ mod tests {
         let json = serde_json::to_value(&e[0]).unwrap();
         assert_eq!(json["mac"], "02:00:00:00:00:aa");
         assert_eq!(json["kind"], "address_conflict");
-        let back: Conflict = serde_json::from_value(json).unwrap();
+        let back: ConflictRecord = serde_json::from_value(json).unwrap();
         assert_eq!(back, e[0]);
         assert!(serde_json::to_value(&e[2]).unwrap().get("mac").is_none());
         assert!("02:00:00:00:00".parse::<Mac>().is_err());

@@ -123,7 +123,19 @@ fn vip_deleted_behind_the_masters_back_is_back_within_100ms_without_failover() {
     if skip() {
         return;
     }
-    let bed = bed("viprm");
+    // Adverts every second: a takeover could only come from the deletion, not from a loaded
+    // machine delaying 100 ms adverts (seen once with three labs running at a time).
+    let slow = |p| Inst {
+        advert: "1",
+        ..Inst::v3(p)
+    };
+    let w = Kind::Worker;
+    let mut bed = Bed::new("viprm", vec![(w, slow(150)), (w, slow(100))]);
+    bed.nodes[0].start();
+    bed.nodes[1].start();
+    bed.wait_sole_holder(0, SETTLE);
+    // The state file follows the VIP by a moment: read the counts once it says MASTER.
+    bed.wait_role(0, "MASTER", SETTLE);
     bed.wait_role(1, "BACKUP", SETTLE);
     let before = (transitions(&bed, 0), transitions(&bed, 1));
     let host = &bed.nodes[0].host;

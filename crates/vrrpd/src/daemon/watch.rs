@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
+use super::table::InstanceId;
 use super::Daemon;
 use crate::addrwatch::{verdict, Claim, Judge, Verdict};
 use crate::net::watch::{self, AddrWatch, WatchEvent};
@@ -68,7 +69,7 @@ impl Daemon {
     pub(super) async fn sync_watches(&mut self) {
         let mut names: Vec<String> = Vec::new();
         let mut addrs: Vec<IpAddr> = Vec::new();
-        for r in &self.running {
+        for r in self.running.values() {
             names.push(r.spec.interface.clone());
             for v in r.spec.vips.iter().chain(r.spec.excluded.iter()) {
                 names.push(v.dev.clone());
@@ -102,7 +103,7 @@ impl Daemon {
     }
 
     async fn sync_watch(&mut self, name: String) {
-        let info = self.edge.link_info(&name).await;
+        let info = self.edge.link(&name).await.map(|l| (l.index, l.mac));
         let current = self.watches.by_name.get(&name);
         let Some((index, mac)) = info else {
             if let Some(r) = self.watches.by_name.remove(&name) {
@@ -162,8 +163,10 @@ impl Daemon {
     fn judge_claim(&mut self, c: &Claim, confirm: bool) -> bool {
         let own = self.watches.own_mac(c.ifindex);
         let mut foreign = false;
-        for k in 0..self.running.len() {
-            let r = &self.running[k];
+        for k in self.running.ids() {
+            let Some(r) = self.running.get(k) else {
+                continue;
+            };
             let ours = r
                 .spec
                 .vips
@@ -186,8 +189,10 @@ impl Daemon {
         foreign
     }
 
-    fn record_address_conflict(&mut self, k: usize, c: &Claim) {
-        let r = &mut self.running[k];
+    fn record_address_conflict(&mut self, k: InstanceId, c: &Claim) {
+        let Some(r) = self.running.get_mut(k) else {
+            return;
+        };
         r.inst.count_address_conflict();
         let unix_ms = crate::statefile::unix_ms_now();
         let Some(line) = r
@@ -200,7 +205,7 @@ impl Daemon {
             instance = %r.spec.core.name,
             vrid = r.spec.core.vrid,
             vip = %c.addr,
-            mac = %crate::conflicts::Mac(c.mac),
+            mac = %vrrp::Mac(c.mac),
             role = ?r.inst.state(),
             count = line.count,
             suppressed = line.suppressed,
