@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::desired::{self, BagWrite, FileSpec, LegacyStop, Plan, RunPlan, Status};
 use super::files::{remove_if_exists, write_if_changed};
 use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
-use super::paths::Paths;
+use super::paths::{Paths, REFRESH_PATH_NAME};
 use super::service::{self, ServiceError, ServiceVerb, WorkerService, LEGACY};
 use super::workerbin::{self, WorkerBinError};
 use super::workerstate;
@@ -117,6 +117,45 @@ impl<'a> Converger<'a> {
             self.report.relations_written.push(w.relation_id.clone());
         }
         Ok(())
+    }
+
+    /// Enables and starts the status refresh's `.path` unit if it is not. A failure is logged,
+    /// never fatal: the status then follows at the next `update-status`.
+    fn refresh_on(&mut self) {
+        let unit = service::Unit(REFRESH_PATH_NAME);
+        for (verb, done) in [
+            (ServiceVerb::Enable, unit.is_enabled()),
+            (ServiceVerb::Start, unit.is_active()),
+        ] {
+            if matches!(done, Ok(true)) {
+                continue;
+            }
+            self.report
+                .service_calls
+                .push(format!("{} {REFRESH_PATH_NAME}", verb.as_str()));
+            if let Err(e) = unit.verb(verb) {
+                self.log(LogLevel::Warning, &format!("status refresh: {e}"));
+                return;
+            }
+        }
+    }
+
+    /// Stops and disables the status refresh's `.path` unit (teardown).
+    fn refresh_off(&mut self) {
+        let unit = service::Unit(REFRESH_PATH_NAME);
+        for (verb, on) in [
+            (ServiceVerb::Stop, unit.is_active()),
+            (ServiceVerb::Disable, unit.is_enabled()),
+        ] {
+            if matches!(on, Ok(true)) {
+                self.report
+                    .service_calls
+                    .push(format!("{} {REFRESH_PATH_NAME}", verb.as_str()));
+                if let Err(e) = unit.verb(verb) {
+                    self.log(LogLevel::Warning, &format!("status refresh: {e}"));
+                }
+            }
+        }
     }
 
     fn stop_and_disable(&mut self, active: bool) -> Result<(), ConvergeError> {
@@ -231,6 +270,7 @@ impl<'a> Converger<'a> {
                 self.status(&status)?;
             }
             Plan::Remove => {
+                self.refresh_off();
                 self.stop_and_disable(world.worker.active)?;
                 let unit_removed = self.remove(&self.paths.unit_file())?;
                 for p in self
@@ -266,6 +306,10 @@ impl<'a> Converger<'a> {
             self.report.files_changed.push(self.paths.worker_binary());
         }
         let unit_changed = self.write(&run.unit)?;
+        let mut refresh_changed = false;
+        for f in &run.refresh {
+            refresh_changed |= self.write(f)?;
+        }
         let conf_changed = self.write(&run.config)?;
         if self.write(&run.sysctl)? {
             if let Err(e) = service::sysctl_apply(&run.sysctl.path) {
@@ -276,13 +320,14 @@ impl<'a> Converger<'a> {
         if let Some(dir) = state.parent() {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
-        if unit_changed {
+        if unit_changed || refresh_changed {
             self.report.service_calls.push("daemon-reload".into());
             self.svc.daemon_reload()?;
         }
         if !self.svc.is_enabled()? {
             self.verb(ServiceVerb::Enable)?;
         }
+        self.refresh_on();
         // A new binary or unit needs a restart (SIGTERM: the worker hands the VIP over
         // make-before-break, so clients see no gap). A new configuration only needs SIGHUP: the
         // worker applies soft changes in place and replaces changed instances make-before-break,

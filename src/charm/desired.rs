@@ -86,6 +86,8 @@ pub struct RunPlan {
     pub unit: FileSpec,
     /// The sysctl file (0644).
     pub sysctl: FileSpec,
+    /// The status refresh after transitions: `.path` unit, its oneshot (0644), script (0755).
+    pub refresh: Vec<FileSpec>,
     /// Publications, applied only once the worker runs.
     pub publish: Vec<BagWrite>,
     /// Our addresses on the peer relation.
@@ -199,6 +201,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         content: render::sysctl_file(families.contains(&Family::Ipv6))?.into_bytes(),
         mode: 0o644,
     };
+    let refresh = refresh_files(paths, &world.env.unit.name)?;
     let publish = world
         .relations
         .iter()
@@ -233,6 +236,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         config,
         unit,
         sysctl,
+        refresh,
         publish,
         peer_publish,
         cert_note,
@@ -545,6 +549,35 @@ fn peer_addresses(p: &PeerRelation, key: &str, fam: Family) -> Vec<String> {
         }
     }
     out
+}
+
+/// The status refresh's files (see [`render::refresh_files`]) for `unit`.
+fn refresh_files(paths: &Paths, unit: &str) -> Result<Vec<FileSpec>, RenderError> {
+    let s = |p: std::path::PathBuf| p.display().to_string();
+    let (path, service, script) = render::refresh_files(&render::RefreshSpec {
+        unit: unit.to_string(),
+        transitions: s(paths.worker_transitions()),
+        script: s(paths.refresh_script()),
+        juju_exec: s(paths.juju_exec()),
+        juju_run: s(paths.juju_run()),
+    })?;
+    Ok(vec![
+        FileSpec {
+            path: paths.refresh_path_unit(),
+            content: path.into_bytes(),
+            mode: 0o644,
+        },
+        FileSpec {
+            path: paths.refresh_service_unit(),
+            content: service.into_bytes(),
+            mode: 0o644,
+        },
+        FileSpec {
+            path: paths.refresh_script(),
+            content: script.into_bytes(),
+            mode: 0o755,
+        },
+    ])
 }
 
 fn unit_spec(paths: &Paths) -> UnitSpec {

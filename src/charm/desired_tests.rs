@@ -685,3 +685,42 @@ fn after_replacing_the_old_daemon_the_worker_speaks_vrrpv2_too() {
     w.legacy = legacy(false, false, true);
     assert!(!text(&run_plan(&w).config).contains("vrrpd_v2_compat"));
 }
+
+/// Issue 11: every running plan carries the status refresh for this unit (the `.path` unit on
+/// the worker's transitions file, its oneshot, the executable script), below the root.
+#[test]
+fn running_plans_carry_the_status_refresh_for_this_unit() {
+    let r = run_plan(&world(
+        json!({"virtual_ip": "10.1.2.3"}),
+        2,
+        Event::UpdateStatus,
+    ));
+    let got: Vec<(String, u32)> = r
+        .refresh
+        .iter()
+        .map(|f| (f.path.display().to_string(), f.mode))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "/r/etc/systemd/system/vrrpd-status-refresh.path".to_string(),
+                0o644
+            ),
+            (
+                "/r/etc/systemd/system/vrrpd-status-refresh.service".to_string(),
+                0o644
+            ),
+            (
+                "/r/usr/local/lib/keepalived-charm/status-refresh".to_string(),
+                0o755
+            ),
+        ]
+    );
+    assert!(text(&r.refresh[0]).contains("PathChanged=/r/run/vrrpd/transitions\n"));
+    assert!(text(&r.refresh[1])
+        .contains("ExecStart=/r/usr/local/lib/keepalived-charm/status-refresh\n"));
+    let script = text(&r.refresh[2]);
+    assert!(script.contains("for c in '/r/usr/bin/juju-exec' '/r/usr/bin/juju-run'; do"));
+    assert!(script.contains("\"$exe\" -u 'keepalived/2' hooks/update-status"));
+}
