@@ -87,6 +87,7 @@ impl Instance {
     /// Feed one input at time `now`; returns the actions to carry out, in order.
     ///
     /// Timers that are due at `now` are run first, whatever the input.
+    #[must_use = "the actions must be carried out, in order"]
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
@@ -158,6 +159,7 @@ impl Instance {
     ///
     /// A master whose effective priority changes advertises the new one at once (as a track
     /// change would); faults that appear or clear are handled as usual.
+    #[must_use = "the actions must be carried out, in order"]
     pub fn reconfigure(
         &mut self,
         now: Instant,

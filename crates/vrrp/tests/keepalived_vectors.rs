@@ -207,8 +207,8 @@ fn instance_sends_keepalived_identical_adverts() {
         let (_, cfg) = expected(base);
         let mut inst = Instance::new(cfg).expect("config");
         let t0 = Instant::now();
-        inst.handle(t0, Input::SourceAddress(Some(live.src)));
-        inst.handle(t0, Input::Startup);
+        let _ = inst.handle(t0, Input::SourceAddress(Some(live.src)));
+        let _ = inst.handle(t0, Input::Startup);
         assert_eq!(inst.state(), State::Backup);
         let due = inst.poll_timeout().expect("master down timer");
         let acts = inst.handle(due, Input::Timer);
@@ -256,8 +256,8 @@ fn backup_accepts_keepalived_adverts() {
         };
         let mut inst = Instance::new(cfg).expect("config");
         let t0 = Instant::now();
-        inst.handle(t0, Input::SourceAddress(Some(me)));
-        inst.handle(t0, Input::Startup);
+        let _ = inst.handle(t0, Input::SourceAddress(Some(me)));
+        let _ = inst.handle(t0, Input::Startup);
         let acts = inst.handle(
             t0,
             Input::Packet(vrrp::RxPacket {

@@ -274,7 +274,7 @@ fn preempt_delay_is_honoured() {
         "{deadline:?}"
     );
     assert!(deadline >= accepted);
-    i.handle(deadline, Input::Timer);
+    let _ = i.handle(deadline, Input::Timer);
     assert_eq!(i.state(), State::Master);
 }
 
@@ -532,7 +532,7 @@ fn effective_priority_changes() {
     let (mut b, _) = start(cfg, t0);
     let d100 = b.poll_timeout().expect("timer");
     assert_eq!(d100, t0 + Duration::from_micros(3_609_375));
-    b.handle(
+    let _ = b.handle(
         t0,
         Input::Track {
             index: 0,
@@ -568,10 +568,10 @@ fn unicast_sends_per_peer_and_skips_ttl() {
     // A backup in unicast mode accepts TTL 64, but not a multicast destination.
     let (mut b, _) = start(cfg.clone(), t0);
     let p = bytes(&advert(&cfg, 200, 10), PEER_HI, ME);
-    b.handle(t0, rx(PEER_HI, ME, 64, &p));
+    let _ = b.handle(t0, rx(PEER_HI, ME, 64, &p));
     assert_eq!(b.status().counters.adverts_received, 1);
     let p = bytes(&advert(&cfg, 200, 10), PEER_HI, GROUP);
-    b.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = b.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&b, DropReason::Destination), 1);
 }
 
@@ -721,11 +721,11 @@ fn v2_pass_auth() {
     let addrs = vec![ip("192.0.2.100")];
     let wrong = Advert::v2(23, 200, 1, Some(*b"secreT\0\0"), addrs.clone());
     let p = bytes(&wrong, PEER_HI, GROUP);
-    i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&i, DropReason::Auth), 1);
     let none = Advert::v2(23, 200, 1, None, addrs.clone());
     let p = bytes(&none, PEER_HI, GROUP);
-    i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&i, DropReason::AuthType), 1);
     feed(&mut i, t0, PEER_HI, 200, 1);
     assert_eq!(i.status().counters.adverts_received, 1);
@@ -736,7 +736,7 @@ fn v2_pass_auth() {
         PEER_HI,
         GROUP,
     );
-    j.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = j.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&j, DropReason::AuthType), 1);
 }
 
@@ -751,8 +751,8 @@ fn ipv6_instance_round_trip() {
         vec!["2001:db8::100/64".parse().expect("vip")],
     );
     let mut i = Instance::new(cfg.clone()).expect("cfg");
-    i.handle(t0, Input::SourceAddress(Some(ip("fe80::1"))));
-    i.handle(t0, Input::Startup);
+    let _ = i.handle(t0, Input::SourceAddress(Some(ip("fe80::1"))));
+    let _ = i.handle(t0, Input::Startup);
     let t = i.poll_timeout().expect("timer");
     let acts = i.handle(t, Input::Timer);
     let (src, dst, payload) = acts
@@ -767,9 +767,9 @@ fn ipv6_instance_round_trip() {
     assert_eq!(d.checksum, vrrp::ChecksumForm::PseudoHeader);
     // A peer backup accepts it; hop limit 64 is dropped.
     let mut b = Instance::new(cfg).expect("cfg");
-    b.handle(t0, Input::SourceAddress(Some(ip("fe80::2"))));
-    b.handle(t0, Input::Startup);
-    b.handle(
+    let _ = b.handle(t0, Input::SourceAddress(Some(ip("fe80::2"))));
+    let _ = b.handle(t0, Input::Startup);
+    let _ = b.handle(
         t0,
         Input::Packet(RxPacket {
             src,
@@ -779,7 +779,7 @@ fn ipv6_instance_round_trip() {
         }),
     );
     assert_eq!(drops(&b, DropReason::Ttl), 1);
-    b.handle(
+    let _ = b.handle(
         t0,
         Input::Packet(RxPacket {
             src,

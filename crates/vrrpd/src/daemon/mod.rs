@@ -28,14 +28,15 @@ use crate::spec::TrackSource;
 use crate::statefile::{InstanceRecord, StateWriter};
 
 use crate::net::{Monitor, NetEvent};
-pub use edge::{Edge, RxEvent};
+pub(crate) use edge::Edge;
+use edge::RxEvent;
 use instance::Running;
 use table::Instances;
 
 /// How long the final forced shutdown (after the handoff phase) may take before we exit anyway.
-pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
 /// Slack on top of the longest handoff bound before the handoff phase gives up.
-pub const HANDOFF_SLACK: Duration = Duration::from_millis(200);
+const HANDOFF_SLACK: Duration = Duration::from_millis(200);
 
 /// Everything the loop owns.
 pub(crate) struct Daemon {
