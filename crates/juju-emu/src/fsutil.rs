@@ -44,6 +44,7 @@ impl FileLock {
             .map_err(|e| Error::io(path, e))?;
         loop {
             // SAFETY: flock on a valid, owned file descriptor.
+            #[allow(unsafe_code)]
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
             if rc == 0 {
                 return Ok(FileLock { _file: file });

@@ -1,4 +1,5 @@
 //! Runner and resolver behaviour with a tiny shell charm.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::{hooks_detail, hooks_of, Fx};

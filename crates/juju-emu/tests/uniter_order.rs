@@ -2,6 +2,7 @@
 //! juju/juju (internal/worker/uniter/…; 3.x has the same files under worker/uniter/):
 //! teardown hooks depend on what ran, a reboot runs `start`, and `config-changed` refreshes the
 //! unit's network settings in every relation it has joined.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::{hooks_of, Fx};

@@ -1,4 +1,5 @@
 //! A refresh to a charm with a new peer endpoint (the original keepalived charm had none).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::{charm, hooks_of, Fx, SUB_CONFIG, SUB_META};

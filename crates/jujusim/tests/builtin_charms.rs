@@ -1,5 +1,6 @@
 //! The simulator with its built-in charms only (root): hooks inside namespaces, the real TLS
 //! listener and its SANs, the supervised service, machine removal, and complete cleanup.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

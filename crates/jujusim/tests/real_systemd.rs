@@ -10,6 +10,7 @@
 //! Needs root, `systemd-nspawn`, `debootstrap` (`cargo xtask test` installs them) and the packed
 //! charm (`$KEEPALIVED_CHARM` or `target/charm/keepalived.charm`); the root file system is built
 //! once (about a minute) and cached in `<target>/nspawn/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Wire interop with the real keepalived 2.2.7: adverts it sent (fixtures/keepalived-2.2.7.txt)
 //! are decoded to the expected fields, and our encoder and state machine reproduce them byte
 //! for byte, checksums included (doc §0.1, §1.2, §1.3).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

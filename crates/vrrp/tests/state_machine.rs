@@ -1,5 +1,6 @@
 //! The state machine driven by scripted inputs; each test names the RFC section or keepalived
 //! behaviour it checks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
