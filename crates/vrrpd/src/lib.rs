@@ -1,7 +1,6 @@
 //! vrrpd: the VRRP worker daemon. The protocol lives in the sans-IO `vrrp` crate; this crate is
 //! the Linux edge (`net`) and the daemon around it. See ARCHITECTURE.md.
 
-pub mod atomic;
 pub mod check;
 pub mod cleanup;
 pub mod cli;
