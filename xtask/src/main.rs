@@ -6,6 +6,8 @@ mod arm64;
 mod bench;
 mod demo;
 mod deps;
+#[cfg(test)]
+mod docrefs;
 mod elf;
 mod pack;
 mod sh;
