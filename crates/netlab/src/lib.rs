@@ -48,4 +48,4 @@ pub use lab::{Lab, BRIDGE};
 pub use names::{creator_pid, list_netns, require_root, sweep_stale, PREFIX};
 pub use nix::sys::signal::Signal;
 pub use process::{Proc, TERM_GRACE};
-pub use skip::{skip, skip_unless_root, STRICT_ENV};
+pub use skip::{skip, skip_unless_root, strict, STRICT_ENV};
