@@ -50,7 +50,7 @@ pub mod tools;
 
 pub use emulator::{locate_hook_tool, locate_or_build_hook_tool, ActionResult, Juju};
 pub use error::{Error, Result};
-pub use hook::{ActionSpec, HookKind, HookRecord, HookSpec, LogLine, RelationHook};
+pub use hook::{hooks_of, ActionSpec, HookKind, HookRecord, HookSpec, LogLine, RelationHook};
 pub use model::{Life, Model, ModelInfo, Status};
 pub use runner::{HookSession, RunnerOptions, DEFAULT_BASE_PATH};
 pub use store::Store;
