@@ -1,5 +1,6 @@
 //! The real dispatcher under the Juju emulator: full hook sequences, asserting status,
 //! relation data, rendered files (and modes) and service calls.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::*;

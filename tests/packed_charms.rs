@@ -7,6 +7,7 @@
 //!
 //! Charms: `$KEEPALIVED_CHARM_AMD64` / `$KEEPALIVED_CHARM_ARM64`, else the paths above. A missing
 //! charm or `qemu-aarch64-static` skips (fails under KEEPALIVED_TESTS_STRICT).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::path::{Path, PathBuf};

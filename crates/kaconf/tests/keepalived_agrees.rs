@@ -6,6 +6,7 @@
 //! here with veth interfaces `eth0` and `eth1` (nothing is sent: `-t` only parses).
 //! keepalived 2.2.7 exits 0 when the configuration is clean, 5 on configuration errors
 //! and 6 when the only complaint is script security.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
