@@ -64,14 +64,7 @@ where
     R: Send,
 {
     run_in_netns(netns, move || -> Result<R> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| Error::Io {
-                what: "build tokio runtime".into(),
-                source,
-            })?;
-        Ok(rt.block_on(f()))
+        Ok(current_thread_runtime()?.block_on(f()))
     })?
 }
 
@@ -128,18 +121,22 @@ where
         .name(format!("netns-{netns}"))
         .spawn(move || -> Result<R> {
             enter_netns(&ns)?;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|source| Error::Io {
-                    what: "build tokio runtime".into(),
-                    source,
-                })?;
-            Ok(rt.block_on(f()))
+            Ok(current_thread_runtime()?.block_on(f()))
         })
         .map_err(|source| Error::Io {
             what: "spawn netns thread".into(),
             source,
         })?;
     Ok(NetnsThread { handle })
+}
+
+/// A current-thread tokio runtime with IO and timers, for a namespace's thread.
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            what: "build tokio runtime".into(),
+            source,
+        })
 }
