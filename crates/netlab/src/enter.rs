@@ -95,18 +95,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let ns = netns.to_string();
-    let handle = std::thread::Builder::new()
-        .name(format!("netns-{netns}"))
-        .spawn(move || -> Result<R> {
-            enter_netns(&ns)?;
-            Ok(f())
-        })
-        .map_err(|source| Error::Io {
-            what: "spawn netns thread".into(),
-            source,
-        })?;
-    Ok(NetnsThread { handle })
+    spawn_entered(netns, move || Ok(f()))
 }
 
 /// Like [`spawn_in_netns`] but runs the future made by `f` on a current-thread tokio runtime.
@@ -116,12 +105,21 @@ where
     Fut: Future<Output = R>,
     R: Send + 'static,
 {
+    spawn_entered(netns, move || Ok(current_thread_runtime()?.block_on(f())))
+}
+
+/// A thread named after `netns` that enters it, then runs `body`.
+fn spawn_entered<R, B>(netns: &str, body: B) -> Result<NetnsThread<R>>
+where
+    B: FnOnce() -> Result<R> + Send + 'static,
+    R: Send + 'static,
+{
     let ns = netns.to_string();
     let handle = std::thread::Builder::new()
         .name(format!("netns-{netns}"))
         .spawn(move || -> Result<R> {
             enter_netns(&ns)?;
-            Ok(current_thread_runtime()?.block_on(f()))
+            body()
         })
         .map_err(|source| Error::Io {
             what: "spawn netns thread".into(),
