@@ -1,6 +1,7 @@
 //! Planned changes driven by scripted inputs: the make-before-break handoff (`Input::Leave`,
 //! `State::Leaving`, a vrrpd extension beside RFC 5798 §6.4.3 Shutdown) and in-place
 //! reconfiguration (`Instance::reconfigure`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! The state machine driven by scripted inputs; each test names the RFC section or keepalived
 //! behaviour it checks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -52,7 +53,8 @@ fn owner_startup_is_master_at_once() {
 }
 
 /// RFC 5798 §6.4.1: otherwise Backup with Master_Down_Timer = Master_Down_Interval; keepalived
-/// first removes stale VIPs (doc §3.6). v2/1 s/priority 100: 3.609375 s (doc §2.1).
+/// first removes stale VIPs (docs/keepalived-interop.md §5). v2/1 s/priority 100: 3.609375 s
+/// (docs/keepalived-interop.md §4).
 #[test]
 fn startup_is_backup_after_stale_vip_removal() {
     let t0 = Instant::now();
@@ -174,7 +176,8 @@ fn backup_priority_zero_sets_skew() {
 }
 
 /// RFC 5798 §6.4.2: priority ≥ ours → accept, reset Master_Down_Timer; v3 learns
-/// Master_Adver_Interval, so skew and MDI follow the master's interval (doc §8 item 9).
+/// Master_Adver_Interval, so skew and MDI follow the master's interval
+/// (docs/keepalived-interop.md §4).
 #[test]
 fn v3_backup_learns_master_interval() {
     let t0 = Instant::now();
@@ -462,7 +465,7 @@ fn weight_zero_track_faults_owner_returns_master() {
     ];
     let (mut i, _) = start(cfg, t0);
     assert_eq!(i.state(), State::Master);
-    // The weighted track does not move an owner (doc §3.3) and sends nothing.
+    // The weighted track does not move an owner (docs/keepalived-interop.md §6) and sends nothing.
     assert!(i
         .handle(
             t0,
@@ -504,7 +507,7 @@ fn weight_zero_track_faults_owner_returns_master() {
 // ===== effective priority =====
 
 /// keepalived `vrrp_set_effective_priority`: a master advertises its new priority at once; a
-/// backup re-derives its down timer from the new skew (doc §3.3).
+/// backup re-derives its down timer from the new skew (docs/keepalived-interop.md §6).
 #[test]
 fn effective_priority_changes() {
     let t0 = Instant::now();
@@ -550,7 +553,7 @@ fn effective_priority_changes() {
 // ===== unicast =====
 
 /// keepalived `unicast_peer`: one advert per peer, the v3/IPv4 pseudo-header with that
-/// destination; TTL is not checked on receive in unicast mode (doc §1.1).
+/// destination; TTL is not checked on receive in unicast mode (docs/keepalived-interop.md §2).
 #[test]
 fn unicast_sends_per_peer_and_skips_ttl() {
     let t0 = Instant::now();
@@ -695,8 +698,8 @@ fn owner_adverts_skip_address_check() {
     assert_eq!(i.status().counters.adverts_received, 1);
 }
 
-/// Doc §0.1 / §8 item 4: v3/IPv4 adverts in the RFC 9568 message-only form are accepted too and
-/// counted.
+/// docs/keepalived-interop.md §1: v3/IPv4 adverts in the RFC 9568 message-only form are accepted
+/// too and counted.
 #[test]
 fn v3_message_only_checksum_accepted_and_counted() {
     let t0 = Instant::now();

@@ -1,6 +1,7 @@
 //! RFC 5798 §8.4 VRRPv2 interoperation (`InstanceConfig::v2_compat`): a VRRPv3 instance that
 //! also sends and accepts VRRPv2 adverts, so that a keepalived VRRPv2 group (the original
 //! charm's) can move to VRRPv3 one router at a time without two masters.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,7 @@
 //! vrrpd: the VRRP worker daemon. The protocol lives in the sans-IO `vrrp` crate; this crate is
 //! the Linux edge (`net`) and the daemon around it. See ARCHITECTURE.md.
-
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-mod atomic;
 pub mod check;
 pub mod cleanup;
 pub mod cli;

@@ -1,6 +1,7 @@
 //! Interface faults under a running worker, each recovered without a restart and ending with
 //! exactly one holder: quick link flaps, and the source (primary) address removed and re-added.
 //! (Delete and re-create with a new ifindex: `scenario_worker::link_down_faults_and_recreated_interface_recovers`.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! truncated, and for a v2 PASS instance wrong passwords and auth types. Nothing may change
 //! (master stays master, backup stays backup, no transition), the workers' CPU time and RSS
 //! stay bounded, the drop log is rate-limited, and the drop counters match what was sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

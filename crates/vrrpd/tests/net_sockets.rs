@@ -1,4 +1,5 @@
 //! VrrpSocket against the real kernel, inside netlab labs (needs root).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod net_common;
 
