@@ -200,7 +200,12 @@ impl Daemon {
                     return;
                 }
                 (Wake::Reload, _) => self.reload(config).await,
-                (Wake::Net(ev), _) => self.on_net(ev).await,
+                (Wake::Net(ev), _) => {
+                    if ev == NetEvent::Resync {
+                        self.reseed(&mut sources.monitor).await;
+                    }
+                    self.on_net(ev).await;
+                }
                 (Wake::Packet(ev), _) => self.on_packet(ev).await,
                 (Wake::Check(ev), _) => self.on_check(ev).await,
                 (Wake::Metrics(req), _) => {
@@ -220,6 +225,15 @@ impl Daemon {
                     }
                 }
             }
+        }
+    }
+
+    /// After lost events the monitor's link table is stale (a lost "up" leaves it saying
+    /// "down", so the next real "down" would be no transition): refill it from a fresh dump.
+    async fn reseed(&self, monitor: &mut Monitor) {
+        match self.edge.links().await {
+            Ok(links) => monitor.seed(&links),
+            Err(e) => warn!(error = %e, "cannot re-read links after lost netlink events"),
         }
     }
 
