@@ -10,12 +10,13 @@
 //! Needs root, `systemd-nspawn`, `debootstrap` (`cargo xtask test` installs them) and the packed
 //! charm (`$KEEPALIVED_CHARM` or `target/charm/keepalived.charm`); the root file system is built
 //! once (about a minute) and cached in `<target>/nspawn/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use juju_emu::{HookKind, HookSpec, Juju, RunnerOptions};
+use juju_emu::{HookKind, HookRecord, HookSpec, Juju, RunnerOptions};
 use netlab::nspawn::{Container, ContainerSpec, Rootfs};
 
 const VIP: &str = "192.0.2.250";
@@ -121,6 +122,100 @@ fn journal(c: &Container) -> Vec<serde_json::Value> {
     .collect()
 }
 
+/// How many of the journal `records` are the worker's `--cleanup` reporting its VIPs gone.
+fn cleanups_logged(records: &[serde_json::Value]) -> usize {
+    let cleanup = |r: &&serde_json::Value| {
+        r["MESSAGE"]
+            .as_str()
+            .is_some_and(|m| m.contains("VIP absent or removed"))
+    };
+    records.iter().filter(cleanup).count()
+}
+
+/// Issue 11's status refresh on systemd 252: the charm enabled and started the `.path` unit;
+/// both refresh units verify clean; the worker's transitions at start already ran the oneshot
+/// (no juju-exec in this container: the script says so and exits 0); with a stand-in
+/// `/usr/bin/juju-exec` that records its arguments, the worker's restart after `kill -9` (its
+/// transitions) runs `juju-exec -u keepalived/0 hooks/update-status` through the `.path` unit
+/// ([`status_refresh_ran_juju_exec`]).
+fn status_refresh_under_real_systemd(c: &Container) {
+    let unit_state = |verb: &str, unit: &str| {
+        let out = c.exec("systemctl", &[verb, unit]).unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        unit_state("is-enabled", "vrrpd-status-refresh.path"),
+        "enabled"
+    );
+    assert_eq!(
+        unit_state("is-active", "vrrpd-status-refresh.path"),
+        "active"
+    );
+    for f in ["vrrpd-status-refresh.path", "vrrpd-status-refresh.service"] {
+        let out = c
+            .exec(
+                "systemd-analyze",
+                &["verify", &format!("/etc/systemd/system/{f}")],
+            )
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && said.trim().is_empty(),
+            "verify {f}: {said}"
+        );
+    }
+    let journal = || {
+        c.run(
+            "journalctl",
+            &[
+                "-u",
+                "vrrpd-status-refresh.service",
+                "--no-pager",
+                "-o",
+                "cat",
+            ],
+        )
+        .unwrap_or_default()
+    };
+    let took = wait_for(
+        "the refresh ran at the worker's start",
+        Duration::from_secs(10),
+        || journal().contains("neither /usr/bin/juju-exec nor /usr/bin/juju-run"),
+    );
+    measure("status refresh ran (no juju-exec: skipped)", took);
+    c.run(
+        "sh",
+        &[
+            "-c",
+            "printf '#!/bin/sh\\necho \"$*\" >> /run/refresh-calls\\n' > /usr/bin/juju-exec && chmod 755 /usr/bin/juju-exec",
+        ],
+    )
+    .unwrap();
+}
+
+/// After the worker's restart (issue 11): the transitions reached the stand-in juju-exec.
+fn status_refresh_ran_juju_exec(c: &Container, since: Instant) {
+    wait_for(
+        "juju-exec ran after the restart",
+        Duration::from_secs(15),
+        || {
+            c.run("cat", &["/run/refresh-calls"])
+                .is_ok_and(|t| t.contains("-u keepalived/0 hooks/update-status"))
+        },
+    );
+    measure(
+        "kill -9 → restart → juju-exec -u keepalived/0 hooks/update-status",
+        since.elapsed(),
+    );
+    c.run("rm", &["-f", "/usr/bin/juju-exec", "/run/refresh-calls"])
+        .unwrap();
+    let out = c
+        .exec("systemctl", &["is-active", "vrrpd-status-refresh.path"])
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "active");
+}
+
 fn status(juju: &Juju) -> (String, String) {
     let m = juju.model().unwrap();
     let s = &m.units[UNIT].workload_status;
@@ -128,17 +223,10 @@ fn status(juju: &Juju) -> (String, String) {
 }
 
 fn settle(juju: &mut Juju) {
-    for r in juju.settle().unwrap() {
-        assert!(
-            r.ok(),
-            "hook {} on {} failed ({}):\n{}\n{}",
-            r.hook,
-            r.unit,
-            r.exit_code,
-            r.stdout,
-            r.stderr
-        );
-    }
+    juju.settle()
+        .unwrap()
+        .iter()
+        .for_each(HookRecord::assert_ok);
 }
 
 /// The emulator with hooks running inside the container's current boot.
@@ -393,6 +481,7 @@ fn packed_charm_under_real_systemd() {
     });
     assert_eq!(state["version"], 1, "{state}");
     measure("state file shows MASTER", wait_master);
+    status_refresh_under_real_systemd(&c);
 
     // `systemd-analyze verify` on the rendered unit: nothing to say.
     let t0 = Instant::now();
@@ -482,15 +571,7 @@ fn packed_charm_under_real_systemd() {
     measure("journal priorities checked", t0.elapsed());
 
     // kill -9: ExecStopPost --cleanup removes the VIP, Restart=always brings the worker back.
-    let cleanups_before = records
-        .iter()
-        .filter(|r| {
-            r["MESSAGE"]
-                .as_str()
-                .unwrap_or("")
-                .contains("VIP absent or removed")
-        })
-        .count();
+    let cleanups_before = cleanups_logged(&records);
     let t0 = Instant::now();
     c.run("kill", &["-9", &pid.to_string()]).unwrap();
     let gone = wait_for(
@@ -504,21 +585,14 @@ fn packed_charm_under_real_systemd() {
     });
     wait_for("VIP back", Duration::from_secs(10), || vip_held(&host));
     measure("kill -9 → restarted and VIP held again", t0.elapsed());
+    status_refresh_ran_juju_exec(&c, t0);
     assert_eq!(show(&c, "NRestarts"), "1");
     let stop_post = show(&c, "ExecStopPost");
     assert!(
         stop_post.contains("--cleanup") && stop_post.contains("status=0"),
         "{stop_post}"
     );
-    let cleanups_after = journal(&c)
-        .iter()
-        .filter(|r| {
-            r["MESSAGE"]
-                .as_str()
-                .unwrap_or("")
-                .contains("VIP absent or removed")
-        })
-        .count();
+    let cleanups_after = cleanups_logged(&journal(&c));
     assert!(
         cleanups_after > cleanups_before,
         "the cleanup logged nothing"

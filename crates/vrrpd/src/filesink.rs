@@ -1,5 +1,6 @@
 //! A file written off the event loop: the loop hands over the newest bytes and goes on; one
-//! small thread writes them atomically (temp file, fsync, rename, fsync of the directory).
+//! small thread writes them atomically with `atomicfile` (temp file, fsync, rename, fsync of
+//! the directory).
 //!
 //! Why: the event loop is the protocol's clock. An fsync on a busy disk-backed file system has
 //! been seen to take seconds, and while the loop waits it neither reads adverts nor runs timers;
@@ -59,15 +60,10 @@ impl std::fmt::Debug for FileSink {
 }
 
 impl FileSink {
-    /// Starts the writer for `path` (file mode `mode`). If the thread cannot be started, every
-    /// write is done in the caller's thread instead (and a warning says so).
-    pub fn new(path: PathBuf, mode: u32) -> FileSink {
-        FileSink::with_companion(path, None, mode)
-    }
-
-    /// Like [`FileSink::new`], plus a companion file (same mode) that
-    /// [`FileSink::write_with`] updates right after the main file: whoever watches the
-    /// companion finds the main file at least as new as it.
+    /// Starts the writer for `path` (file mode `mode`) and, if given, a companion file (same
+    /// mode) that [`FileSink::write_with`] updates right after the main file: whoever watches
+    /// the companion finds the main file at least as new as it. If the thread cannot be
+    /// started, every write is done in the caller's thread instead (and a warning says so).
     pub fn with_companion(path: PathBuf, companion: Option<PathBuf>, mode: u32) -> FileSink {
         let shared = Arc::new(Shared {
             slot: Mutex::new(Slot::default()),
@@ -96,14 +92,9 @@ impl FileSink {
         }
     }
 
-    /// Hands over the newest content; returns at once (an older pending content is dropped).
-    pub fn write(&self, bytes: Vec<u8>) {
-        self.write_with(bytes, None);
-    }
-
-    /// Hands over the newest content and, if `companion` is given, the companion file's
-    /// (written after the main file; a pending companion content is kept until written, only
-    /// replaced by a newer one).
+    /// Hands over the newest content (returns at once; an older pending content is dropped)
+    /// and, if `companion` is given, the companion file's (written after the main file; a
+    /// pending companion content is kept until written, only replaced by a newer one).
     pub fn write_with(&self, bytes: Vec<u8>, companion: Option<Vec<u8>>) {
         if self.thread.is_none() {
             write_now(&self.path, &bytes, self.mode);
@@ -168,7 +159,7 @@ fn writer(shared: &Shared, path: &std::path::Path, companion: Option<&std::path:
 }
 
 fn write_now(path: &std::path::Path, bytes: &[u8], mode: u32) {
-    if let Err(e) = crate::atomic::write(path, bytes, mode) {
+    if let Err(e) = atomicfile::write(path, bytes, mode) {
         warn!(path = %path.display(), error = %e, "cannot write state file");
     }
 }
@@ -181,13 +172,13 @@ mod tests {
     fn newest_content_lands_and_flush_waits_for_it() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("state.json");
-        let sink = FileSink::new(p.clone(), 0o644);
+        let sink = FileSink::with_companion(p.clone(), None, 0o644);
         for i in 0..50 {
-            sink.write(format!("{i}").into_bytes());
+            sink.write_with(format!("{i}").into_bytes(), None);
         }
         sink.flush();
         assert_eq!(std::fs::read(&p).unwrap(), b"49");
-        sink.write(b"last".to_vec());
+        sink.write_with(b"last".to_vec(), None);
         drop(sink);
         assert_eq!(
             std::fs::read(&p).unwrap(),
@@ -208,11 +199,11 @@ mod tests {
         let sink = FileSink::with_companion(p.clone(), Some(c.clone()), 0o644);
         sink.write_with(b"s1".to_vec(), Some(b"t1".to_vec()));
         // A newer main content without a companion does not drop the pending companion.
-        sink.write(b"s2".to_vec());
+        sink.write_with(b"s2".to_vec(), None);
         sink.flush();
         assert_eq!(std::fs::read(&p).unwrap(), b"s2");
         assert_eq!(std::fs::read(&c).unwrap(), b"t1");
-        sink.write(b"s3".to_vec());
+        sink.write_with(b"s3".to_vec(), None);
         sink.flush();
         assert_eq!(std::fs::read(&c).unwrap(), b"t1", "only written when given");
         // The companion is renamed into place after the main file: watch it, read the main.

@@ -5,6 +5,7 @@
 //! adverts' Ethernet header, sees the broadcast ones too. Before that, a failover and a
 //! preemption (the holders' own GARPs, seen on two sockets in either order) record nothing.
 //! Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
