@@ -64,6 +64,8 @@ fn install_to_active_publish_and_idempotence() {
             [
                 "daemon-reload",
                 "enable vrrpd.service",
+                "enable vrrpd-status-refresh.path",
+                "start vrrpd-status-refresh.path",
                 "start vrrpd.service"
             ]
         );
@@ -139,6 +141,8 @@ fn install_to_active_publish_and_idempotence() {
             [
                 "daemon-reload",
                 "enable vrrpd.service",
+                "enable vrrpd-status-refresh.path",
+                "start vrrpd-status-refresh.path",
                 "start vrrpd.service"
             ],
             "{u}"
@@ -297,7 +301,16 @@ fn relation_hooks_and_unit_teardown() {
     assert!(seq.contains(&"stop"));
     let u = "keepalived/1";
     assert!(!lab.active(u));
-    for f in [CONF, UNIT, SYSCTL, BIN, "run/vrrpd/state.json"] {
+    for f in [
+        CONF,
+        UNIT,
+        SYSCTL,
+        BIN,
+        "run/vrrpd/state.json",
+        "etc/systemd/system/vrrpd-status-refresh.path",
+        "etc/systemd/system/vrrpd-status-refresh.service",
+        "usr/local/lib/keepalived-charm/status-refresh",
+    ] {
         assert!(!lab.file(u, f).exists(), "{f} left behind");
     }
     let new_calls: Vec<String> = lab
@@ -308,6 +321,8 @@ fn relation_hooks_and_unit_teardown() {
     assert_eq!(
         new_calls,
         [
+            "stop vrrpd-status-refresh.path",
+            "disable vrrpd-status-refresh.path",
             "stop vrrpd.service",
             "disable vrrpd.service",
             "daemon-reload"

@@ -89,6 +89,8 @@ fn refresh_starts_the_worker_then_stops_and_disables_the_old_daemon() {
             [
                 "daemon-reload",
                 "enable vrrpd.service",
+                "enable vrrpd-status-refresh.path",
+                "start vrrpd-status-refresh.path",
                 "start vrrpd.service",
                 "stop keepalived.service",
                 "disable keepalived.service",
