@@ -82,6 +82,7 @@ struct FrameSender {
 impl FrameSender {
     fn new(ifindex: u32) -> FrameSender {
         // SAFETY: socket(2) with constant arguments; the fd is owned by the returned value.
+        #[allow(unsafe_code)]
         let fd = unsafe {
             libc::socket(
                 libc::AF_PACKET,
@@ -95,6 +96,7 @@ impl FrameSender {
             std::io::Error::last_os_error()
         );
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+        #[allow(unsafe_code)]
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_protocol = (libc::ETH_P_IP as u16).to_be();
@@ -107,6 +109,7 @@ impl FrameSender {
     /// Sends one frame; true when the kernel took it.
     fn send(&self, pkt: &[u8]) -> bool {
         // SAFETY: valid fd, buffer and correctly sized sockaddr_ll.
+        #[allow(unsafe_code)]
         let r = unsafe {
             libc::sendto(
                 self.fd,
@@ -124,7 +127,10 @@ impl FrameSender {
 impl Drop for FrameSender {
     fn drop(&mut self) {
         // SAFETY: closing the fd this value owns.
-        unsafe { libc::close(self.fd) };
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::close(self.fd)
+        };
     }
 }
 

@@ -65,6 +65,7 @@ pub fn v3_advert(
 /// namespace.
 pub fn send_frame(ifindex: u32, ip_packet: &[u8]) -> std::io::Result<()> {
     // SAFETY: plain socket(2)/sendto(2)/close(2) with a correctly sized sockaddr_ll.
+    #[allow(unsafe_code)]
     unsafe {
         let fd = libc::socket(
             libc::AF_PACKET,
