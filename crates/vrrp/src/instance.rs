@@ -51,6 +51,10 @@ pub struct Instance {
     /// ignored (RFC 5798 §8.4.2).
     v3_sender: Option<IpAddr>,
     counters: Counters,
+    /// While BACKUP: when the master's last accepted advert arrived, and from whom.
+    last_arrival: Option<(Instant, IpAddr, Duration)>,
+    /// Gap between the master's accepted adverts minus the interval they announce.
+    gap_excess: crate::timing::Window,
 }
 
 // ===== impl Instance: public API =====
@@ -81,6 +85,8 @@ impl Instance {
             leave_until: None,
             v3_sender: None,
             counters: Counters::default(),
+            last_arrival: None,
+            gap_excess: crate::timing::Window::default(),
         })
     }
 
@@ -195,6 +201,14 @@ impl Instance {
         Ok(out)
     }
 
+    /// When the next advert is due (MASTER only); the edge measures its send lateness.
+    pub fn advert_due(&self) -> Option<Instant> {
+        match self.state {
+            State::Master => self.adver_at,
+            State::Init | State::Backup | State::Fault | State::Leaving => None,
+        }
+    }
+
     /// A serialisable snapshot of the instance.
     pub fn status(&self) -> InstanceStatus {
         InstanceStatus {
@@ -220,6 +234,7 @@ impl Instance {
             master_adver_interval_ms: millis(self.master_adver_interval),
             faults: self.faults(),
             counters: self.counters.clone(),
+            advert_gap_excess: self.gap_excess.stats(),
         }
     }
 
@@ -288,6 +303,7 @@ impl Instance {
             State::Init | State::Fault => {}
         }
         self.state = to;
+        self.last_arrival = None;
         self.counters.transitions += 1;
         out.push(Action::StateChanged { from, to, reason });
         match to {
@@ -699,6 +715,7 @@ impl Instance {
                 skew_only: true,
             });
             self.master_addr = None;
+            self.last_arrival = None;
             return;
         }
         let ours = self.effective_priority;
@@ -723,6 +740,7 @@ impl Instance {
         // reset the Master_Down_Timer. Otherwise discard."
         if !self.cfg.preempt || adv.priority >= ours || hold {
             self.learn_interval(adv);
+            self.record_arrival(now, src);
             self.down = Some(DownTimer {
                 since: now,
                 skew_only: false,
@@ -730,6 +748,21 @@ impl Instance {
             self.master_addr = Some(src);
         }
         // else: keepalived "received lower priority advert, discarding"; timer keeps running.
+    }
+
+    /// Measure the gap since the previous advert that reset the Master_Down_Timer, beyond
+    /// the interval the master announces. Only between two adverts of the same master at the
+    /// same interval: a new master, an interval change or a priority-0 advert (above) start
+    /// over, so a takeover or a retune is not counted as jitter.
+    fn record_arrival(&mut self, now: Instant, src: IpAddr) {
+        let interval = self.master_adver_interval;
+        if let Some((prev, from, at)) = self.last_arrival {
+            if from == src && at == interval {
+                let gap = now.saturating_duration_since(prev);
+                self.gap_excess.record(gap.saturating_sub(interval));
+            }
+        }
+        self.last_arrival = Some((now, src, interval));
     }
 
     /// RFC 5798 §6.4.3 Master, receiving an ADVERTISEMENT.
@@ -758,6 +791,8 @@ impl Instance {
                 Reason::HigherAddress
             };
             self.change_state(now, State::Backup, reason, out);
+            // The Master_Down_Timer runs from this advert: the next gap is measured from it.
+            self.record_arrival(now, src);
             return;
         }
         // Lower priority: RFC 5798 discards it. keepalived (and RFC 9568 per its man page)

@@ -30,6 +30,8 @@ pub(crate) struct Running {
     pub retiring: bool,
     /// Who advertises on our VRID with another configuration (state file, logs).
     pub conflicts: crate::conflicts::ConflictLog,
+    /// Timer and send lateness (issue 13).
+    pub lateness: super::timing::Lateness,
 }
 
 impl Running {
@@ -44,6 +46,7 @@ impl Running {
             sock: None,
             retiring: false,
             conflicts: crate::conflicts::ConflictLog::default(),
+            lateness: super::timing::Lateness::default(),
         })
     }
 
@@ -217,7 +220,9 @@ impl Daemon {
         let Some(r) = self.running.get_mut(id) else {
             return;
         };
-        let actions = r.inst.handle(Instant::now(), input);
+        let now = Instant::now();
+        r.lateness.before_handle(&r.inst, now);
+        let actions = r.inst.handle(now, input);
         self.execute(id, actions).await;
     }
 
@@ -314,7 +319,13 @@ impl Daemon {
             debug!(instance = %name, "no socket; advert not sent");
             return;
         };
-        if let Err(e) = sock.send(src, dst, payload).await {
+        let result = sock.send(src, dst, payload).await;
+        if result.is_ok() {
+            if let Some(r) = self.running.get_mut(id) {
+                r.lateness.sent(Instant::now());
+            }
+        }
+        if let Err(e) = result {
             if self
                 .drops_log
                 .allow((name.to_string(), "send_error"), Instant::now())

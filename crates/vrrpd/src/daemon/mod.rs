@@ -10,6 +10,7 @@ mod edge;
 mod instance;
 mod reload;
 mod table;
+mod timing;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -262,13 +263,23 @@ impl Daemon {
     }
 
     fn render_metrics(&self) -> String {
-        let statuses: Vec<(vrrp::InstanceStatus, &str)> = self
+        let statuses: Vec<(vrrp::InstanceStatus, &str, vrrp::Timing)> = self
             .visible()
-            .map(|r| (r.inst.status(), r.spec.interface.as_str()))
+            .map(|r| {
+                let status = r.inst.status();
+                let timing = r.lateness.export(&status);
+                (status, r.spec.interface.as_str(), timing)
+            })
             .collect();
         let samples: Vec<crate::metrics::render::Sample<'_>> = statuses
             .iter()
-            .map(|(status, interface)| crate::metrics::render::Sample { status, interface })
+            .map(
+                |(status, interface, timing)| crate::metrics::render::Sample {
+                    status,
+                    interface,
+                    timing: *timing,
+                },
+            )
             .collect();
         crate::metrics::render::render(&samples, crate::metrics::render::rss_bytes())
     }
@@ -283,11 +294,12 @@ impl Daemon {
         let states: Vec<InstanceRecord> = self
             .visible()
             .map(|r| {
-                InstanceRecord::from_status(
-                    r.inst.status(),
-                    &r.spec.interface,
-                    r.conflicts.entries(),
-                )
+                let status = r.inst.status();
+                let timing = r.lateness.export(&status);
+                let mut rec =
+                    InstanceRecord::from_status(status, &r.spec.interface, r.conflicts.entries());
+                rec.timing = timing;
+                rec
             })
             .collect();
         self.state_due = self.state.offer(now, states, self.urgent);
