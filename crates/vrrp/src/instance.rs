@@ -43,6 +43,8 @@ pub struct Instance {
     down: Option<DownTimer>,
     garp_second: Option<(Instant, u32)>,
     garp_refresh_at: Option<Instant>,
+    /// `garp_burst`: when we became master, and the index of the next offset to send.
+    garp_burst_at: Option<(Instant, usize)>,
     /// keepalived `preempt_delay`: lower-priority adverts are accepted until then.
     preempt_hold_until: Option<Instant>,
     /// While LEAVING: the instant the handoff bound expires.
@@ -81,6 +83,7 @@ impl Instance {
             down: None,
             garp_second: None,
             garp_refresh_at: None,
+            garp_burst_at: None,
             preempt_hold_until: None,
             leave_until: None,
             v3_sender: None,
@@ -146,6 +149,7 @@ impl Instance {
                 self.adver_at,
                 self.garp_second.map(|(t, _)| t),
                 self.garp_refresh_at,
+                self.next_burst(),
             ]
             .into_iter()
             .flatten()
@@ -282,6 +286,7 @@ impl Instance {
                 self.adver_at = None;
                 self.garp_second = None;
                 self.garp_refresh_at = None;
+                self.garp_burst_at = None;
                 // RFC 5798 §6.4.3 Shutdown: send an advert with priority 0. keepalived also
                 // does so when a master enters FAULT (doc §2.2).
                 if matches!(to, State::Init | State::Fault | State::Leaving) {
@@ -354,6 +359,34 @@ impl Instance {
         });
         self.garp_refresh_at =
             (!self.cfg.garp_master_refresh.is_zero()).then(|| now + self.cfg.garp_master_refresh);
+        self.garp_burst_at = (!self.cfg.garp_burst.is_empty()).then_some((now, 0));
+    }
+
+    /// When the next `garp_burst` repeat is due, if any is left.
+    fn next_burst(&self) -> Option<Instant> {
+        let (since, next) = self.garp_burst_at?;
+        self.cfg.garp_burst.get(next).map(|d| since + *d)
+    }
+
+    /// Send the `garp_burst` repeats due at `now`: one GARP/NA per VIP, however many offsets
+    /// passed meanwhile (a late loop does not send a backlog).
+    fn run_burst(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some((since, mut next)) = self.garp_burst_at else {
+            return;
+        };
+        let due = next;
+        while self
+            .cfg
+            .garp_burst
+            .get(next)
+            .is_some_and(|d| since + *d <= now)
+        {
+            next += 1;
+        }
+        if next > due {
+            self.announce(1, out);
+            self.garp_burst_at = Some((since, next));
+        }
     }
 
     fn release_vips(&mut self, out: &mut Vec<Action>) {
@@ -488,6 +521,7 @@ impl Instance {
                     self.send_adverts(self.effective_priority, out);
                     self.adver_at = Some(next_tick(t, self.cfg.advert_interval, now));
                 }
+                self.run_burst(now, out);
                 if let Some((_, count)) = self.garp_second.filter(|(t, _)| *t <= now) {
                     self.garp_second = None;
                     self.announce(count, out);

@@ -183,6 +183,7 @@ fn build_instance(
     core.down_timer_adverts = u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX);
     core.handoff_timeout = cfg.global.handoff_timeout;
     core.v2_compat = inst.v2_compat;
+    core.garp_burst = inst.garp_burst.clone();
     if core.family == vrrp::Family::Ipv4 && core.mcast_dst.is_none() {
         let g4 = IpAddr::V4(cfg.global.mcast_group4);
         if g4 != core.family.multicast_group() {
