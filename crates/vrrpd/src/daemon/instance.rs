@@ -217,10 +217,16 @@ impl Daemon {
 
     /// Feed one input to instance `id` and carry out the actions.
     pub(super) async fn feed(&mut self, id: InstanceId, input: vrrp::Input<'_>) {
+        self.feed_at(id, input, Instant::now()).await;
+    }
+
+    /// Feed one input that happened at `at` (≤ now; a queued packet's arrival) to instance
+    /// `id`: timers due by then run first, later ones at the next input.
+    async fn feed_at(&mut self, id: InstanceId, input: vrrp::Input<'_>, at: Instant) {
         let Some(r) = self.running.get_mut(id) else {
             return;
         };
-        let now = Instant::now();
+        let now = r.lateness.feed_time(at, Instant::now());
         r.lateness.before_handle(&r.inst, now);
         let actions = r.inst.handle(now, input);
         self.execute(id, actions).await;
@@ -402,7 +408,14 @@ impl Daemon {
         {
             return;
         }
-        self.feed(id, vrrp::Input::Packet(ev.pkt.as_rx())).await;
+        let now = Instant::now();
+        let at = ev
+            .pkt
+            .rx_time
+            .and_then(|rx| super::timing::arrival(now, std::time::SystemTime::now(), rx))
+            .unwrap_or(now);
+        self.feed_at(id, vrrp::Input::Packet(ev.pkt.as_rx()), at)
+            .await;
     }
 
     /// A link or address event from the netlink monitor.
