@@ -218,12 +218,8 @@ pub fn principal_app(tools: &HookTools) -> Result<Option<String>, HookToolError>
 
 /// Whether this hook will run the worker, so the certificate check is worth its time.
 fn runs_worker(env: &HookEnv, config: &Result<CharmConfig, ConfigErrors>, paused: bool) -> bool {
-    let running_event = match env.event {
-        Event::Stop | Event::Remove | Event::PreSeriesUpgrade => false,
-        Event::PostSeriesUpgrade => true,
-        _ => !paused,
-    };
-    running_event && config.as_ref().is_ok_and(|c| !c.vips.is_empty())
+    super::desired::phase(&env.event, paused) == super::desired::Phase::Running
+        && config.as_ref().is_ok_and(|c| !c.vips.is_empty())
 }
 
 /// Reads the certificate the local load balancer serves on `127.0.0.1:<port>`, sending SNI

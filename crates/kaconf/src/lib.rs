@@ -12,6 +12,7 @@
 //! }
 //! # Ok::<(), kaconf::ConfigError>(())
 //! ```
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod diag;
 pub mod model;

@@ -1,5 +1,6 @@
 //! One test per syntax feature and validation rule, through the public API, each checking
 //! the exact line and a fragment of the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Instance configuration: what one `vrrp_instance` means to the protocol core.
 //!
-//! Defaults follow keepalived 2.2.7 (doc §3.2, §3.4). Fields the IO edge alone needs
+//! Defaults follow keepalived 2.2.7 (docs/keepalived-interop.md §7). Fields the IO edge alone needs
 //! (interface, VIP labels, `dev`, excluded VIPs) live in the IO layer, not here.
 
 use std::fmt;
@@ -86,7 +86,7 @@ impl Family {
     }
 }
 
-/// Which checksum a VRRPv3/IPv4 advert is sent with (doc §0.1).
+/// Which checksum a VRRPv3/IPv4 advert is sent with (docs/keepalived-interop.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum V3Checksum {
@@ -175,7 +175,7 @@ impl<'de> Deserialize<'de> for Vip {
 }
 
 /// One tracked check, script or interface, in the order the IO edge reports them with
-/// `Input::Track { index, .. }` (doc §3.3, keepalived `vrrp_track.c`).
+/// `Input::Track { index, .. }` (docs/keepalived-interop.md §6, keepalived `vrrp_track.c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Track {
     /// −253..=253. Zero: failure puts the instance in FAULT. Positive: +W while up.

@@ -96,6 +96,7 @@ impl Instance {
     /// Feed one input at time `now`; returns the actions to carry out, in order.
     ///
     /// Timers that are due at `now` are run first, whatever the input.
+    #[must_use = "the actions must be carried out, in order"]
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
@@ -168,6 +169,7 @@ impl Instance {
     ///
     /// A master whose effective priority changes advertises the new one at once (as a track
     /// change would); faults that appear or clear are handled as usual.
+    #[must_use = "the actions must be carried out, in order"]
     pub fn reconfigure(
         &mut self,
         now: Instant,
@@ -288,14 +290,14 @@ impl Instance {
                 self.garp_refresh_at = None;
                 self.garp_burst_at = None;
                 // RFC 5798 §6.4.3 Shutdown: send an advert with priority 0. keepalived also
-                // does so when a master enters FAULT (doc §2.2).
+                // does so when a master enters FAULT (docs/keepalived-interop.md §5).
                 if matches!(to, State::Init | State::Fault | State::Leaving) {
                     self.send_adverts(0, out);
                 }
-                // keepalived removes the VIPs on leaving MASTER (doc §2.2). Deviation (vrrpd
-                // make-before-break): LEAVING keeps them until a new master has taken over,
-                // so clients see no gap; the overlap is bounded by the new master's first
-                // advert (see `leaving_rx`) or `handoff_bound`.
+                // keepalived removes the VIPs on leaving MASTER (docs/keepalived-interop.md §5).
+                // Deviation (vrrpd make-before-break): LEAVING keeps them until a new master has
+                // taken over, so clients see no gap; the overlap is bounded by the new master's
+                // first advert (see `leaving_rx`) or `handoff_bound`.
                 if to != State::Leaving {
                     self.release_vips(out);
                 }
@@ -405,8 +407,8 @@ impl Instance {
         }
     }
 
-    /// RFC 5798 §6.4.1 Startup. keepalived always removes stale VIPs first (doc §3.6) unless
-    /// it goes straight to MASTER as owner.
+    /// RFC 5798 §6.4.1 Startup. keepalived always removes stale VIPs first
+    /// (docs/keepalived-interop.md §5) unless it goes straight to MASTER as owner.
     fn on_startup(&mut self, now: Instant, out: &mut Vec<Action>) {
         if self.state != State::Init {
             return;
@@ -555,7 +557,8 @@ fn next_tick(due: Instant, period: Duration, now: Instant) -> Instant {
 
 impl Instance {
     /// One advert per destination: the multicast group, or each unicast peer (keepalived
-    /// `unicast_peer`). The v3/IPv4 pseudo-header uses that destination (doc §1.3).
+    /// `unicast_peer`). The v3/IPv4 pseudo-header uses that destination
+    /// (docs/keepalived-interop.md §1).
     fn send_adverts(&mut self, priority: u8, out: &mut Vec<Action>) {
         let Some(src) = self.source else { return };
         let advert = Advert {
@@ -655,9 +658,9 @@ impl Instance {
         }
     }
 
-    /// Receive checks in keepalived 2.2.7's order where it matters (doc §1.4): runt, VRID,
-    /// state, TTL, version, then the codec (type, length, checksum), v2 auth and interval,
-    /// destination, address count and list, own address.
+    /// Receive checks in keepalived 2.2.7's order where it matters (docs/keepalived-interop.md §3):
+    /// runt, VRID, state, TTL, version, then the codec (type, length, checksum), v2 auth and
+    /// interval, destination, address count and list, own address.
     fn validate(&self, p: &RxPacket<'_>) -> Result<(Advert, ChecksumForm), DropReason> {
         let cfg = &self.cfg;
         if p.payload.len() < crate::packet::HEADER_LEN {
@@ -676,7 +679,7 @@ impl Instance {
         }
         let multicast = cfg.unicast_peers.is_empty();
         // RFC 5798 §7.1: MUST verify TTL/hop limit is 255. keepalived skips this in
-        // unicast mode (doc §1.1).
+        // unicast mode (docs/keepalived-interop.md §2).
         if multicast && p.ttl != 255 {
             return Err(DropReason::Ttl);
         }

@@ -7,6 +7,8 @@
 //! Wire formats: RFC 3768 (VRRPv2), RFC 5798 / RFC 9568 (VRRPv3). Where keepalived 2.2.7
 //! deviates from the RFCs and interop needs it, keepalived's behaviour is followed and the
 //! deviation is named at the rule.
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod checksum;
 pub mod config;

@@ -1,6 +1,7 @@
 //! `garp_burst` (vrrpd extension, issue 13): after becoming master, the keepalived burst at
 //! once, then one GARP/NA per VIP at each offset; keepalived's second burst and refresh are
 //! unchanged; leaving MASTER cancels what is left.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
@@ -81,7 +82,7 @@ fn leaving_master_cancels_the_rest() {
     let (mut i, t) = master(burst_cfg(), t0);
     run(&mut i, t, t + ms(10));
     let p = bytes(&advert(i.config(), 250, 10), "192.0.2.20", GROUP);
-    i.handle(t + ms(12), rx("192.0.2.20", GROUP, 255, &p));
+    let _ = i.handle(t + ms(12), rx("192.0.2.20", GROUP, 255, &p));
     assert_eq!(i.state(), State::Backup);
     let left: Vec<Action> = (0..3)
         .flat_map(|k| i.handle(t + ms(15 + k * 30), Input::Timer))

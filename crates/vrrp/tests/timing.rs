@@ -1,5 +1,6 @@
 //! The core's measurement of the master's advert inter-arrival (issue 13): the gap between two
 //! accepted adverts of one master beyond the interval it announces.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ const OTHER: &str = "192.0.2.30";
 
 fn feed(i: &mut Instance, now: Instant, src: &str, priority: u8, interval_cs: u16) {
     let p = bytes(&advert(i.config(), priority, interval_cs), src, GROUP);
-    i.handle(now, rx(src, GROUP, 255, &p));
+    let _ = i.handle(now, rx(src, GROUP, 255, &p));
 }
 
 fn backup(t0: Instant) -> Instance {
@@ -63,7 +64,7 @@ fn priority_zero_and_state_changes_start_over() {
     assert_eq!(i.status().advert_gap_excess.samples, 0);
     // Master_Down fires: we are master; adverts heard there are not measured.
     let t = i.poll_timeout().expect("down timer");
-    i.handle(t, Input::Timer);
+    let _ = i.handle(t, Input::Timer);
     assert_eq!(i.state(), State::Master);
     // Back to backup on a higher priority, then two adverts 130 ms apart.
     let t1 = t + ms(10);

@@ -3,6 +3,7 @@
 //! and announces. Measured on the client, in kernel (tcpdump) and netlink (`ip -ts monitor
 //! neigh`) time: the new master's first advert, each GARP for the VIP from its MAC, and the
 //! moment the client's entry changes to that MAC. Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! reports timer and send lateness, the backup timer lateness and the master's advert gap
 //! excess, in the state file and the metrics; under whatever load the machine has, the values
 //! are bounded well inside the backup's Master_Down_Interval. Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! CI runs short forms; `VRRPD_STRESS_FULL=1` runs issue 13's lengths (both cores busy 60 s,
 //! 5,000 pps of unrelated multicast for 30 s, 500 reloads). The cases run one at a time (a
 //! lock), so one case's load is not another's. Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -444,6 +444,7 @@ impl Daemon {
                 self.on_vip_removed(index, addr).await;
             }
             NetEvent::Resync => {
+                warn!("netlink events were lost (socket overrun): re-reading links and addresses");
                 let names: Vec<String> = self.links.keys().cloned().collect();
                 for n in names {
                     self.refresh_track_interface(&n).await;

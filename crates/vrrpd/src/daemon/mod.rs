@@ -29,21 +29,22 @@ use crate::spec::TrackSource;
 use crate::statefile::{InstanceRecord, StateWriter};
 
 use crate::net::{Monitor, NetEvent};
-pub use edge::{Edge, RxEvent};
+pub(crate) use edge::Edge;
+use edge::RxEvent;
 use instance::Running;
 use table::Instances;
 
 /// How long the final forced shutdown (after the handoff phase) may take before we exit anyway.
-pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
 /// A Master_Down timer this late means the worker itself did not run (see
 /// `Daemon::stalled`): several times the ~1 ms tokio timers are late on an idle machine and
 /// 5 ms at p99 under load (README, issue 13), below every Master_Down_Interval (≥ 30 ms). A
 /// backup that was not stalled fails over exactly as before.
-pub const STALL: Duration = Duration::from_millis(25);
+const STALL: Duration = Duration::from_millis(25);
 /// How long timers wait after a stall for the queued packets to be read.
-pub const STALL_GRACE: Duration = Duration::from_millis(5);
+const STALL_GRACE: Duration = Duration::from_millis(5);
 /// Slack on top of the longest handoff bound before the handoff phase gives up.
-pub const HANDOFF_SLACK: Duration = Duration::from_millis(200);
+const HANDOFF_SLACK: Duration = Duration::from_millis(200);
 
 /// Everything the loop owns.
 pub(crate) struct Daemon {
@@ -210,7 +211,12 @@ impl Daemon {
                     return;
                 }
                 (Wake::Reload, _) => self.reload(config).await,
-                (Wake::Net(ev), _) => self.on_net(ev).await,
+                (Wake::Net(ev), _) => {
+                    if ev == NetEvent::Resync {
+                        self.reseed(&mut sources.monitor).await;
+                    }
+                    self.on_net(ev).await;
+                }
                 (Wake::Packet(ev), _) => self.on_packet(ev).await,
                 (Wake::Check(ev), _) => self.on_check(ev).await,
                 (Wake::Metrics(req), _) => {
@@ -270,6 +276,15 @@ impl Daemon {
             return true;
         }
         false
+    }
+
+    /// After lost events the monitor's link table is stale (a lost "up" leaves it saying
+    /// "down", so the next real "down" would be no transition): refill it from a fresh dump.
+    async fn reseed(&self, monitor: &mut Monitor) {
+        match self.edge.links().await {
+            Ok(links) => monitor.seed(&links),
+            Err(e) => warn!(error = %e, "cannot re-read links after lost netlink events"),
+        }
     }
 
     fn next_wake(&self) -> Option<Instant> {

@@ -85,11 +85,11 @@ mod tests {
         cfg.advert_interval = Duration::from_millis(100);
         let mut i = vrrp::Instance::new(cfg).unwrap();
         let t0 = Instant::now();
-        i.handle(
+        let _ = i.handle(
             t0,
             vrrp::Input::SourceAddress(Some("192.0.2.1".parse().unwrap())),
         );
-        i.handle(t0, vrrp::Input::Startup);
+        let _ = i.handle(t0, vrrp::Input::Startup);
         (i, t0)
     }
 
@@ -102,14 +102,14 @@ mod tests {
         let down = i.poll_timeout().unwrap();
         let now = down + Duration::from_millis(7);
         l.before_handle(&i, now);
-        i.handle(now, vrrp::Input::Timer);
+        let _ = i.handle(now, vrrp::Input::Timer);
         l.sent(now);
         assert_eq!(i.state(), vrrp::State::Master);
         // The advert timer fires 2 ms late; the send completes 1 ms later still.
         let due = i.advert_due().unwrap();
         let now = due + Duration::from_millis(2);
         l.before_handle(&i, now);
-        i.handle(now, vrrp::Input::Timer);
+        let _ = i.handle(now, vrrp::Input::Timer);
         l.sent(now + Duration::from_millis(1));
         // A send outside a due tick (e.g. an answer) is not counted.
         l.sent(now + Duration::from_millis(50));

@@ -118,6 +118,72 @@ fn family(
     }
 }
 
+/// One-value-per-instance families: name, type, help, value.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&InstanceStatus) -> u64,
+);
+
+/// The one-value-per-instance families, in exposition order.
+const FAMILIES: &[Family] = &[
+    (
+        "vrrpd_instance_base_priority",
+        "gauge",
+        "Configured priority.",
+        |s| u64::from(s.base_priority),
+    ),
+    (
+        "vrrpd_instance_effective_priority",
+        "gauge",
+        "Priority after tracking (what is advertised).",
+        |s| u64::from(s.effective_priority),
+    ),
+    (
+        "vrrpd_instance_vips_held",
+        "gauge",
+        "VIPs this instance holds.",
+        |s| s.vips_held.len() as u64,
+    ),
+    (
+        "vrrpd_adverts_sent_total",
+        "counter",
+        "Adverts sent (one per destination).",
+        |s| s.counters.adverts_sent,
+    ),
+    (
+        "vrrpd_adverts_received_total",
+        "counter",
+        "Valid adverts received.",
+        |s| s.counters.adverts_received,
+    ),
+    (
+        "vrrpd_priority_zero_sent_total",
+        "counter",
+        "Priority-0 (resign) adverts sent.",
+        |s| s.counters.priority_zero_sent,
+    ),
+    (
+        "vrrpd_priority_zero_received_total",
+        "counter",
+        "Valid priority-0 adverts received.",
+        |s| s.counters.priority_zero_received,
+    ),
+    (
+        "vrrpd_transitions_total",
+        "counter",
+        "State transitions.",
+        |s| s.counters.transitions,
+    ),
+    (
+        "vrrpd_became_master_total",
+        "counter",
+        "Transitions into MASTER.",
+        |s| s.counters.became_master,
+    ),
+];
+
 /// The whole exposition. `rss_bytes` is the process resident set size, when known.
 pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
     let mut out = String::with_capacity(1024 + samples.len() * 2048);
@@ -134,81 +200,27 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
             let _ = writeln!(out, "vrrpd_instance_state{{{l},state=\"{name}\"}} {v}");
         }
     }
-    let c = |f: fn(&vrrp::Counters) -> u64| move |s: &InstanceStatus| f(&s.counters);
-    family(
-        &mut out,
-        samples,
-        "vrrpd_instance_base_priority",
-        "gauge",
-        "Configured priority.",
-        |s| u64::from(s.base_priority),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_instance_effective_priority",
-        "gauge",
-        "Priority after tracking (what is advertised).",
-        |s| u64::from(s.effective_priority),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_instance_vips_held",
-        "gauge",
-        "VIPs this instance holds.",
-        |s| s.vips_held.len() as u64,
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_adverts_sent_total",
-        "counter",
-        "Adverts sent (one per destination).",
-        c(|k| k.adverts_sent),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_adverts_received_total",
-        "counter",
-        "Valid adverts received.",
-        c(|k| k.adverts_received),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_priority_zero_sent_total",
-        "counter",
-        "Priority-0 (resign) adverts sent.",
-        c(|k| k.priority_zero_sent),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_priority_zero_received_total",
-        "counter",
-        "Valid priority-0 adverts received.",
-        c(|k| k.priority_zero_received),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_transitions_total",
-        "counter",
-        "State transitions.",
-        c(|k| k.transitions),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_became_master_total",
-        "counter",
-        "Transitions into MASTER.",
-        c(|k| k.became_master),
-    );
+    for (name, kind, help, value) in FAMILIES {
+        family(&mut out, samples, name, kind, help, value);
+    }
+    render_by_reason(&mut out, samples);
+    timing(&mut out, samples);
+    if let Some(rss) = rss_bytes {
+        header(
+            &mut out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {rss}");
+    }
+    out
+}
+
+/// `vrrpd_drops_total` by reason and `vrrpd_conflicts_total` by kind.
+fn render_by_reason(out: &mut String, samples: &[Sample<'_>]) {
     header(
-        &mut out,
+        out,
         "vrrpd_drops_total",
         "counter",
         "Received packets dropped, by reason.",
@@ -225,7 +237,7 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
         }
     }
     header(
-        &mut out,
+        out,
         "vrrpd_conflicts_total",
         "counter",
         "Adverts on our VRID from another configuration or an unknown peer, by kind.",
@@ -241,17 +253,6 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
             );
         }
     }
-    timing(&mut out, samples);
-    if let Some(rss) = rss_bytes {
-        header(
-            &mut out,
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-        );
-        let _ = writeln!(out, "process_resident_memory_bytes {rss}");
-    }
-    out
 }
 
 /// `VmRSS` of this process from `/proc/self/status`, in bytes.

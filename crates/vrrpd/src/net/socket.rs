@@ -107,6 +107,7 @@ fn raw_socket(domain: Domain, ifname: &str) -> Result<Socket, NetError> {
     Ok(s)
 }
 
+#[allow(unsafe_code)]
 fn register(s: Socket, ifname: &str) -> Result<AsyncFd<Socket>, NetError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(NetError::socket(
@@ -115,7 +116,9 @@ fn register(s: Socket, ifname: &str) -> Result<AsyncFd<Socket>, NetError> {
             std::io::Error::other("VrrpSocket::open must be called inside a tokio runtime"),
         ));
     }
-    // SAFETY: the `Socket` owns its fd; it stays open and unchanged until the AsyncFd drops it.
+    // SAFETY: `AsyncFd::register` needs the fd to stay open and the same for the AsyncFd's
+    // life. The `Socket` is moved in and owns its fd; the AsyncFd owns the `Socket`, and
+    // nothing here closes, replaces or `into_inner`s it, so the fd lives exactly as long.
     unsafe { AsyncFd::register(s) }
         .map_err(|e| NetError::socket("register with the tokio reactor", ifname, e.into_parts().1))
 }
