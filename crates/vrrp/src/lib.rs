@@ -21,6 +21,7 @@ pub mod priority;
 pub mod statefile;
 pub mod status;
 pub mod timers;
+pub mod timing;
 
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
 pub use conflicts::{ConflictCounts, ConflictKind};
@@ -30,3 +31,4 @@ pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
 pub use statefile::{ConflictRecord, InstanceRecord, StateDoc, StateView};
 pub use status::{Counters, DropReason, Drops, InstanceStatus};
+pub use timing::{Timing, TimingStats};

@@ -133,10 +133,9 @@ fn v4_ip_id_increments_and_family_is_checked() {
             ready_tx.send(()).unwrap();
             let mut ids = Vec::new();
             for _ in 0..3 {
-                let mut buf = [0u8; 256];
-                if let Ok(n) = (&plain).read(&mut buf) {
+                let mut b = [0u8; 256];
+                if let Ok(n) = (&plain).read(&mut b) {
                     assert!(n >= 20);
-                    let b = &buf[..n];
                     ids.push(u16::from_be_bytes([b[4], b[5]]));
                 }
             }

@@ -47,6 +47,11 @@ impl Edge {
         self.nl.monitor().await.context("netlink monitor")
     }
 
+    /// Every link (to re-seed the monitor after lost events).
+    pub async fn links(&self) -> anyhow::Result<Vec<LinkInfo>> {
+        Ok(self.nl.links().await?)
+    }
+
     /// Interface `name`, if it exists (a failed lookup is logged and counts as absent).
     pub async fn link(&self, name: &str) -> Option<LinkInfo> {
         match self.nl.link(name).await {
