@@ -5,11 +5,11 @@ use crate::charm::hooktools::StatusLevel;
 use crate::charm::netinfo::{LinkFacts, V6Addr};
 use crate::charm::sanadvice::CertNote;
 use crate::charm::status::{ready_status, run_status, MSG_LEGACY, MSG_LEGACY_KEPT};
-use vrrp::StateView;
 use crate::charm::tlscheck::{CertCheck, ProbeError, ServedCert};
 use crate::charm::world::{HookEnv, LegacyFacts, Peer, Unit, WorkerFacts};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
+use vrrp::StateView;
 
 fn host() -> HostFacts {
     let mut h = HostFacts::default();
@@ -114,6 +114,7 @@ fn world(cfg: Value, unit: u32, event: Event) -> World {
         worker: WorkerFacts::default(),
         legacy: LegacyFacts::default(),
         paused: false,
+        is_leader: false,
         principal: None,
         cert: None,
         published_vip: None,
@@ -733,17 +734,47 @@ fn phase_event_paused_and_changes_decide_the_plan() {
     // (active, binary, unit, config) → verb
     use ServiceVerb::{Reload, Restart, Start};
     let calls = [
-        ((false, false, false, false), Some((Start, "worker was not running"))),
-        ((false, false, false, true), Some((Start, "configuration changed"))),
-        ((false, false, true, false), Some((Start, "unit file changed"))),
-        ((false, true, true, true), Some((Start, "new worker binary"))),
+        (
+            (false, false, false, false),
+            Some((Start, "worker was not running")),
+        ),
+        (
+            (false, false, false, true),
+            Some((Start, "configuration changed")),
+        ),
+        (
+            (false, false, true, false),
+            Some((Start, "unit file changed")),
+        ),
+        (
+            (false, true, true, true),
+            Some((Start, "new worker binary")),
+        ),
         ((true, false, false, false), None),
-        ((true, false, false, true), Some((Reload, "configuration changed"))),
-        ((true, false, true, false), Some((Restart, "unit file changed"))),
-        ((true, false, true, true), Some((Restart, "unit file changed"))),
-        ((true, true, false, false), Some((Restart, "new worker binary"))),
-        ((true, true, false, true), Some((Restart, "new worker binary"))),
-        ((true, true, true, true), Some((Restart, "new worker binary"))),
+        (
+            (true, false, false, true),
+            Some((Reload, "configuration changed")),
+        ),
+        (
+            (true, false, true, false),
+            Some((Restart, "unit file changed")),
+        ),
+        (
+            (true, false, true, true),
+            Some((Restart, "unit file changed")),
+        ),
+        (
+            (true, true, false, false),
+            Some((Restart, "new worker binary")),
+        ),
+        (
+            (true, true, false, true),
+            Some((Restart, "new worker binary")),
+        ),
+        (
+            (true, true, true, true),
+            Some((Restart, "new worker binary")),
+        ),
     ];
     for ((active, binary, unit, config), want) in calls {
         let c = Changed {
