@@ -50,6 +50,7 @@ pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
         let faults: Vec<&str> = i.faults.iter().map(workerstate::fault_text).collect();
         out.insert(format!("{k}.faults"), faults.join(", "));
         out.insert(format!("{k}.conflicts"), conflicts_text(i).join("; "));
+        out.insert(format!("{k}.timing"), timing_text(&i.timing));
     }
     out
 }
@@ -80,6 +81,7 @@ pub fn vrrp_status_json(active: bool, state: Option<&StateView>, units: &[UnitRe
                 "vips_held": i.vips_held.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "faults": i.faults.iter().map(workerstate::fault_text).collect::<Vec<_>>(),
                 "conflicts": conflicts_text(i),
+                "timing": timing_text(&i.timing),
             })
         })
         .collect();
@@ -179,6 +181,32 @@ fn vrrp_status(tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
     tools.action_set(&out)
 }
 
+/// One line of the worker's timing measurements (issue 13): p99 and window maximum in ms;
+/// a measure without samples yet is left out (`-` when none has any).
+fn timing_text(t: &vrrp::Timing) -> String {
+    let ms = |us: u32| f64::from(us) / 1000.0;
+    let parts: Vec<String> = [
+        ("timer late", t.timer_late),
+        ("send late", t.send_late),
+        ("advert gap excess", t.advert_gap_excess),
+    ]
+    .iter()
+    .filter(|(_, s)| s.samples > 0)
+    .map(|(name, s)| {
+        format!(
+            "{name} p99 {:.1} ms max {:.1} ms",
+            ms(s.p99_us),
+            ms(s.max_us)
+        )
+    })
+    .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// Runs the action `name`. Unknown actions fail the action, not the charm.
 pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
     match name {
@@ -229,6 +257,18 @@ mod tests {
             Some("192.0.2.50/32")
         );
         assert_eq!(r.get("worker-active").map(String::as_str), Some("true"));
+        assert_eq!(r.get("vi-23.timing").map(String::as_str), Some("-"));
+        let mut t = vrrp::Timing::default();
+        (
+            t.timer_late.samples,
+            t.timer_late.p99_us,
+            t.timer_late.max_us,
+        ) = (5, 1_250, 3_000);
+        (t.advert_gap_excess.samples, t.advert_gap_excess.max_us) = (2, 27_000);
+        assert_eq!(
+            timing_text(&t),
+            "timer late p99 1.2 ms max 3.0 ms; advert gap excess p99 0.0 ms max 27.0 ms"
+        );
         assert_eq!(vrrp_status_results(false, None).len(), 1);
     }
 }

@@ -1,6 +1,6 @@
 //! Instance configuration: what one `vrrp_instance` means to the protocol core.
 //!
-//! Defaults follow keepalived 2.2.7 (doc §3.2, §3.4). Fields the IO edge alone needs
+//! Defaults follow keepalived 2.2.7 (docs/keepalived-interop.md §7). Fields the IO edge alone needs
 //! (interface, VIP labels, `dev`, excluded VIPs) live in the IO layer, not here.
 
 use std::fmt;
@@ -86,7 +86,7 @@ impl Family {
     }
 }
 
-/// Which checksum a VRRPv3/IPv4 advert is sent with (doc §0.1).
+/// Which checksum a VRRPv3/IPv4 advert is sent with (docs/keepalived-interop.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum V3Checksum {
@@ -175,7 +175,7 @@ impl<'de> Deserialize<'de> for Vip {
 }
 
 /// One tracked check, script or interface, in the order the IO edge reports them with
-/// `Input::Track { index, .. }` (doc §3.3, keepalived `vrrp_track.c`).
+/// `Input::Track { index, .. }` (docs/keepalived-interop.md §6, keepalived `vrrp_track.c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Track {
     /// −253..=253. Zero: failure puts the instance in FAULT. Positive: +W while up.
@@ -246,7 +246,18 @@ pub struct InstanceConfig {
     /// those from a router it also hears VRRPv3 from. Without it, v2 and v3 routers of one VRID
     /// drop each other's adverts and both become master.
     pub v2_compat: bool,
+    /// vrrpd extension (`vrrpd_garp_burst`): after the keepalived-compatible first burst
+    /// (`garp_master_repeat` at once), one more GARP/NA per VIP at each of these offsets from
+    /// becoming master, so one lost frame (or a client busy at that instant) costs no extra
+    /// outage; strictly ascending. Empty (the default) = keepalived's behaviour. Independent of
+    /// `garp_master_delay` (the second burst) and `garp_master_refresh`.
+    pub garp_burst: Vec<Duration>,
 }
+
+/// Most `garp_burst` offsets.
+pub const MAX_GARP_BURST: usize = 8;
+/// Largest `garp_burst` offset (beyond it, `garp_master_delay`/`refresh` are the tools).
+pub const MAX_GARP_BURST_OFFSET: Duration = Duration::from_secs(10);
 
 impl InstanceConfig {
     /// A configuration with keepalived 2.2.7's defaults: priority 100, 1 s interval,
@@ -282,6 +293,7 @@ impl InstanceConfig {
             tracks: Vec::new(),
             handoff_timeout: None,
             v2_compat: false,
+            garp_burst: Vec::new(),
         }
     }
 
@@ -399,6 +411,13 @@ impl InstanceConfig {
         }
         if self.preempt_delay > Duration::from_secs(1000) {
             return Err(ConfigError::PreemptDelay(self.preempt_delay));
+        }
+        let b = &self.garp_burst;
+        if b.len() > MAX_GARP_BURST
+            || b.windows(2).any(|w| w.first() >= w.get(1))
+            || b.last().is_some_and(|t| *t > MAX_GARP_BURST_OFFSET)
+        {
+            return Err(ConfigError::GarpBurst);
         }
         if let Some(t) = self.handoff_timeout {
             if t > MAX_HANDOFF {

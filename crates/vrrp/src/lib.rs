@@ -7,6 +7,8 @@
 //! Wire formats: RFC 3768 (VRRPv2), RFC 5798 / RFC 9568 (VRRPv3). Where keepalived 2.2.7
 //! deviates from the RFCs and interop needs it, keepalived's behaviour is followed and the
 //! deviation is named at the rule.
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod checksum;
 pub mod config;
@@ -19,6 +21,7 @@ pub mod priority;
 pub mod statefile;
 pub mod status;
 pub mod timers;
+pub mod timing;
 
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
 pub use conflicts::{ConflictCounts, ConflictKind};
@@ -28,3 +31,4 @@ pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
 pub use statefile::{ConflictRecord, InstanceRecord, Skipped, StateDoc, StateView};
 pub use status::{Counters, DropReason, Drops, InstanceStatus};
+pub use timing::{Timing, TimingStats};
