@@ -1,6 +1,7 @@
 //! The state file is one contract: what vrrpd's writer puts on disk, the charm reads back,
 //! every role, fault and conflict included; and files of older workers (a refresh reads the
 //! old worker's file once) still read.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::time::Instant;
 
 use keepalived::charm::workerstate;

@@ -2,6 +2,7 @@
 //! whose worker is in FAULT waits and says where the VIP is; the leader sets the application
 //! status from what every unit publishes on the peer relation; a conflict shows in the status;
 //! `vrrp-status` prints the same facts as a table or JSON.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::*;

@@ -4,6 +4,7 @@
 //! here) and the peer relation. The simulator's load balancer charm restarts a stopped
 //! listener in its next hook (as a real charm would), so a killed LB is kept down by a
 //! [`KeepDown`] loop for as long as the test needs it dead.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
