@@ -2,4 +2,5 @@
 //!
 //! The binary (`keepalived-charm`, installed as `dispatch`) is a thin shell over
 //! [`charm::run`]; everything else lives in [`charm`], one concern per module.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 pub mod charm;

@@ -1,4 +1,5 @@
 //! `keepalived-charm`, installed in the charm as `dispatch`: picks the event and runs the charm.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 use std::process::ExitCode;
 
 use keepalived::charm::{self, event::Event};

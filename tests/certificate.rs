@@ -2,6 +2,7 @@
 //! the charm's `port` option points at it) serving openssl-made certificates, the real
 //! dispatcher reading it in every reconcile and in the `check-certificate` action.
 //! Network: loopback only, no other traffic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::tls::{server_config, TlsServer};

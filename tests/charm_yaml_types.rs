@@ -11,6 +11,7 @@
 //!   `"true"`) mean different things to other readers of config.yaml (charmcraft, ops).
 //! * actions.yaml: every action is a map; `params` (if any) is a map of JSON-schema properties
 //!   whose `type` is a JSON-schema type and whose `default` has that type.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_yaml::Value;
 

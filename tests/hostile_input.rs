@@ -4,6 +4,7 @@
 //! After every settle: no hook fails, the status says what is wrong, publications are absent
 //! or exactly right, an invalid change never touches the running worker, and the auth
 //! password leaks nowhere. `KEEPALIVED_HOSTILE_CASES` overrides the case count.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 mod hostile;
 

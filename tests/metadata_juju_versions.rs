@@ -1,6 +1,7 @@
 //! metadata.yaml must admit every Juju the charm works with: 2.9 and every 3.x (issue 9).
 //! The charm uses nothing newer than 2.9, so `assumes` is either absent or asks for no more
 //! than `juju >= 2.9` (a newer floor would shut out 2.9 and 3.1–3.3 controllers at deploy).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 fn metadata() -> serde_yaml::Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/metadata.yaml"))

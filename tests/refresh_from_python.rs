@@ -3,6 +3,7 @@
 //! (not removed, /etc/keepalived kept) once the worker runs, logged, named once in the
 //! status, and the worker speaks VRRPv2 too. The real daemons and the VIP: see
 //! crates/jujusim/tests/refresh_e2e.rs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::*;

@@ -4,7 +4,8 @@ use super::hooktools::{Bag, HookToolError, HookTools};
 use super::paths::Paths;
 use super::sanadvice::{self, DEFAULT_LB_APP};
 use super::service::WorkerService;
-use super::workerstate::WorkerState;
+use super::workerstate;
+use vrrp::StateView;
 
 /// Turns an instance name into an action-set key part (`VI_23` → `vi-23`).
 pub fn key_part(name: &str) -> String {
@@ -27,12 +28,12 @@ pub fn key_part(name: &str) -> String {
 }
 
 /// The results of `vrrp-status` for a worker state (pure).
-pub fn vrrp_status_results(active: bool, state: Option<&WorkerState>) -> Bag {
+pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
     let mut out = Bag::new();
     out.insert("worker-active".into(), active.to_string());
     for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
         let k = key_part(&i.name);
-        out.insert(format!("{k}.role"), i.role.clone());
+        out.insert(format!("{k}.role"), i.role.as_str().to_string());
         out.insert(format!("{k}.base-priority"), i.base_priority.to_string());
         out.insert(
             format!("{k}.effective-priority"),
@@ -40,11 +41,39 @@ pub fn vrrp_status_results(active: bool, state: Option<&WorkerState>) -> Bag {
         );
         out.insert(
             format!("{k}.master-address"),
-            i.master_address.clone().unwrap_or_default(),
+            i.master_address.map(|a| a.to_string()).unwrap_or_default(),
         );
-        out.insert(format!("{k}.vips-held"), i.vips_held.join(" "));
+        let vips: Vec<String> = i.vips_held.iter().map(ToString::to_string).collect();
+        out.insert(format!("{k}.vips-held"), vips.join(" "));
+        out.insert(format!("{k}.timing"), timing_text(&i.timing));
     }
     out
+}
+
+/// One line of the worker's timing measurements (issue 13): p99 and window maximum in ms;
+/// a measure without samples yet is left out (`-` when none has any).
+fn timing_text(t: &vrrp::Timing) -> String {
+    let ms = |us: u32| f64::from(us) / 1000.0;
+    let parts: Vec<String> = [
+        ("timer late", t.timer_late),
+        ("send late", t.send_late),
+        ("advert gap excess", t.advert_gap_excess),
+    ]
+    .iter()
+    .filter(|(_, s)| s.samples > 0)
+    .map(|(name, s)| {
+        format!(
+            "{name} p99 {:.1} ms max {:.1} ms",
+            ms(s.p99_us),
+            ms(s.max_us)
+        )
+    })
+    .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// Runs the action `name`. Unknown actions fail the action, not the charm.
@@ -52,12 +81,12 @@ pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolE
     match name {
         "vrrp-status" => {
             let active = WorkerService.is_active().unwrap_or(false);
-            match WorkerState::read(&paths.worker_state()) {
+            match workerstate::read(&paths.worker_state()) {
                 Ok(state) => {
                     let mut out = vrrp_status_results(active, state.as_ref());
                     if let Some(s) = &state {
                         // A file left by a worker that is gone describes the past.
-                        let live = s.writer_alive(std::path::Path::new("/proc"));
+                        let live = workerstate::writer_alive(s, std::path::Path::new("/proc"));
                         out.insert("state-current".into(), live.to_string());
                     }
                     tools.action_set(&out)
@@ -99,8 +128,8 @@ mod tests {
         assert_eq!(key_part("VI_23"), "vi-23");
         assert_eq!(key_part("VI6_23"), "vi6-23");
         assert_eq!(key_part("__"), "instance");
-        let state: WorkerState = serde_json::from_str(
-            r#"{"version":1,"instances":[{"name":"VI_23","role":"MASTER","base_priority":250,
+        let state: StateView = serde_json::from_str(
+            r#"{"version":1,"instances":[{"name":"VI_23","family":"ipv4","role":"MASTER","base_priority":250,
             "effective_priority":250,"vips_held":["192.0.2.50/32"]}]}"#,
         )
         .unwrap();
@@ -111,6 +140,18 @@ mod tests {
             Some("192.0.2.50/32")
         );
         assert_eq!(r.get("worker-active").map(String::as_str), Some("true"));
+        assert_eq!(r.get("vi-23.timing").map(String::as_str), Some("-"));
+        let mut t = vrrp::Timing::default();
+        (
+            t.timer_late.samples,
+            t.timer_late.p99_us,
+            t.timer_late.max_us,
+        ) = (5, 1_250, 3_000);
+        (t.advert_gap_excess.samples, t.advert_gap_excess.max_us) = (2, 27_000);
+        assert_eq!(
+            timing_text(&t),
+            "timer late p99 1.2 ms max 3.0 ms; advert gap excess p99 0.0 ms max 27.0 ms"
+        );
         assert_eq!(vrrp_status_results(false, None).len(), 1);
     }
 }

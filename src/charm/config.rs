@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Map, Value};
+use vrrp::{Family, Version, Vip};
 
 /// At most this many VIPs per address family (one VRRP advert carries them all).
 pub const MAX_VIPS_PER_FAMILY: usize = 20;
@@ -105,76 +106,6 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-/// Address family of a VIP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Family {
-    /// IPv4
-    V4,
-    /// IPv6
-    V6,
-}
-
-impl Family {
-    /// `ipv4` / `ipv6`, as in the worker's state file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::V4 => "ipv4",
-            Family::V6 => "ipv6",
-        }
-    }
-    /// The largest prefix length.
-    pub fn max_prefix(self) -> u8 {
-        match self {
-            Family::V4 => 32,
-            Family::V6 => 128,
-        }
-    }
-}
-
-/// A virtual IP with its prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Vip {
-    /// The address.
-    pub addr: IpAddr,
-    /// Prefix length (default /32 or /128).
-    pub prefix: u8,
-}
-
-impl Vip {
-    /// The VIP's family.
-    pub fn family(&self) -> Family {
-        match self.addr {
-            IpAddr::V4(_) => Family::V4,
-            IpAddr::V6(_) => Family::V6,
-        }
-    }
-}
-
-impl fmt::Display for Vip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-/// VRRP protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VrrpVersion {
-    /// RFC 3768 (IPv4 only, whole-second adverts, optional PASS auth).
-    V2,
-    /// RFC 5798 (centisecond adverts, IPv4 and IPv6).
-    V3,
-}
-
-impl VrrpVersion {
-    /// 2 or 3.
-    pub fn number(self) -> u8 {
-        match self {
-            VrrpVersion::V2 => 2,
-            VrrpVersion::V3 => 3,
-        }
-    }
-}
-
 /// The VRRP simple-authentication password. Never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthPass(String);
@@ -208,7 +139,7 @@ pub struct CharmConfig {
     /// Health check interval in seconds.
     pub healthcheck_interval: u32,
     /// VRRP version for IPv4 instances (IPv6 always uses v3).
-    pub vrrp_version: VrrpVersion,
+    pub vrrp_version: Version,
     /// Advert interval in centiseconds; `None` = automatic (1 s for v2, 0.1 s for v3).
     pub advert_interval_cs: Option<u16>,
     /// Whether a higher-priority unit takes the VIP back.
@@ -236,18 +167,18 @@ impl CharmConfig {
 
     /// The address families in use, IPv4 first.
     pub fn families(&self) -> Vec<Family> {
-        [Family::V4, Family::V6]
+        [Family::Ipv4, Family::Ipv6]
             .into_iter()
             .filter(|f| self.vips.iter().any(|v| v.family() == *f))
             .collect()
     }
 
     /// The advert interval in centiseconds for an instance of `version`.
-    pub fn advert_cs(&self, version: VrrpVersion) -> u16 {
+    pub fn advert_cs(&self, version: Version) -> u16 {
         match (self.advert_interval_cs, version) {
             (Some(cs), _) => cs,
-            (None, VrrpVersion::V2) => 100,
-            (None, VrrpVersion::V3) => 10,
+            (None, Version::V2) => 100,
+            (None, Version::V3) => 10,
         }
     }
 
@@ -276,16 +207,16 @@ impl CharmConfig {
         let network_interface = check_ifname(&raw_iface, &mut errs);
         let hc = in_range(hc, "healthcheck_interval", 1, 3600, &mut errs).map(|h| h as u32);
         let version = match version {
-            Some(2) => Some(VrrpVersion::V2),
-            Some(3) => Some(VrrpVersion::V3),
+            Some(2) => Some(Version::V2),
+            Some(3) => Some(Version::V3),
             Some(v) => {
                 errs.push(ConfigError::new("vrrp_version", v, "must be 2 or 3"));
                 None
             }
             None => None,
         };
-        let has_v6 = vips.iter().any(|v| v.family() == Family::V6);
-        let has_v4 = vips.iter().any(|v| v.family() == Family::V4);
+        let has_v6 = vips.iter().any(|v| v.family() == Family::Ipv6);
+        let has_v4 = vips.iter().any(|v| v.family() == Family::Ipv4);
         let advert_cs = match (advert, version) {
             (Some(a), Some(ver)) => check_advert(a, ver, has_v6, &mut errs),
             _ => None,
@@ -439,7 +370,7 @@ fn parse_vip(token: &str) -> Result<Vip, String> {
     let addr: IpAddr = addr_s
         .parse()
         .map_err(|_| format!("{} is not an IP address", quoted(addr_s)))?;
-    let fam = Vip { addr, prefix: 0 }.family();
+    let fam = Family::of(&addr);
     let max = fam.max_prefix();
     let prefix = match prefix_s {
         None => max,
@@ -472,7 +403,7 @@ fn parse_vip(token: &str) -> Result<Vip, String> {
     if let Some(what) = bad {
         return Err(format!("{addr} is {what}, not a usable VIP"));
     }
-    Ok(Vip { addr, prefix })
+    Ok(Vip::new(addr, prefix))
 }
 
 fn parse_vips(raw: &str, errs: &mut Vec<ConfigError>) -> Vec<Vip> {
@@ -487,7 +418,7 @@ fn parse_vips(raw: &str, errs: &mut Vec<ConfigError>) -> Vec<Vip> {
             Err(reason) => bad.push(reason),
         }
     }
-    for fam in [Family::V4, Family::V6] {
+    for fam in [Family::Ipv4, Family::Ipv6] {
         let n = vips.iter().filter(|v| v.family() == fam).count();
         if n > MAX_VIPS_PER_FAMILY {
             bad.push(format!(
@@ -550,12 +481,7 @@ fn check_ifname(raw: &str, errs: &mut Vec<ConfigError>) -> Option<String> {
     }
 }
 
-fn check_advert(
-    a: f64,
-    ver: VrrpVersion,
-    has_v6: bool,
-    errs: &mut Vec<ConfigError>,
-) -> Option<u16> {
+fn check_advert(a: f64, ver: Version, has_v6: bool, errs: &mut Vec<ConfigError>) -> Option<u16> {
     if a == 0.0 {
         return None;
     }
@@ -573,7 +499,7 @@ fn check_advert(
     }
     let in_v3 = (1.0..=4095.0).contains(&cs);
     match ver {
-        VrrpVersion::V2 => {
+        Version::V2 => {
             if cs % 100.0 != 0.0 || !(100.0..=25500.0).contains(&cs) {
                 push(errs, "VRRPv2 needs whole seconds between 1 and 255");
                 return None;
@@ -586,7 +512,7 @@ fn check_advert(
                 return None;
             }
         }
-        VrrpVersion::V3 => {
+        Version::V3 => {
             if !in_v3 {
                 push(errs, "VRRPv3 needs 0.01 to 40.95 seconds");
                 return None;
@@ -634,7 +560,7 @@ fn check_metrics(
 
 fn check_auth(
     raw: &str,
-    ver: Option<VrrpVersion>,
+    ver: Option<Version>,
     has_v4: bool,
     no_vips: bool,
     errs: &mut Vec<ConfigError>,
@@ -662,7 +588,7 @@ fn check_auth(
         ));
         return None;
     }
-    if ver == Some(VrrpVersion::V3) {
+    if ver == Some(Version::V3) {
         errs.push(ConfigError::new(
             "auth_pass",
             hidden,

@@ -24,9 +24,9 @@ fn defaults_of_the_old_charm_parse() {
     .unwrap();
     assert!(c.vips.is_empty());
     assert_eq!((c.port, c.router_id, c.healthcheck_interval), (443, 23, 2));
-    assert_eq!(c.vrrp_version, VrrpVersion::V3);
-    assert_eq!(c.advert_cs(VrrpVersion::V3), 10);
-    assert_eq!(c.advert_cs(VrrpVersion::V2), 100);
+    assert_eq!(c.vrrp_version, Version::V3);
+    assert_eq!(c.advert_cs(Version::V3), 10);
+    assert_eq!(c.advert_cs(Version::V2), 100);
     assert!(!c.preempt && !c.unicast && c.auth_pass.is_none());
     assert_eq!(c.network_interface, None);
     assert_eq!(c.vip_hostname, None);
@@ -74,8 +74,8 @@ fn vips_default_prefix_order_and_families() {
     let c = parse(json!({"virtual_ip":" 10.1.2.3/16  2001:db8::5 192.0.2.7 "})).unwrap();
     let shown: Vec<String> = c.vips.iter().map(ToString::to_string).collect();
     assert_eq!(shown, ["10.1.2.3/16", "2001:db8::5/128", "192.0.2.7/32"]);
-    assert_eq!(c.families(), [Family::V4, Family::V6]);
-    assert_eq!(c.vips_of(Family::V6).len(), 1);
+    assert_eq!(c.families(), [Family::Ipv4, Family::Ipv6]);
+    assert_eq!(c.vips_of(Family::Ipv6).len(), 1);
 }
 
 #[test]
@@ -237,14 +237,11 @@ fn hostname_and_interface() {
 fn advert_interval_rules() {
     let v2 = |a: Value| json!({"vrrp_version":2,"advert_interval":a,"virtual_ip":"192.0.2.1"});
     let v3 = |a: Value| json!({"vrrp_version":3,"advert_interval":a,"virtual_ip":"192.0.2.1"});
-    assert_eq!(parse(v2(json!(3))).unwrap().advert_cs(VrrpVersion::V2), 300);
-    assert_eq!(parse(v2(json!(0))).unwrap().advert_cs(VrrpVersion::V2), 100);
+    assert_eq!(parse(v2(json!(3))).unwrap().advert_cs(Version::V2), 300);
+    assert_eq!(parse(v2(json!(0))).unwrap().advert_cs(Version::V2), 100);
+    assert_eq!(parse(v3(json!(0.05))).unwrap().advert_cs(Version::V3), 5);
     assert_eq!(
-        parse(v3(json!(0.05))).unwrap().advert_cs(VrrpVersion::V3),
-        5
-    );
-    assert_eq!(
-        parse(v3(json!(40.95))).unwrap().advert_cs(VrrpVersion::V3),
+        parse(v3(json!(40.95))).unwrap().advert_cs(Version::V3),
         4095
     );
     assert_eq!(

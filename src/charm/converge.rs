@@ -2,13 +2,14 @@
 //! relation data (only differing keys) and the status.
 use std::path::{Path, PathBuf};
 
-use super::desired::{self, BagWrite, FileSpec, LegacyStop, Plan, RunPlan, Status};
+use super::desired::{self, BagWrite, Changed, FileSpec, LegacyStop, Plan, Prelude, RunPlan};
 use super::files::{remove_if_exists, write_if_changed};
-use super::hooktools::{HookToolError, HookTools, LogLevel, StatusLevel};
+use super::hooktools::{HookToolError, HookTools, LogLevel};
 use super::paths::Paths;
 use super::service::{self, ServiceError, ServiceVerb, WorkerService, LEGACY};
+use super::status::{self, RunNotes, Status, WorkerOutcome};
 use super::workerbin::{self, WorkerBinError};
-use super::workerstate::WorkerState;
+use super::workerstate;
 use super::world::{World, STATE_PUBLISHED_VIP};
 
 /// How long a hook waits for a just started worker to listen before it stops the previous
@@ -171,13 +172,8 @@ impl<'a> Converger<'a> {
         let path = self.paths.worker_state();
         let deadline = std::time::Instant::now() + LISTEN_BOUND;
         loop {
-            if let Ok(Some(st)) = WorkerState::read(&path) {
-                let up = !st.instances.is_empty()
-                    && st
-                        .instances
-                        .iter()
-                        .all(|i| i.role == "BACKUP" || i.role == "MASTER");
-                if up && st.writer_alive(Path::new("/proc")) {
+            if let Ok(Some(st)) = workerstate::read(&path) {
+                if workerstate::all_up(&st) && workerstate::writer_alive(&st, Path::new("/proc")) {
                     return true;
                 }
             }
@@ -192,13 +188,28 @@ impl<'a> Converger<'a> {
         }
     }
 
-    /// Applies `plan` (and `legacy`, from [`desired::legacy_stop`]) against what `world` saw.
+    /// Carries out the hook's [`Prelude`].
+    fn prelude(&mut self, p: &Prelude) -> Result<(), ConvergeError> {
+        if p.clear_pause {
+            let flag = self.paths.paused_flag();
+            remove_if_exists(&flag).map_err(io_err(&flag))?;
+        }
+        if let Some(v) = p.app_version {
+            self.tools.application_version_set(v)?;
+        }
+        Ok(())
+    }
+
+    /// Applies `prelude`, then `plan` (and `legacy`, from [`desired::legacy_stop`]) against
+    /// what `world` saw.
     pub fn apply(
         mut self,
+        prelude: &Prelude,
         plan: Plan,
         legacy: Option<LegacyStop>,
         world: &World,
     ) -> Result<Report, ConvergeError> {
+        self.prelude(prelude)?;
         // Run stops the old daemon itself, once the worker runs (the shortest gap).
         if let (Some(l), false) = (legacy, matches!(plan, Plan::Run(_))) {
             self.replace_legacy(l, !matches!(plan, Plan::Remove))?;
@@ -250,10 +261,7 @@ impl<'a> Converger<'a> {
                     self.report.service_calls.push("daemon-reload".into());
                     self.svc.daemon_reload()?;
                 }
-                self.status(&Status {
-                    level: StatusLevel::Maintenance,
-                    message: "vrrpd stopped and removed".into(),
-                })?;
+                self.status(&status::removed())?;
             }
             Plan::Run(run) => self.run(*run, legacy, world)?,
         }
@@ -288,37 +296,28 @@ impl<'a> Converger<'a> {
         if !self.svc.is_enabled()? {
             self.verb(ServiceVerb::Enable)?;
         }
-        // A new binary or unit needs a restart (SIGTERM: the worker hands the VIP over
-        // make-before-break, so clients see no gap). A new configuration only needs SIGHUP: the
-        // worker applies soft changes in place and replaces changed instances make-before-break,
-        // so the VIP does not move needlessly (ARCHITECTURE.md, vrrpd task layout).
-        let action = if !world.worker.active {
-            Some(ServiceVerb::Start)
-        } else if unit_changed || bin_changed {
-            Some(ServiceVerb::Restart)
-        } else if conf_changed {
-            Some(ServiceVerb::Reload)
-        } else {
-            None
+        let changed = Changed {
+            binary: bin_changed,
+            unit: unit_changed,
+            config: conf_changed,
+        };
+        let action = desired::service_action(world.worker.active, changed);
+        let notes = RunNotes {
+            legacy_note: run.legacy_note,
+            cert_note: run.cert_note.as_ref(),
+            strict_san_check: run.strict_san_check,
         };
         let mut running = world.worker.active;
-        if let Some(verb) = action {
-            let why = match (bin_changed, unit_changed, conf_changed) {
-                (true, _, _) => "new worker binary",
-                (_, true, _) => "unit file changed",
-                (_, _, true) => "configuration changed",
-                _ => "worker was not running",
-            };
+        if let Some((verb, why)) = action {
             self.log(LogLevel::Info, &format!("vrrpd: {} ({why})", verb.as_str()));
             if let Err(e) = self.verb(verb) {
                 self.log(LogLevel::Error, &e.to_string());
-                return self.status(&Status {
-                    level: StatusLevel::Blocked,
-                    message: format!("vrrpd failed to {}; see journalctl -u vrrpd", verb.as_str()),
-                });
+                let failed = WorkerOutcome::Failed(verb);
+                return self.status(&status::after_run(failed, notes, None));
             }
             running = self.svc.is_active()?;
         }
+        let action = action.map(|(verb, _)| verb);
         // The previous charm's daemon goes once the worker runs (desired::legacy_stop).
         if let Some(l) = legacy {
             if running {
@@ -337,10 +336,7 @@ impl<'a> Converger<'a> {
             self.relation_writes(std::slice::from_ref(w))?;
         }
         if !running {
-            return self.status(&Status {
-                level: StatusLevel::Blocked,
-                message: "vrrpd is not running; see journalctl -u vrrpd".into(),
-            });
+            return self.status(&status::after_run(WorkerOutcome::NotRunning, notes, None));
         }
         self.relation_writes(&run.publish)?;
         if world.published_vip.as_deref() != Some(run.published_vip.as_str()) {
@@ -351,16 +347,10 @@ impl<'a> Converger<'a> {
             self.tools.state_set(&remember)?;
         }
         let fresh = matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart));
-        let state = if fresh {
-            None
-        } else {
-            world.worker.state.as_ref()
-        };
-        self.status(&desired::run_status(
-            state,
-            run.legacy_note,
-            run.cert_note.as_ref(),
-            run.strict_san_check,
+        self.status(&status::after_run(
+            WorkerOutcome::Running { fresh },
+            notes,
+            world.worker.state.as_ref(),
         ))
     }
 }

@@ -1,24 +1,18 @@
 //! Pure decisions: world → the plan for files, service, relation data and status.
 use std::net::IpAddr;
 
-use super::config::{CharmConfig, Family, VrrpVersion};
+use super::config::CharmConfig;
 use super::event::Event;
-use super::hooktools::{Bag, StatusLevel};
+use super::hooktools::Bag;
 use super::netinfo::HostFacts;
 use super::paths::Paths;
 use super::render::{self, CheckSpec, InstanceSpec, RenderError, UnitSpec, WorkerConfigSpec};
 use super::sanadvice::{self, CertNote, Finding, DEFAULT_LB_APP};
-use super::workerstate::WorkerState;
+use super::service::ServiceVerb;
+use super::status::{self, Status};
 use super::world::{PeerRelation, Relation, World};
+use vrrp::{Family, Version};
 
-/// Status when `virtual_ip` is empty (exact text of the old charm).
-pub const MSG_NO_VIP: &str = "Please configure virtual ips";
-/// Status while a series upgrade runs.
-pub const MSG_SERIES_UPGRADE: &str = "Series upgrade in progress";
-/// Status prefix when the worker runs.
-pub const MSG_READY: &str = "VIP ready";
-/// Role shown while the worker has not (yet) reported its state.
-pub const MSG_STARTING: &str = "worker starting";
 /// Bytes of config problems a status names before `; and N more` (the first is always whole).
 pub const STATUS_BUDGET: usize = 400;
 /// Peer bag keys.
@@ -30,31 +24,6 @@ pub const CHECK_NAME: &str = "chk_lb_port";
 /// Peer bag key: `"1"` while this unit has replaced the previous charm's `keepalived.service`,
 /// so units that never ran it (added later) also keep VRRPv2 compatibility.
 pub const PEER_KEY_LEGACY: &str = "replaced-keepalived";
-/// Status note while the worker runs VRRPv2-compatible after replacing the previous charm's
-/// daemon (it names `keepalived.service` once).
-pub const MSG_LEGACY: &str =
-    "replaced keepalived.service of the previous charm (stopped, disabled; VRRPv2-compatible)";
-/// Status note while an invalid config keeps the previous charm's daemon serving the VIP.
-pub const MSG_LEGACY_KEPT: &str = "keepalived.service of the previous charm left running";
-
-/// A workload status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// Level.
-    pub level: StatusLevel,
-    /// Message.
-    pub message: String,
-}
-
-impl Status {
-    fn new(level: StatusLevel, message: impl Into<String>) -> Self {
-        Self {
-            level,
-            message: message.into(),
-        }
-    }
-}
-
 /// A file the charm owns on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSpec {
@@ -95,7 +64,7 @@ pub struct RunPlan {
     /// The first VIP, remembered in charm state once published (see [`hold_writes`]).
     pub published_vip: String,
     /// The worker runs VRRPv2-compatible because the previous charm's daemon was replaced
-    /// here or on a peer: the status says so ([`MSG_LEGACY`]).
+    /// here or on a peer: the status says so ([`status::MSG_LEGACY`]).
     pub legacy_note: bool,
 }
 
@@ -120,53 +89,106 @@ pub enum Plan {
     Run(Box<RunPlan>),
 }
 
+/// What kind of hook this is for the worker, from the event and the pause flag alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `stop`, `remove`: tear down.
+    Teardown,
+    /// `pre-series-upgrade`, or any hook while paused (until `post-series-upgrade`).
+    Paused,
+    /// Everything else: run the worker if the configuration allows.
+    Running,
+}
+
+/// The phase of a hook (the one place that decides which events run the worker).
+pub fn phase(event: &Event, paused: bool) -> Phase {
+    match event {
+        Event::Stop | Event::Remove => Phase::Teardown,
+        Event::PreSeriesUpgrade => Phase::Paused,
+        Event::PostSeriesUpgrade => Phase::Running,
+        _ if paused => Phase::Paused,
+        _ => Phase::Running,
+    }
+}
+
+/// What this hook's writes changed for the worker (the converger reports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Changed {
+    /// A new worker binary was installed.
+    pub binary: bool,
+    /// The systemd unit changed.
+    pub unit: bool,
+    /// The worker config changed.
+    pub config: bool,
+}
+
+/// The service call a hook that runs the worker makes, and why. A new binary or unit needs a
+/// restart (SIGTERM: the worker hands the VIP over make-before-break, so clients see no gap).
+/// A new configuration only needs SIGHUP: the worker applies soft changes in place and replaces
+/// changed instances make-before-break, so the VIP does not move needlessly (ARCHITECTURE.md,
+/// vrrpd task layout).
+pub fn service_action(active: bool, c: Changed) -> Option<(ServiceVerb, &'static str)> {
+    let why = match (c.binary, c.unit, c.config) {
+        (true, _, _) => "new worker binary",
+        (_, true, _) => "unit file changed",
+        (_, _, true) => "configuration changed",
+        _ => "worker was not running",
+    };
+    if !active {
+        Some((ServiceVerb::Start, why))
+    } else if c.unit || c.binary {
+        Some((ServiceVerb::Restart, why))
+    } else if c.config {
+        Some((ServiceVerb::Reload, why))
+    } else {
+        None
+    }
+}
+
+/// Side effects a hook makes before its plan, whatever the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prelude {
+    /// `post-series-upgrade`: remove the pause flag.
+    pub clear_pause: bool,
+    /// `install`, `upgrade-charm`: `application-version-set`.
+    pub app_version: Option<&'static str>,
+}
+
+/// The prelude of a hook (pure).
+pub fn prelude(event: &Event) -> Prelude {
+    Prelude {
+        clear_pause: *event == Event::PostSeriesUpgrade,
+        app_version: matches!(event, Event::Install | Event::UpgradeCharm)
+            .then_some(env!("CARGO_PKG_VERSION")),
+    }
+}
+
 /// Computes the plan for this hook.
 pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
-    match &world.env.event {
-        Event::Stop | Event::Remove => return Ok(Plan::Remove),
-        Event::PreSeriesUpgrade => {
-            return Ok(Plan::Pause(Status::new(
-                StatusLevel::Blocked,
-                MSG_SERIES_UPGRADE,
-            )))
-        }
-        Event::PostSeriesUpgrade => {}
-        _ if world.paused => {
-            return Ok(Plan::Pause(Status::new(
-                StatusLevel::Blocked,
-                MSG_SERIES_UPGRADE,
-            )))
-        }
-        _ => {}
+    match phase(&world.env.event, world.paused) {
+        Phase::Teardown => return Ok(Plan::Remove),
+        Phase::Paused => return Ok(Plan::Pause(status::series_upgrade())),
+        Phase::Running => {}
     }
-    let kept = if world.legacy.active {
-        format!("; {MSG_LEGACY_KEPT}")
-    } else {
-        String::new()
-    };
+    let kept = world.legacy.active;
     let cfg = match &world.config {
         Ok(c) => c,
         Err(e) => {
-            return Ok(Plan::Hold(Status::new(
-                StatusLevel::Blocked,
-                format!("Invalid config: {}{kept}", e.summary(STATUS_BUDGET)),
+            return Ok(Plan::Hold(status::invalid_config(
+                &e.summary(STATUS_BUDGET),
+                kept,
             )))
         }
     };
     if cfg.vips.is_empty() {
         return Ok(Plan::Idle {
-            status: Status::new(StatusLevel::Blocked, MSG_NO_VIP),
+            status: status::no_vip(),
             clear: clear_writes(&world.relations),
         });
     }
     let net = match resolve_network(cfg, &world.host) {
         Ok(n) => n,
-        Err(msg) => {
-            return Ok(Plan::Hold(Status::new(
-                StatusLevel::Blocked,
-                format!("Invalid config: {msg}{kept}"),
-            )))
-        }
+        Err(msg) => return Ok(Plan::Hold(status::invalid_config(&msg, kept))),
     };
     let mut spec = worker_spec(
         cfg,
@@ -178,7 +200,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
     let compat = v2_compat_needed(world);
     for (i, fam) in spec.instances.iter_mut().zip(cfg.families()) {
         // Only a VRRPv3 IPv4 instance can interoperate (RFC 5798 §8.4); the old group is IPv4.
-        i.v2_compat = compat && fam == Family::V4 && i.version == VrrpVersion::V3.number();
+        i.v2_compat = compat && fam == Family::Ipv4 && i.version == Version::V3.number();
     }
     let legacy_note = spec.instances.iter().any(|i| i.v2_compat);
     let families = cfg.families();
@@ -194,7 +216,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
     };
     let sysctl = FileSpec {
         path: paths.sysctl_file(),
-        content: render::sysctl_file(families.contains(&Family::V6))?.into_bytes(),
+        content: render::sysctl_file(families.contains(&Family::Ipv6))?.into_bytes(),
         mode: 0o644,
     };
     let publish = world
@@ -350,41 +372,6 @@ pub fn v2_compat_needed(world: &World) -> bool {
     l.present() || l.replaced || peer_replaced
 }
 
-/// The `active` status once the worker runs, with its role(s) when the state file knows them,
-/// else `worker starting` (no state file yet, a stale or unreadable one, or just restarted).
-pub fn ready_status(state: Option<&WorkerState>) -> Status {
-    let role = state
-        .and_then(WorkerState::role_summary)
-        .unwrap_or_else(|| MSG_STARTING.to_string());
-    Status::new(StatusLevel::Active, format!("{MSG_READY} ({role})"))
-}
-
-/// The status of a running worker plus, when set, the legacy note ([`MSG_LEGACY`]) and the
-/// certificate check's note (one line): `VIP ready (MASTER); LB cert lacks SAN(s) …`. Missing
-/// SANs block only with `strict`.
-pub fn run_status(
-    state: Option<&WorkerState>,
-    legacy_note: bool,
-    note: Option<&CertNote>,
-    strict: bool,
-) -> Status {
-    let mut ready = ready_status(state);
-    if legacy_note {
-        ready.message = format!("{}; {MSG_LEGACY}", ready.message);
-    }
-    match note {
-        None => ready,
-        Some(n) => {
-            let level = if strict && n.missing_sans {
-                StatusLevel::Blocked
-            } else {
-                StatusLevel::Active
-            };
-            Status::new(level, format!("{}; {}", ready.message, n.text))
-        }
-    }
-}
-
 /// Priority levels between two neighbouring units.
 ///
 /// After the master dies every backup's Master_Down_Timer ends Skew_Time =
@@ -417,10 +404,10 @@ pub struct Network {
 /// Picks the interface and source addresses; the error names the option and value.
 pub fn resolve_network(cfg: &CharmConfig, host: &HostFacts) -> Result<Network, String> {
     let families = cfg.families();
-    let first = families.first().copied().unwrap_or(Family::V4);
+    let first = families.first().copied().unwrap_or(Family::Ipv4);
     let (default_first, default_other) = match first {
-        Family::V4 => (&host.default_v4, &host.default_v6),
-        Family::V6 => (&host.default_v6, &host.default_v4),
+        Family::Ipv4 => (&host.default_v4, &host.default_v6),
+        Family::Ipv6 => (&host.default_v6, &host.default_v4),
     };
     let shown = cfg.network_interface.clone().unwrap_or_default();
     let interface = match &cfg.network_interface {
@@ -448,10 +435,10 @@ pub fn resolve_network(cfg: &CharmConfig, host: &HostFacts) -> Result<Network, S
         .find(|a| !a.link_local)
         .or_else(|| v6.first())
         .map(|a| a.addr);
-    if families.contains(&Family::V4) && src_v4.is_none() {
+    if families.contains(&Family::Ipv4) && src_v4.is_none() {
         return Err(format!("network_interface={shown:?}: interface {interface} has no IPv4 address to send VRRP from"));
     }
-    if families.contains(&Family::V6) && src_v6.is_none() {
+    if families.contains(&Family::Ipv6) && src_v6.is_none() {
         return Err(format!("network_interface={shown:?}: interface {interface} has no IPv6 address to send VRRP from"));
     }
     Ok(Network {
@@ -472,16 +459,16 @@ pub fn worker_spec(
     let mut instances = Vec::new();
     for fam in cfg.families() {
         let version = match fam {
-            Family::V4 => cfg.vrrp_version,
-            Family::V6 => VrrpVersion::V3,
+            Family::Ipv4 => cfg.vrrp_version,
+            Family::Ipv6 => Version::V3,
         };
         let (name, src, key) = match fam {
-            Family::V4 => (
+            Family::Ipv4 => (
                 format!("VI_{}", cfg.router_id),
                 net.src_v4.map(IpAddr::V4),
                 PEER_KEY_V4,
             ),
-            Family::V6 => (
+            Family::Ipv6 => (
                 format!("VI6_{}", cfg.router_id),
                 net.src_v6.map(IpAddr::V6),
                 PEER_KEY_V6,
@@ -500,8 +487,8 @@ pub fn worker_spec(
             advert_int: render::seconds(u32::from(cfg.advert_cs(version))),
             nopreempt: !cfg.preempt,
             auth_pass: match version {
-                VrrpVersion::V2 => cfg.auth_pass.as_ref().map(|p| p.expose().to_string()),
-                VrrpVersion::V3 => None,
+                Version::V2 => cfg.auth_pass.as_ref().map(|p| p.expose().to_string()),
+                Version::V3 => None,
             },
             unicast: cfg.unicast,
             unicast_src: if cfg.unicast {
@@ -536,7 +523,7 @@ fn peer_addresses(p: &PeerRelation, key: &str, fam: Family) -> Vec<String> {
         };
         let right_family = matches!(
             (fam, addr),
-            (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+            (Family::Ipv4, IpAddr::V4(_)) | (Family::Ipv6, IpAddr::V6(_))
         );
         if right_family && !out.contains(&addr.to_string()) {
             out.push(addr.to_string());

@@ -1,12 +1,15 @@
 use super::*;
 use crate::charm::config::CharmConfig;
 use crate::charm::event::RelationHook;
+use crate::charm::hooktools::StatusLevel;
 use crate::charm::netinfo::{LinkFacts, V6Addr};
 use crate::charm::sanadvice::CertNote;
+use crate::charm::status::{ready_status, run_status, MSG_LEGACY, MSG_LEGACY_KEPT};
 use crate::charm::tlscheck::{CertCheck, ProbeError, ServedCert};
 use crate::charm::world::{HookEnv, LegacyFacts, Peer, Unit, WorkerFacts};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
+use vrrp::StateView;
 
 fn host() -> HostFacts {
     let mut h = HostFacts::default();
@@ -418,9 +421,10 @@ fn priorities_are_stable_spaced_and_distinct_for_25_units() {
 #[test]
 fn ready_status_shows_the_role() {
     assert_eq!(ready_status(None).message, "VIP ready (worker starting)");
-    let s: WorkerState =
-        serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"BACKUP"}]}"#)
-            .unwrap();
+    let s: StateView = serde_json::from_str(
+        r#"{"version":1,"instances":[{"name":"VI_23","family":"ipv4","role":"BACKUP"}]}"#,
+    )
+    .unwrap();
     assert_eq!(
         ready_status(Some(&s)),
         Status::new(StatusLevel::Active, "VIP ready (BACKUP)")
@@ -510,9 +514,10 @@ fn the_certificate_check_becomes_a_note_on_the_ready_status() {
         })
     );
     assert!(!p.strict_san_check);
-    let state: WorkerState =
-        serde_json::from_str(r#"{"version":1,"instances":[{"name":"VI_23","role":"MASTER"}]}"#)
-            .unwrap();
+    let state: StateView = serde_json::from_str(
+        r#"{"version":1,"instances":[{"name":"VI_23","family":"ipv4","role":"MASTER"}]}"#,
+    )
+    .unwrap();
     assert_eq!(
         run_status(Some(&state), false, p.cert_note.as_ref(), false),
         Status::new(StatusLevel::Active, format!("VIP ready (MASTER); {lacks}"))
@@ -682,4 +687,100 @@ fn after_replacing_the_old_daemon_the_worker_speaks_vrrpv2_too() {
     );
     w.legacy = legacy(false, false, true);
     assert!(!text(&run_plan(&w).config).contains("vrrpd_v2_compat"));
+}
+
+/// The decision table: event × paused → phase, plan and prelude; then, in the running phase,
+/// worker active × what this hook's writes changed → the service call.
+#[test]
+fn phase_event_paused_and_changes_decide_the_plan() {
+    use Phase::{Paused, Running, Teardown};
+    let website = Event::Relation {
+        endpoint: "website".into(),
+        kind: RelationHook::Changed,
+    };
+    // (event, phase unpaused, phase paused, clears pause, sets app version)
+    let table = [
+        (Event::Install, Running, Paused, false, true),
+        (Event::Start, Running, Paused, false, false),
+        (Event::ConfigChanged, Running, Paused, false, false),
+        (Event::UpgradeCharm, Running, Paused, false, true),
+        (Event::UpdateStatus, Running, Paused, false, false),
+        (Event::LeaderElected, Running, Paused, false, false),
+        (website, Running, Paused, false, false),
+        (Event::Stop, Teardown, Teardown, false, false),
+        (Event::Remove, Teardown, Teardown, false, false),
+        (Event::PreSeriesUpgrade, Paused, Paused, false, false),
+        (Event::PostSeriesUpgrade, Running, Running, true, false),
+    ];
+    let cfg = json!({"virtual_ip": "10.10.74.250/24"});
+    for (event, unpaused, when_paused, clear, version) in table {
+        for (paused, want) in [(false, unpaused), (true, when_paused)] {
+            assert_eq!(phase(&event, paused), want, "{event:?} paused={paused}");
+            let mut w = world(cfg.clone(), 0, event.clone());
+            w.paused = paused;
+            let p = plan(&w, &paths()).unwrap();
+            let kind_ok = match want {
+                Teardown => p == Plan::Remove,
+                Paused => p == Plan::Pause(status::series_upgrade()),
+                Running => matches!(p, Plan::Run(_)),
+            };
+            assert!(kind_ok, "{event:?} paused={paused}: {p:?}");
+            let pre = prelude(&event);
+            assert_eq!(pre.clear_pause, clear, "{event:?}");
+            assert_eq!(pre.app_version.is_some(), version, "{event:?}");
+        }
+    }
+    // (active, binary, unit, config) → verb
+    use ServiceVerb::{Reload, Restart, Start};
+    let calls = [
+        (
+            (false, false, false, false),
+            Some((Start, "worker was not running")),
+        ),
+        (
+            (false, false, false, true),
+            Some((Start, "configuration changed")),
+        ),
+        (
+            (false, false, true, false),
+            Some((Start, "unit file changed")),
+        ),
+        (
+            (false, true, true, true),
+            Some((Start, "new worker binary")),
+        ),
+        ((true, false, false, false), None),
+        (
+            (true, false, false, true),
+            Some((Reload, "configuration changed")),
+        ),
+        (
+            (true, false, true, false),
+            Some((Restart, "unit file changed")),
+        ),
+        (
+            (true, false, true, true),
+            Some((Restart, "unit file changed")),
+        ),
+        (
+            (true, true, false, false),
+            Some((Restart, "new worker binary")),
+        ),
+        (
+            (true, true, false, true),
+            Some((Restart, "new worker binary")),
+        ),
+        (
+            (true, true, true, true),
+            Some((Restart, "new worker binary")),
+        ),
+    ];
+    for ((active, binary, unit, config), want) in calls {
+        let c = Changed {
+            binary,
+            unit,
+            config,
+        };
+        assert_eq!(service_action(active, c), want, "active={active} {c:?}");
+    }
 }

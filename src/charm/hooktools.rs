@@ -1,5 +1,5 @@
 //! Typed client over the Juju hook tools, run as processes found on `PATH`
-//! (or in an explicit directory). Call forms follow `juju-hook-environment.md` §2.1.
+//! (or in an explicit directory). Call forms follow docs/juju-hook-environment.md §2.
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ pub mod paths;
 pub mod render;
 pub mod sanadvice;
 pub mod service;
+pub mod status;
 pub mod tlscheck;
 pub mod workerbin;
 pub mod workerstate;
@@ -36,14 +37,6 @@ pub enum CharmError {
     /// A hook tool failed.
     #[error(transparent)]
     HookTool(#[from] hooktools::HookToolError),
-    /// A charm file could not be changed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path.
-        path: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
 }
 
 /// Runs one event with the real hook tools and host paths.
@@ -55,21 +48,12 @@ pub fn run(event: Event) -> Result<converge::Report, CharmError> {
         actions::run(name, &tools, &paths)?;
         return Ok(converge::Report::default());
     }
-    if env.event == Event::PostSeriesUpgrade {
-        let flag = paths.paused_flag();
-        files::remove_if_exists(&flag).map_err(|source| CharmError::Io {
-            path: flag.display().to_string(),
-            source,
-        })?;
-    }
-    if matches!(env.event, Event::Install | Event::UpgradeCharm) {
-        tools.application_version_set(env!("CARGO_PKG_VERSION"))?;
-    }
     let (world, warnings) = World::read(env, &tools, &paths)?;
     for w in warnings {
         let _ = tools.juju_log(LogLevel::Warning, &w);
     }
     let plan = desired::plan(&world, &paths)?;
     let legacy = desired::legacy_stop(&world, &plan);
-    Ok(converge::Converger::new(&tools, &paths).apply(plan, legacy, &world)?)
+    let prelude = desired::prelude(&world.env.event);
+    Ok(converge::Converger::new(&tools, &paths).apply(&prelude, plan, legacy, &world)?)
 }

@@ -1,6 +1,6 @@
 //! What the certificate check tells the operator (pure): the status note and the exact
 //! `juju config` commands for the load balancer and the control plane (publish + verify + tell,
-//! `charmed-kubernetes-relations.md` §3.3; a subordinate cannot configure other applications).
+//! docs/charmed-kubernetes.md §2; a subordinate cannot configure other applications).
 use std::net::{IpAddr, SocketAddr};
 
 use super::config::CharmConfig;

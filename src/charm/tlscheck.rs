@@ -2,7 +2,7 @@
 //!
 //! Clients reach the load balancer through the VIP and verify its certificate against the
 //! address or name they dialled, so every VIP must be an **IP** SAN and `vip_hostname` a **DNS**
-//! SAN of the certificate the load balancer serves (see `charmed-kubernetes-relations.md` §3.3).
+//! SAN of the certificate the load balancer serves (see docs/charmed-kubernetes.md §2).
 //! [`probe`] opens TLS to `127.0.0.1:<port>` (the same listener the VIP reaches), accepts any
 //! chain (we read the certificate, we do not trust it) and returns the leaf's SANs;
 //! [`missing`] is the pure comparison.

@@ -8,7 +8,7 @@ use super::netinfo::{self, HostFacts, NetInfoError};
 use super::paths::Paths;
 use super::service::{ServiceError, WorkerService, LEGACY};
 use super::tlscheck::{CertCheck, PROBE_TIMEOUT};
-use super::workerstate::WorkerState;
+use super::workerstate;
 
 /// Endpoints whose own unit bag the charm writes.
 pub const PUBLISHED_ENDPOINTS: [&str; 2] = ["loadbalancer", "website"];
@@ -142,7 +142,7 @@ pub struct WorkerFacts {
     /// `systemctl is-active`.
     pub active: bool,
     /// The state file, if present and readable.
-    pub state: Option<WorkerState>,
+    pub state: Option<vrrp::StateView>,
 }
 
 /// The original Python charm's apt `keepalived.service` on this host, as `systemctl` sees it
@@ -218,12 +218,8 @@ pub fn principal_app(tools: &HookTools) -> Result<Option<String>, HookToolError>
 
 /// Whether this hook will run the worker, so the certificate check is worth its time.
 fn runs_worker(env: &HookEnv, config: &Result<CharmConfig, ConfigErrors>, paused: bool) -> bool {
-    let running_event = match env.event {
-        Event::Stop | Event::Remove | Event::PreSeriesUpgrade => false,
-        Event::PostSeriesUpgrade => true,
-        _ => !paused,
-    };
-    running_event && config.as_ref().is_ok_and(|c| !c.vips.is_empty())
+    super::desired::phase(&env.event, paused) == super::desired::Phase::Running
+        && config.as_ref().is_ok_and(|c| !c.vips.is_empty())
 }
 
 /// Reads the certificate the local load balancer serves on `127.0.0.1:<port>`, sending SNI
@@ -278,8 +274,8 @@ impl World {
             None => None,
         };
         let host = netinfo::read_host_facts()?;
-        let state = match WorkerState::read(&paths.worker_state()) {
-            Ok(Some(s)) if !s.writer_alive(std::path::Path::new("/proc")) => {
+        let state = match workerstate::read(&paths.worker_state()) {
+            Ok(Some(s)) if !workerstate::writer_alive(&s, std::path::Path::new("/proc")) => {
                 warnings.push(format!(
                     "ignoring stale worker state: its writer (pid {}) is gone",
                     s.pid

@@ -193,20 +193,35 @@ impl Lab {
         (lb, web)
     }
 
+    /// Settles a fresh deployment and checks what every new subordinate unit must show: the
+    /// new-unit hook order (`install` first, then the `juju-info` relation, leadership,
+    /// `config-changed`, `start`) and the unconfigured status, nothing written, no worker.
+    /// Returns the hook records and the units.
+    pub fn settle_new_units(&mut self) -> (Vec<HookRecord>, Vec<String>) {
+        let first = self.settle();
+        let units = self.units();
+        for u in &units {
+            let seq = juju_emu::hooks_of(&first, u);
+            assert_eq!(seq.first(), Some(&"install"), "{u}: {seq:?}");
+            let leadership = ["leader-elected", "leader-settings-changed"];
+            assert!(leadership.iter().any(|h| seq.contains(h)), "{u}: {seq:?}");
+            for hook in ["juju-info-relation-created", "config-changed", "start"] {
+                assert!(seq.contains(&hook), "{u}: no {hook} in {seq:?}");
+            }
+            assert_eq!(
+                self.status(u),
+                ("blocked".into(), "Please configure virtual ips".into())
+            );
+            assert!(!self.file(u, CONF).exists(), "{u}");
+            assert!(!self.active(u), "{u}");
+        }
+        (first, units)
+    }
+
     /// Runs hooks until idle and asserts that every hook exited 0.
     pub fn settle(&mut self) -> Vec<HookRecord> {
         let recs = self.juju.settle().unwrap();
-        for r in &recs {
-            assert!(
-                r.ok(),
-                "hook {} on {} failed ({}):\n{}\n{}",
-                r.hook,
-                r.unit,
-                r.exit_code,
-                r.stdout,
-                r.stderr
-            );
-        }
+        recs.iter().for_each(HookRecord::assert_ok);
         recs
     }
 

@@ -200,11 +200,9 @@ pub fn ensure() -> Result<()> {
     Ok(())
 }
 
-/// Program names started by name in Rust sources: `Command::new("x")`, and netlab's
-/// `.run("x", …)`, `.exec("x", …)`, `.spawn(label, "x", …)`, plus commands run through
-/// `ip netns exec NS x`. Returns (program, file) pairs.
+/// The workspace's files whose name passes `keep`, skipping hidden folders, `target` and `fuzz`.
 #[cfg(test)]
-pub fn spawned_programs(root: &std::path::Path) -> Vec<(String, PathBuf)> {
+pub fn workspace_files(root: &std::path::Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -219,12 +217,27 @@ pub fn spawned_programs(root: &std::path::Path) -> Vec<(String, PathBuf)> {
                 if !(name.starts_with('.') || name == "target" || name == "fuzz") {
                     stack.push(p);
                 }
-            } else if name.ends_with(".rs") && !p.ends_with("xtask/src/deps.rs") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
-                    for prog in programs_in(&text) {
-                        found.push((prog, p.clone()));
-                    }
-                }
+            } else if keep(&name) {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// Program names started by name in Rust sources: `Command::new("x")`, and netlab's
+/// `.run("x", …)`, `.exec("x", …)`, `.spawn(label, "x", …)`, plus commands run through
+/// `ip netns exec NS x`. Returns (program, file) pairs.
+#[cfg(test)]
+pub fn spawned_programs(root: &std::path::Path) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    for p in workspace_files(root, |name| name.ends_with(".rs")) {
+        if p.ends_with("xtask/src/deps.rs") {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            for prog in programs_in(&text) {
+                found.push((prog, p.clone()));
             }
         }
     }

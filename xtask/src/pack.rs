@@ -2,7 +2,7 @@
 //! zip per architecture, check every binary in it, lint each with charmcraft.
 //!
 //! The zips are assembled here (not with `charmcraft pack`) because charmcraft can only build on an
-//! Ubuntu host of the same release or inside LXD; see docs/juju-hook-environment.md §5.
+//! Ubuntu host of the same release or inside LXD; see docs/juju-hook-environment.md §4.
 //! `charmcraft.yaml` describes the same builds for charmcraft, as far as its schema allows.
 //!
 //! The binaries are linked statically against musl (`<triple>-unknown-linux-musl`, toolchain in

@@ -9,6 +9,8 @@
 //! a server that cannot prove it holds the key, or a broken TLS stack, fails the handshake.
 //!
 //! The `ring` provider is used (aws-lc-rs needs cmake and a C toolchain at build time).
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::sync::{Arc, OnceLock};
 

@@ -33,6 +33,7 @@ fn capture(
     let ifindex = nix::net::if_::if_nametoindex(ifname).map_err(std::io::Error::from)?;
     // SAFETY: socket(2), setsockopt(2), bind(2), recv(2) and close(2) with correctly sized
     // arguments; the fd is closed on every path below.
+    #[allow(unsafe_code)]
     unsafe {
         let proto = (libc::ETH_P_IP as u16).to_be();
         let fd = libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto));

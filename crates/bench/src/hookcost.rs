@@ -69,6 +69,7 @@ fn waitpid(pid: i32) -> Result<i32> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid on our own child with a valid status pointer.
+        #[allow(unsafe_code)]
         let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
         if r == pid {
             return Ok(status);
@@ -83,8 +84,11 @@ fn waitpid(pid: i32) -> Result<i32> {
 /// Waits until `pid` is a zombie without reaping it (its /proc entries stay readable).
 fn wait_zombie(pid: i32) -> Result<()> {
     loop {
-        // SAFETY: zeroed siginfo is valid; waitid on our own child.
+        // SAFETY: siginfo_t is plain data, all-zero is a valid value.
+        #[allow(unsafe_code)]
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our own child with a valid, exclusively borrowed siginfo.
+        #[allow(unsafe_code)]
         let r = unsafe {
             libc::waitid(
                 libc::P_PID,
@@ -105,6 +109,7 @@ fn wait_zombie(pid: i32) -> Result<()> {
 
 fn ptrace(req: libc::c_uint, pid: i32, data: usize) -> Result<()> {
     // SAFETY: PTRACE_SETOPTIONS/PTRACE_CONT on our stopped tracee; data is flags or a signal.
+    #[allow(unsafe_code)]
     let r = unsafe { libc::ptrace(req, pid, 0usize, data) };
     if r == -1 {
         return Err(std::io::Error::last_os_error()).context("ptrace");
@@ -120,6 +125,7 @@ pub fn exec_measured(out: &Path, cmd: &[OsString]) -> Result<i32> {
     let mut c = Command::new(prog);
     c.args(args);
     // SAFETY: ptrace(TRACEME) is async-signal-safe; the child then stops at its execve.
+    #[allow(unsafe_code)]
     unsafe {
         c.pre_exec(|| {
             if libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize) == -1 {

@@ -7,6 +7,9 @@
 //! the VIP). Resource use is measured separately at idle. See [`run`].
 //!
 //! Root is required; everything runs inside namespaces the lab creates and is removed on drop.
+// Tool / test-support crate: a panic fails only the test or developer command that hit it, with
+// its message, so unwrap/expect are allowed here; the product crates deny them (root Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod adverts;
 pub mod charmcost;
@@ -137,25 +140,15 @@ pub fn run(opts: Opts) -> anyhow::Result<Report> {
     let md = report.markdown();
     println!("{md}");
     std::fs::create_dir_all(&opts.out).with_context(|| format!("create {}", opts.out.display()))?;
-    write_atomic(&opts.out.join("report.md"), md.as_bytes())?;
-    write_atomic(
+    atomicfile::write(&opts.out.join("report.md"), md.as_bytes(), 0o644)?;
+    atomicfile::write(
         &opts.out.join("report.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
+        0o644,
     )?;
     eprintln!(
         "bench: wrote {} and report.json",
         opts.out.join("report.md").display()
     );
     Ok(report)
-}
-
-fn write_atomic(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().context("report path has no directory")?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("write {}", path.display()))?;
-    Ok(())
 }

@@ -121,6 +121,7 @@ fn cpu_ns(pids: &[i32]) -> u64 {
 
 fn clock_ticks_per_s() -> f64 {
     // SAFETY: sysconf has no preconditions.
+    #[allow(unsafe_code)]
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if t > 0 {
         t as f64

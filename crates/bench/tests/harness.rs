@@ -1,6 +1,7 @@
 //! The harness measures something sane: one quick trial per scenario with vrrpd on the shared
 //! configuration (a), and every configuration is accepted by the daemon that runs it.
 //! Root required (skipped otherwise). vrrpd: `$BENCH_VRRPD`, else built in release mode.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};

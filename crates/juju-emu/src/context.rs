@@ -3,7 +3,7 @@
 //! snapshot taken when the hook starts, the remote-data cache and the buffered writes.
 
 use crate::error::{Error, Result};
-use crate::fsutil::{write_atomic, FileLock};
+use crate::fsutil::FileLock;
 use crate::hook::{HookKind, HookSpec, LogLine};
 use crate::model::{Model, PortRange};
 use serde::{Deserialize, Serialize};
@@ -169,7 +169,7 @@ impl HookContext {
             path: file.to_path_buf(),
             msg: e.to_string(),
         })?;
-        write_atomic(file, &data)
+        Ok(atomicfile::write(file, &data, 0o644)?)
     }
 
     /// Reads a context file.

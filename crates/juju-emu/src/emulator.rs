@@ -6,15 +6,15 @@ use crate::config;
 use crate::error::{Error, Result};
 use crate::hook::{ActionSpec, HookKind, HookRecord, HookSpec};
 use crate::model::{
-    AgentState, Application, Bag, Life, Machine, Model, ModelInfo, Relation, RelationEnd,
-    SeriesUpgrade, Status, Unit,
+    AgentState, Application, Bag, Life, Machine, Model, ModelInfo, RelationEnd, SeriesUpgrade,
+    Status, Unit,
 };
 use crate::resolver;
 use crate::runner::{run_hook, RunnerOptions};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Result of `run_action`.
@@ -324,35 +324,21 @@ impl Juju {
             } else {
                 Scope::Global
             };
-            let id = m.next_relation_id;
-            m.next_relation_id += 1;
-            m.relations.insert(
-                id,
-                Relation {
-                    id,
-                    ends: vec![
-                        RelationEnd {
-                            app: aa.clone(),
-                            endpoint: x.name.clone(),
-                            role: x.role,
-                            implicit: x.implicit,
-                        },
-                        RelationEnd {
-                            app: ba.clone(),
-                            endpoint: y.name.clone(),
-                            role: y.role,
-                            implicit: y.implicit,
-                        },
-                    ],
-                    interface: x.interface.clone(),
-                    scope,
-                    peer: false,
-                    life: Life::Alive,
-                    in_scope: BTreeSet::new(),
-                    unit_settings: BTreeMap::new(),
-                    app_settings: BTreeMap::new(),
+            let ends = vec![
+                RelationEnd {
+                    app: aa.clone(),
+                    endpoint: x.name.clone(),
+                    role: x.role,
+                    implicit: x.implicit,
                 },
-            );
+                RelationEnd {
+                    app: ba.clone(),
+                    endpoint: y.name.clone(),
+                    role: y.role,
+                    implicit: y.implicit,
+                },
+            ];
+            let id = m.new_relation(ends, &x.interface, scope);
             Ok(id)
         })
     }
@@ -798,26 +784,12 @@ fn add_peer_relations(m: &mut Model, app: &str, meta: &CharmMeta) {
         if exists {
             continue;
         }
-        let id = m.next_relation_id;
-        m.next_relation_id += 1;
-        m.relations.insert(
-            id,
-            Relation {
-                id,
-                ends: vec![RelationEnd {
-                    app: app.to_string(),
-                    endpoint: p.name.clone(),
-                    role: Role::Peer,
-                    implicit: false,
-                }],
-                interface: p.interface.clone(),
-                scope: p.scope,
-                peer: true,
-                life: Life::Alive,
-                in_scope: BTreeSet::new(),
-                unit_settings: BTreeMap::new(),
-                app_settings: BTreeMap::new(),
-            },
-        );
+        let end = RelationEnd {
+            app: app.to_string(),
+            endpoint: p.name.clone(),
+            role: Role::Peer,
+            implicit: false,
+        };
+        m.new_relation(vec![end], &p.interface, p.scope);
     }
 }

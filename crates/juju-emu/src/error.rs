@@ -56,3 +56,10 @@ impl Error {
         }
     }
 }
+
+impl From<atomicfile::Error> for Error {
+    fn from(e: atomicfile::Error) -> Self {
+        let (path, source) = e.into_parts();
+        Error::Io { path, source }
+    }
+}

@@ -1,25 +1,10 @@
-//! File helpers: atomic writes, advisory locks, random hex.
+//! File helpers: reads, advisory locks, random hex (atomic writes are `atomicfile`'s).
 
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
-
-/// Writes `data` to `path` atomically: temp file in the same directory, fsync, rename.
-pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(data).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
 
 /// Reads a whole file as UTF-8 text.
 pub fn read_text(path: &Path) -> Result<String> {
@@ -44,6 +29,7 @@ impl FileLock {
             .map_err(|e| Error::io(path, e))?;
         loop {
             // SAFETY: flock on a valid, owned file descriptor.
+            #[allow(unsafe_code)]
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
             if rc == 0 {
                 return Ok(FileLock { _file: file });

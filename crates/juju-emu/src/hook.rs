@@ -217,4 +217,26 @@ impl HookRecord {
     pub fn ok(&self) -> bool {
         self.exit_code == 0
     }
+
+    /// Panics, with the hook's output, unless it succeeded (for tests).
+    pub fn assert_ok(&self) {
+        assert!(
+            self.ok(),
+            "hook {} on {} failed ({}):\n{}\n{}",
+            self.hook,
+            self.unit,
+            self.exit_code,
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+/// The hooks `unit` ran, in order, out of `records`.
+pub fn hooks_of<'a>(records: &'a [HookRecord], unit: &str) -> Vec<&'a str> {
+    records
+        .iter()
+        .filter(|r| r.unit == unit)
+        .map(|r| r.hook.as_str())
+        .collect()
 }

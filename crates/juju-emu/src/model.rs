@@ -358,6 +358,28 @@ pub struct Model {
 }
 
 impl Model {
+    /// Records a new Alive relation with no units in scope and no data, between `ends` (one
+    /// peer end, or two), and returns its id.
+    pub fn new_relation(&mut self, ends: Vec<RelationEnd>, interface: &str, scope: Scope) -> u64 {
+        let id = self.next_relation_id;
+        self.next_relation_id += 1;
+        let peer = matches!(ends.as_slice(), [e] if e.role == Role::Peer);
+        self.relations.insert(
+            id,
+            Relation {
+                id,
+                ends,
+                interface: interface.to_string(),
+                scope,
+                peer,
+                life: Life::Alive,
+                in_scope: BTreeSet::new(),
+                unit_settings: BTreeMap::new(),
+                app_settings: BTreeMap::new(),
+            },
+        );
+        id
+    }
     /// Looks up a unit.
     pub fn unit(&self, name: &str) -> crate::Result<&Unit> {
         self.units

@@ -1,6 +1,7 @@
-//! The uniter resolver (§3): which hook a unit runs next, what happens to the model before and
-//! after a hook (scope entry, commit or discard, agent-set statuses), and the hook-less
-//! transitions (implicit scopes, subordinate creation/teardown, dead units, leadership).
+//! The uniter resolver (docs/juju-hook-environment.md §3): which hook a unit runs next, what
+//! happens to the model before and after a hook (scope entry, commit or discard, agent-set
+//! statuses), and the hook-less transitions (implicit scopes, subordinate creation/teardown, dead
+//! units, leadership).
 
 use crate::charm::{Role, Scope};
 use crate::context::HookContext;
@@ -153,7 +154,7 @@ pub fn next_hook(m: &Model, unit: &str) -> Option<HookSpec> {
     None
 }
 
-/// nextHookForRelation (§3 "Per relation").
+/// nextHookForRelation (docs/juju-hook-environment.md §3).
 fn relation_hook(m: &Model, u: &Unit, rid: u64, rs: &RelationAgentState) -> Option<HookSpec> {
     let rel = m.relations.get(&rid)?;
     if !rs.created || m.end_is_implicit(rel, &u.name) {

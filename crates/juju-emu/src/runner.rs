@@ -1,5 +1,6 @@
-//! The hook runner: builds the §1.3 environment from scratch, installs the hook-tool symlinks,
-//! execs the charm's handler under the machine lock, and commits or discards the context.
+//! The hook runner: builds the environment (docs/juju-hook-environment.md §1) from scratch,
+//! installs the hook-tool symlinks, execs the charm's handler under the machine lock, and commits
+//! or discards the context.
 
 use crate::context::HookContext;
 use crate::error::{Error, Result};
@@ -75,7 +76,8 @@ fn sanitize(id: &str) -> String {
     id.replace('/', "-")
 }
 
-/// The environment of a hook (§1.3), without the tools dir / socket parts filled by the caller.
+/// The environment of a hook (docs/juju-hook-environment.md §1), without the tools dir / socket
+/// parts filled by the caller.
 pub(crate) fn hook_env(
     m: &crate::model::Model,
     unit: &str,

@@ -3,7 +3,7 @@
 //! saves, so several processes can share one model.
 
 use crate::error::{Error, Result};
-use crate::fsutil::{write_atomic, FileLock};
+use crate::fsutil::FileLock;
 use crate::hook::HookRecord;
 use crate::model::{Model, ModelInfo};
 use std::io::Write;
@@ -32,7 +32,7 @@ impl Store {
         let _lock = FileLock::acquire(&store.lock_path())?;
         store.save(&model)?;
         let log = store.dir.join("hooks.jsonl");
-        write_atomic(&log, b"")?;
+        atomicfile::write(&log, b"", 0o644)?;
         Ok(store)
     }
 
@@ -69,7 +69,7 @@ impl Store {
             path: path.clone(),
             msg: e.to_string(),
         })?;
-        write_atomic(&path, &data)
+        Ok(atomicfile::write(&path, &data, 0o644)?)
     }
 
     /// A consistent snapshot of the model.

@@ -4,6 +4,7 @@
 //! (`ParseSettingsYAML`). Each expected text is what juju/charm `config.go` (v12) and juju/schema
 //! v1.2.0 produce, with the 3.x application facade's `parsing settings for application` context
 //! (see the module docs of `juju_emu::config`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::{charm, Fx};

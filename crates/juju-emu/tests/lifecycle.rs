@@ -1,7 +1,9 @@
 //! Runner and resolver behaviour with a tiny shell charm.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{hooks_detail, hooks_of, Fx};
+use common::{hooks_detail, Fx};
+use juju_emu::hooks_of;
 use juju_emu::Life;
 
 #[test]
@@ -150,7 +152,7 @@ fn own_writes_do_not_trigger_changed_but_others_see_them() {
     assert_eq!(fx.juju.relation_data(cluster, "tsub/0").unwrap()["x"], "1");
     assert_eq!(fx.juju.relation_data(cluster, "tsub").unwrap()["y"], "2");
     let recs = fx.settle();
-    assert_eq!(hooks_of(&recs, "tsub/0"), Vec::<String>::new());
+    assert_eq!(hooks_of(&recs, "tsub/0"), Vec::<&str>::new());
     assert_eq!(
         hooks_detail(&recs, "tsub/1"),
         [
@@ -228,7 +230,7 @@ fn leader_removal_and_set_leader() {
     fx.juju.remove_unit("tprin/1").unwrap();
     let recs = fx.settle();
     assert!(
-        hooks_of(&recs, "tsub/0").contains(&"leader-elected".to_string()),
+        hooks_of(&recs, "tsub/0").contains(&"leader-elected"),
         "{recs:?}"
     );
     assert_eq!(
@@ -286,7 +288,7 @@ fn upgrade_and_series_upgrade_sequences() {
     assert_eq!(recs[0].env["JUJU_TARGET_BASE"], "ubuntu@24.04");
     fx.juju.set_config("tsub", &[("title", "x")]).unwrap();
     let recs = fx.settle();
-    assert_eq!(hooks_of(&recs, "tsub/0"), Vec::<String>::new(), "paused");
+    assert_eq!(hooks_of(&recs, "tsub/0"), Vec::<&str>::new(), "paused");
     assert_eq!(hooks_of(&recs, "tsub/1"), ["config-changed"]);
     fx.juju.complete_series_upgrade(&machine).unwrap();
     let recs = fx.settle();

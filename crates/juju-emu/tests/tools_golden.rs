@@ -1,5 +1,6 @@
 //! Golden tests of the hook tools: the real binary through its symlink, as a hook runs it,
 //! with stdout, stderr and exit code compared byte for byte.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::Fx;

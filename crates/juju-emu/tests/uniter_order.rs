@@ -2,9 +2,11 @@
 //! juju/juju (internal/worker/uniter/…; 3.x has the same files under worker/uniter/):
 //! teardown hooks depend on what ran, a reboot runs `start`, and `config-changed` refreshes the
 //! unit's network settings in every relation it has joined.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{hooks_of, Fx};
+use common::Fx;
+use juju_emu::hooks_of;
 
 /// resolver.go `nextOp`, Dying: `stop` only `if localState.Started && !localState.Stopped`,
 /// `remove` only `if localState.Installed && !localState.Removed`.
@@ -107,7 +109,7 @@ fn config_changed_rewrites_network_settings_of_joined_relations() {
     );
     fx.juju.set_config("tsub", &[("title", "one")]).unwrap();
     let recs = fx.settle();
-    assert!(hooks_of(&recs, "tsub/0").contains(&"config-changed".to_string()));
+    assert!(hooks_of(&recs, "tsub/0").contains(&"config-changed"));
     let b = bag(&fx);
     assert_eq!(
         (
@@ -124,7 +126,7 @@ fn config_changed_rewrites_network_settings_of_joined_relations() {
         )
     );
     // The other unit saw the change (-changed with the unit's address).
-    assert!(hooks_of(&recs, "tsub/1").contains(&"cluster-relation-changed".to_string()));
+    assert!(hooks_of(&recs, "tsub/1").contains(&"cluster-relation-changed"));
 
     // The next hook that writes the VIP wins again (it differs from what is stored now).
     fx.juju.request_update_status(Some("tsub/0")).unwrap();

@@ -1,7 +1,9 @@
 //! A refresh to a charm with a new peer endpoint (the original keepalived charm had none).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{charm, hooks_of, Fx, SUB_CONFIG, SUB_META};
+use common::{charm, Fx, SUB_CONFIG, SUB_META};
+use juju_emu::hooks_of;
 
 /// juju/juju state Application.SetCharm creates the peer relations a refreshed charm adds
 /// ("extraPeerRelations"); every unit then enters it (created, joined). Refreshing again adds
@@ -35,15 +37,9 @@ fn upgrade_adds_the_peer_relation_the_new_charm_declares() {
     assert_eq!(ids.len(), 1);
     for u in ["tsub/0", "tsub/1"] {
         let hooks = hooks_of(&recs, u);
-        assert_eq!(hooks.first().map(String::as_str), Some("upgrade-charm"));
-        assert!(
-            hooks.contains(&"cluster-relation-created".to_string()),
-            "{hooks:?}"
-        );
-        assert!(
-            hooks.contains(&"cluster-relation-joined".to_string()),
-            "{hooks:?}"
-        );
+        assert_eq!(hooks.first(), Some(&"upgrade-charm"));
+        assert!(hooks.contains(&"cluster-relation-created"), "{hooks:?}");
+        assert!(hooks.contains(&"cluster-relation-joined"), "{hooks:?}");
     }
     fx.juju.upgrade_charm("tsub", &fx.sub.clone()).unwrap();
     fx.settle();

@@ -2,26 +2,19 @@
 //! charm directory, or write one of the built-in simulator charms.
 
 use crate::error::{Error, Result};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-/// Writes `data` to `path` atomically (temp file in the same directory, fsync, rename).
+/// How the simulator writes its files: mode 0644, missing directories created.
+pub const FILE: atomicfile::Options = atomicfile::Options::mode(0o644).create_dirs();
+
+/// An executable: mode 0755, missing directories created.
+pub const EXECUTABLE: atomicfile::Options = atomicfile::Options::mode(0o755).create_dirs();
+
+/// Writes `data` to `path` atomically and durably with [`FILE`]'s options (`atomicfile`).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::Invalid(format!("{} has no parent", path.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(data).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    Ok(atomicfile::write_with(path, data, &FILE)?)
 }
 
 /// Unpacks a `.charm` zip into `dest` (which must not exist), keeping unix mode bits. Entries
@@ -103,7 +96,9 @@ pub fn write_builtin(name: &str, exe: &Path, dest: &Path) -> Result<()> {
         exe.display()
     );
     let p = dest.join("dispatch");
-    write_atomic(&p, dispatch.as_bytes())?;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| Error::io(&p, e))
+    Ok(atomicfile::write_with(
+        &p,
+        dispatch.as_bytes(),
+        &EXECUTABLE,
+    )?)
 }

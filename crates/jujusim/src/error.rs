@@ -47,3 +47,10 @@ impl Error {
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<atomicfile::Error> for Error {
+    fn from(e: atomicfile::Error) -> Self {
+        let (path, source) = e.into_parts();
+        Error::Io { path, source }
+    }
+}

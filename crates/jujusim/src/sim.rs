@@ -134,6 +134,7 @@ impl Sim {
             .stdout(log)
             .stderr(log2);
         // SAFETY: setsid is async-signal-safe; the controller must outlive this CLI process.
+        #[allow(unsafe_code)]
         unsafe {
             c.pre_exec(|| {
                 libc::setsid();

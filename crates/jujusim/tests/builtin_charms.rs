@@ -1,10 +1,10 @@
 //! The simulator with its built-in charms only (root): hooks inside namespaces, the real TLS
 //! listener and its SANs, the supervised service, machine removal, and complete cleanup.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use jujusim::proof;
-use jujusim::proto::Request;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(120);
@@ -96,16 +96,7 @@ fn stand_ins_serve_tls_publish_and_clean_up() {
 
     // systemctl supervises: a killed listener comes back (Restart=always).
     let ns0 = sim.hosts().unwrap().machines["0"].clone();
-    let pid_of = || -> Option<i32> {
-        let v = sim
-            .call(&Request::Services, Duration::from_secs(5))
-            .unwrap();
-        v.as_array()?
-            .iter()
-            .find(|s| s["machine"] == "0" && s["name"] == "kubeapi-lb.service")?["pid"]
-            .as_i64()
-            .map(|p| p as i32)
-    };
+    let pid_of = || common::service_pid(sim, "0", "kubeapi-lb.service");
     let pid = pid_of().expect("listener pid");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
@@ -153,15 +144,7 @@ fn reboot_restarts_enabled_services_empties_run_and_runs_start() {
     let sim = &model.sim;
     sim.deploy("kubeapi-load-balancer", None, 1, &[]).unwrap();
     sim.wait_idle(T).unwrap();
-    let pid_of = || -> Option<i64> {
-        let v = sim
-            .call(&Request::Services, Duration::from_secs(5))
-            .unwrap();
-        v.as_array()?
-            .iter()
-            .find(|s| s["machine"] == "0" && s["name"] == "kubeapi-lb.service")?["pid"]
-            .as_i64()
-    };
+    let pid_of = || common::service_pid(sim, "0", "kubeapi-lb.service");
     let before = pid_of().expect("listener pid");
     let run = sim.md.machine_root("0").join("run");
     std::fs::create_dir_all(run.join("leftover")).unwrap();

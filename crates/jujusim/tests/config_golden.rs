@@ -2,6 +2,7 @@
 //! code compared byte for byte with what Juju 3.6 prints for the keepalived charm's own
 //! config.yaml (type rules: juju/charm config.go, juju/schema; see `juju_emu::config`). No root
 //! needed: the model is created with juju-emu directly and no controller runs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use juju_emu::{Juju, ModelInfo, RunnerOptions};
 use std::io::Write;

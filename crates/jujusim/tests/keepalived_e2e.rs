@@ -2,6 +2,7 @@
 //! `target/charm/keepalived.charm` is missing): statuses, the data master and worker see, the
 //! certificate a client gets on the VIP, one VIP holder, failover on link loss, VIP hand-over on
 //! unit removal, invalid config, and remove-relation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

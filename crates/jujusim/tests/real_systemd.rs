@@ -10,12 +10,13 @@
 //! Needs root, `systemd-nspawn`, `debootstrap` (`cargo xtask test` installs them) and the packed
 //! charm (`$KEEPALIVED_CHARM` or `target/charm/keepalived.charm`); the root file system is built
 //! once (about a minute) and cached in `<target>/nspawn/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use juju_emu::{HookKind, HookSpec, Juju, RunnerOptions};
+use juju_emu::{HookKind, HookRecord, HookSpec, Juju, RunnerOptions};
 use netlab::nspawn::{Container, ContainerSpec, Rootfs};
 
 const VIP: &str = "192.0.2.250";
@@ -121,6 +122,16 @@ fn journal(c: &Container) -> Vec<serde_json::Value> {
     .collect()
 }
 
+/// How many of the journal `records` are the worker's `--cleanup` reporting its VIPs gone.
+fn cleanups_logged(records: &[serde_json::Value]) -> usize {
+    let cleanup = |r: &&serde_json::Value| {
+        r["MESSAGE"]
+            .as_str()
+            .is_some_and(|m| m.contains("VIP absent or removed"))
+    };
+    records.iter().filter(cleanup).count()
+}
+
 fn status(juju: &Juju) -> (String, String) {
     let m = juju.model().unwrap();
     let s = &m.units[UNIT].workload_status;
@@ -128,17 +139,10 @@ fn status(juju: &Juju) -> (String, String) {
 }
 
 fn settle(juju: &mut Juju) {
-    for r in juju.settle().unwrap() {
-        assert!(
-            r.ok(),
-            "hook {} on {} failed ({}):\n{}\n{}",
-            r.hook,
-            r.unit,
-            r.exit_code,
-            r.stdout,
-            r.stderr
-        );
-    }
+    juju.settle()
+        .unwrap()
+        .iter()
+        .for_each(HookRecord::assert_ok);
 }
 
 /// The emulator with hooks running inside the container's current boot.
@@ -482,15 +486,7 @@ fn packed_charm_under_real_systemd() {
     measure("journal priorities checked", t0.elapsed());
 
     // kill -9: ExecStopPost --cleanup removes the VIP, Restart=always brings the worker back.
-    let cleanups_before = records
-        .iter()
-        .filter(|r| {
-            r["MESSAGE"]
-                .as_str()
-                .unwrap_or("")
-                .contains("VIP absent or removed")
-        })
-        .count();
+    let cleanups_before = cleanups_logged(&records);
     let t0 = Instant::now();
     c.run("kill", &["-9", &pid.to_string()]).unwrap();
     let gone = wait_for(
@@ -510,15 +506,7 @@ fn packed_charm_under_real_systemd() {
         stop_post.contains("--cleanup") && stop_post.contains("status=0"),
         "{stop_post}"
     );
-    let cleanups_after = journal(&c)
-        .iter()
-        .filter(|r| {
-            r["MESSAGE"]
-                .as_str()
-                .unwrap_or("")
-                .contains("VIP absent or removed")
-        })
-        .count();
+    let cleanups_after = cleanups_logged(&journal(&c));
     assert!(
         cleanups_after > cleanups_before,
         "the cleanup logged nothing"

@@ -8,6 +8,7 @@
 //!
 //! Measured: the client's longest gap (bound: 1 s) and the longest time two machines held the
 //! VIP at once (bound: one advert interval of the new group, 100 ms).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

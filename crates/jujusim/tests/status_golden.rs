@@ -1,5 +1,6 @@
 //! Golden tests: the simulator's `juju status` in Juju 3.6's tabular layout. No root needed: the
 //! model is built with juju-emu directly and rendered with a fixed timestamp.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use juju_emu::{Juju, ModelInfo, RunnerOptions, Status};
 use jujusim::status::{render, StatusContext};

@@ -185,17 +185,6 @@ mod tests {
     use super::*;
     use std::process::Command;
 
-    /// The project's skip policy (netlab::skip), inlined: kaconf does not depend on netlab.
-    /// Under `cargo xtask test` (KEEPALIVED_TESTS_STRICT set) a skip fails the test.
-    fn skip(reason: &str) {
-        if std::env::var_os("KEEPALIVED_TESTS_STRICT").is_some_and(|v| !v.is_empty()) {
-            panic!(
-                "cannot run: {reason} (skipping is not allowed: KEEPALIVED_TESTS_STRICT is set)"
-            );
-        }
-        eprintln!("SKIP: {reason}");
-    }
-
     /// Every ignored keyword must be a real keepalived 2.2.7 keyword: it has to appear in
     /// the installed man page (the test is skipped where `man` or the page is missing).
     #[test]
@@ -205,12 +194,12 @@ mod tests {
             .env("MANWIDTH", "200")
             .output()
         else {
-            skip("man not available");
+            netlab::skip("man not available");
             return;
         };
         let page = String::from_utf8_lossy(&out.stdout).replace("\u{8}", "");
         if page.len() < 10_000 {
-            skip("keepalived.conf(5) not installed");
+            netlab::skip("keepalived.conf(5) not installed");
             return;
         }
         let words: std::collections::HashSet<&str> = page

@@ -1,5 +1,6 @@
 //! Loads every fixture under tests/fixtures: valid ones must load (with the expected
 //! values), invalid ones must fail with the expected line and reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! here with veth interfaces `eth0` and `eth1` (nothing is sent: `-t` only parses).
 //! keepalived 2.2.7 exits 0 when the configuration is clean, 5 on configuration errors
 //! and 6 when the only complaint is script security.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -88,16 +89,13 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// Whether the comparison can run here: root (it makes a network namespace) and keepalived
+/// installed; otherwise the project's skip policy (`netlab::skip`).
 fn available() -> bool {
-    if !Path::new(KEEPALIVED).exists() {
-        // Same policy as netlab::skip (kaconf has no test dependency on netlab).
-        if std::env::var_os("KEEPALIVED_TESTS_STRICT").is_some_and(|v| !v.is_empty()) {
-            panic!("{KEEPALIVED} not installed (skipping is not allowed: KEEPALIVED_TESTS_STRICT is set)");
-        }
-        eprintln!("SKIP: {KEEPALIVED} not installed; skipping the keepalived comparison");
+    if netlab::skip_unless_root() {
         return false;
     }
-    true
+    Path::new(KEEPALIVED).exists() || !netlab::skip(&format!("{KEEPALIVED} not installed"))
 }
 
 /// keepalived's verdict: Ok when accepted, Err(output) when it reported problems.

@@ -64,14 +64,7 @@ where
     R: Send,
 {
     run_in_netns(netns, move || -> Result<R> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| Error::Io {
-                what: "build tokio runtime".into(),
-                source,
-            })?;
-        Ok(rt.block_on(f()))
+        Ok(current_thread_runtime()?.block_on(f()))
     })?
 }
 
@@ -102,18 +95,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let ns = netns.to_string();
-    let handle = std::thread::Builder::new()
-        .name(format!("netns-{netns}"))
-        .spawn(move || -> Result<R> {
-            enter_netns(&ns)?;
-            Ok(f())
-        })
-        .map_err(|source| Error::Io {
-            what: "spawn netns thread".into(),
-            source,
-        })?;
-    Ok(NetnsThread { handle })
+    spawn_entered(netns, move || Ok(f()))
 }
 
 /// Like [`spawn_in_netns`] but runs the future made by `f` on a current-thread tokio runtime.
@@ -123,23 +105,36 @@ where
     Fut: Future<Output = R>,
     R: Send + 'static,
 {
+    spawn_entered(netns, move || Ok(current_thread_runtime()?.block_on(f())))
+}
+
+/// A thread named after `netns` that enters it, then runs `body`.
+fn spawn_entered<R, B>(netns: &str, body: B) -> Result<NetnsThread<R>>
+where
+    B: FnOnce() -> Result<R> + Send + 'static,
+    R: Send + 'static,
+{
     let ns = netns.to_string();
     let handle = std::thread::Builder::new()
         .name(format!("netns-{netns}"))
         .spawn(move || -> Result<R> {
             enter_netns(&ns)?;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|source| Error::Io {
-                    what: "build tokio runtime".into(),
-                    source,
-                })?;
-            Ok(rt.block_on(f()))
+            body()
         })
         .map_err(|source| Error::Io {
             what: "spawn netns thread".into(),
             source,
         })?;
     Ok(NetnsThread { handle })
+}
+
+/// A current-thread tokio runtime with IO and timers, for a namespace's thread.
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            what: "build tokio runtime".into(),
+            source,
+        })
 }

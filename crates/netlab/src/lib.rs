@@ -21,6 +21,9 @@
 //! with [`Host::spawn`] and deletes every namespace. [`sweep_stale`] (also run by [`Lab::new`])
 //! deletes namespaces left by test processes that were killed. Namespace names are
 //! `nl<pid>x<n>-<tag>-<host>` (switch: `…-sw`). Root is required ([`Error::NotRoot`] otherwise).
+// Tool / test-support crate: a panic fails only the test or developer command that hit it, with
+// its message, so unwrap/expect are allowed here; the product crates deny them (root Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cert;
 mod cmd;
@@ -45,4 +48,4 @@ pub use lab::{Lab, BRIDGE};
 pub use names::{creator_pid, list_netns, require_root, sweep_stale, PREFIX};
 pub use nix::sys::signal::Signal;
 pub use process::{Proc, TERM_GRACE};
-pub use skip::{skip, skip_unless_root, STRICT_ENV};
+pub use skip::{skip, skip_unless_root, strict, STRICT_ENV};

@@ -1,7 +1,7 @@
 //! Real systemd machines: Debian 12's systemd (252) booted as PID 1 of a `systemd-nspawn`
 //! container whose network namespace is one of ours (a lab [`crate::Host`]).
 //!
-//! The recipe is `docs/real-systemd-lab.md` of the shared docs; what it takes here:
+//! The recipe, tried on a machine of the project's kind; what it takes here:
 //! * [`Rootfs::ensure`] builds a bookworm `minbase` root file system once with `debootstrap`
 //!   (from the Debian mirror the host's apt sources already use) and caches it (e.g. under
 //!   `target/`). It is never written afterwards: every container boots from an overlay whose

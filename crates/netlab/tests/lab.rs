@@ -1,4 +1,5 @@
 //! netlab against the real kernel (needs root).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;

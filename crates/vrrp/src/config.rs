@@ -1,6 +1,6 @@
 //! Instance configuration: what one `vrrp_instance` means to the protocol core.
 //!
-//! Defaults follow keepalived 2.2.7 (doc §3.2, §3.4). Fields the IO edge alone needs
+//! Defaults follow keepalived 2.2.7 (docs/keepalived-interop.md §7). Fields the IO edge alone needs
 //! (interface, VIP labels, `dev`, excluded VIPs) live in the IO layer, not here.
 
 use std::fmt;
@@ -53,6 +53,22 @@ impl Family {
         }
     }
 
+    /// `ipv4` / `ipv6`, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+
+    /// The largest prefix length (32 or 128).
+    pub fn max_prefix(self) -> u8 {
+        match self {
+            Family::Ipv4 => 32,
+            Family::Ipv6 => 128,
+        }
+    }
+
     /// Bytes per address on the wire (4 or 16).
     pub fn addr_len(self) -> usize {
         match self {
@@ -70,7 +86,7 @@ impl Family {
     }
 }
 
-/// Which checksum a VRRPv3/IPv4 advert is sent with (doc §0.1).
+/// Which checksum a VRRPv3/IPv4 advert is sent with (docs/keepalived-interop.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum V3Checksum {
@@ -96,6 +112,11 @@ impl Vip {
     /// A VIP with the given address and prefix length.
     pub fn new(addr: IpAddr, prefix_len: u8) -> Vip {
         Vip { addr, prefix_len }
+    }
+
+    /// The VIP's address family.
+    pub fn family(&self) -> Family {
+        Family::of(&self.addr)
     }
 
     /// A host VIP (/32 or /128), keepalived's default prefix.
@@ -145,12 +166,16 @@ impl Serialize for Vip {
 impl<'de> Deserialize<'de> for Vip {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Vip, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        // A fixed message, not `ConfigError`'s Display: readers such as the charm then link
+        // no text of the core's config errors.
+        s.parse().map_err(|_| {
+            serde::de::Error::invalid_value(serde::de::Unexpected::Str(&s), &"ADDR[/PREFIX]")
+        })
     }
 }
 
 /// One tracked check, script or interface, in the order the IO edge reports them with
-/// `Input::Track { index, .. }` (doc §3.3, keepalived `vrrp_track.c`).
+/// `Input::Track { index, .. }` (docs/keepalived-interop.md §6, keepalived `vrrp_track.c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Track {
     /// −253..=253. Zero: failure puts the instance in FAULT. Positive: +W while up.
@@ -221,7 +246,18 @@ pub struct InstanceConfig {
     /// those from a router it also hears VRRPv3 from. Without it, v2 and v3 routers of one VRID
     /// drop each other's adverts and both become master.
     pub v2_compat: bool,
+    /// vrrpd extension (`vrrpd_garp_burst`): after the keepalived-compatible first burst
+    /// (`garp_master_repeat` at once), one more GARP/NA per VIP at each of these offsets from
+    /// becoming master, so one lost frame (or a client busy at that instant) costs no extra
+    /// outage; strictly ascending. Empty (the default) = keepalived's behaviour. Independent of
+    /// `garp_master_delay` (the second burst) and `garp_master_refresh`.
+    pub garp_burst: Vec<Duration>,
 }
+
+/// Most `garp_burst` offsets.
+pub const MAX_GARP_BURST: usize = 8;
+/// Largest `garp_burst` offset (beyond it, `garp_master_delay`/`refresh` are the tools).
+pub const MAX_GARP_BURST_OFFSET: Duration = Duration::from_secs(10);
 
 impl InstanceConfig {
     /// A configuration with keepalived 2.2.7's defaults: priority 100, 1 s interval,
@@ -257,6 +293,7 @@ impl InstanceConfig {
             tracks: Vec::new(),
             handoff_timeout: None,
             v2_compat: false,
+            garp_burst: Vec::new(),
         }
     }
 
@@ -374,6 +411,13 @@ impl InstanceConfig {
         }
         if self.preempt_delay > Duration::from_secs(1000) {
             return Err(ConfigError::PreemptDelay(self.preempt_delay));
+        }
+        let b = &self.garp_burst;
+        if b.len() > MAX_GARP_BURST
+            || b.windows(2).any(|w| w.first() >= w.get(1))
+            || b.last().is_some_and(|t| *t > MAX_GARP_BURST_OFFSET)
+        {
+            return Err(ConfigError::GarpBurst);
         }
         if let Some(t) = self.handoff_timeout {
             if t > MAX_HANDOFF {

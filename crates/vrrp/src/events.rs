@@ -25,6 +25,19 @@ pub enum State {
     Leaving,
 }
 
+impl State {
+    /// The name as serialised: `INIT`, `BACKUP`, `MASTER`, `FAULT`, `LEAVING`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Leaving => "LEAVING",
+        }
+    }
+}
+
 /// Why the instance is held in FAULT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -43,6 +43,8 @@ pub struct Instance {
     down: Option<DownTimer>,
     garp_second: Option<(Instant, u32)>,
     garp_refresh_at: Option<Instant>,
+    /// `garp_burst`: when we became master, and the index of the next offset to send.
+    garp_burst_at: Option<(Instant, usize)>,
     /// keepalived `preempt_delay`: lower-priority adverts are accepted until then.
     preempt_hold_until: Option<Instant>,
     /// While LEAVING: the instant the handoff bound expires.
@@ -51,6 +53,10 @@ pub struct Instance {
     /// ignored (RFC 5798 §8.4.2).
     v3_sender: Option<IpAddr>,
     counters: Counters,
+    /// While BACKUP: when the master's last accepted advert arrived, and from whom.
+    last_arrival: Option<(Instant, IpAddr, Duration)>,
+    /// Gap between the master's accepted adverts minus the interval they announce.
+    gap_excess: crate::timing::Window,
 }
 
 // ===== impl Instance: public API =====
@@ -77,16 +83,20 @@ impl Instance {
             down: None,
             garp_second: None,
             garp_refresh_at: None,
+            garp_burst_at: None,
             preempt_hold_until: None,
             leave_until: None,
             v3_sender: None,
             counters: Counters::default(),
+            last_arrival: None,
+            gap_excess: crate::timing::Window::default(),
         })
     }
 
     /// Feed one input at time `now`; returns the actions to carry out, in order.
     ///
     /// Timers that are due at `now` are run first, whatever the input.
+    #[must_use = "the actions must be carried out, in order"]
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
@@ -140,6 +150,7 @@ impl Instance {
                 self.adver_at,
                 self.garp_second.map(|(t, _)| t),
                 self.garp_refresh_at,
+                self.next_burst(),
             ]
             .into_iter()
             .flatten()
@@ -158,6 +169,7 @@ impl Instance {
     ///
     /// A master whose effective priority changes advertises the new one at once (as a track
     /// change would); faults that appear or clear are handled as usual.
+    #[must_use = "the actions must be carried out, in order"]
     pub fn reconfigure(
         &mut self,
         now: Instant,
@@ -195,6 +207,14 @@ impl Instance {
         Ok(out)
     }
 
+    /// When the next advert is due (MASTER only); the edge measures its send lateness.
+    pub fn advert_due(&self) -> Option<Instant> {
+        match self.state {
+            State::Master => self.adver_at,
+            State::Init | State::Backup | State::Fault | State::Leaving => None,
+        }
+    }
+
     /// A serialisable snapshot of the instance.
     pub fn status(&self) -> InstanceStatus {
         InstanceStatus {
@@ -220,6 +240,7 @@ impl Instance {
             master_adver_interval_ms: millis(self.master_adver_interval),
             faults: self.faults(),
             counters: self.counters.clone(),
+            advert_gap_excess: self.gap_excess.stats(),
         }
     }
 
@@ -267,15 +288,16 @@ impl Instance {
                 self.adver_at = None;
                 self.garp_second = None;
                 self.garp_refresh_at = None;
+                self.garp_burst_at = None;
                 // RFC 5798 §6.4.3 Shutdown: send an advert with priority 0. keepalived also
-                // does so when a master enters FAULT (doc §2.2).
+                // does so when a master enters FAULT (docs/keepalived-interop.md §5).
                 if matches!(to, State::Init | State::Fault | State::Leaving) {
                     self.send_adverts(0, out);
                 }
-                // keepalived removes the VIPs on leaving MASTER (doc §2.2). Deviation (vrrpd
-                // make-before-break): LEAVING keeps them until a new master has taken over,
-                // so clients see no gap; the overlap is bounded by the new master's first
-                // advert (see `leaving_rx`) or `handoff_bound`.
+                // keepalived removes the VIPs on leaving MASTER (docs/keepalived-interop.md §5).
+                // Deviation (vrrpd make-before-break): LEAVING keeps them until a new master has
+                // taken over, so clients see no gap; the overlap is bounded by the new master's
+                // first advert (see `leaving_rx`) or `handoff_bound`.
                 if to != State::Leaving {
                     self.release_vips(out);
                 }
@@ -288,6 +310,7 @@ impl Instance {
             State::Init | State::Fault => {}
         }
         self.state = to;
+        self.last_arrival = None;
         self.counters.transitions += 1;
         out.push(Action::StateChanged { from, to, reason });
         match to {
@@ -338,6 +361,34 @@ impl Instance {
         });
         self.garp_refresh_at =
             (!self.cfg.garp_master_refresh.is_zero()).then(|| now + self.cfg.garp_master_refresh);
+        self.garp_burst_at = (!self.cfg.garp_burst.is_empty()).then_some((now, 0));
+    }
+
+    /// When the next `garp_burst` repeat is due, if any is left.
+    fn next_burst(&self) -> Option<Instant> {
+        let (since, next) = self.garp_burst_at?;
+        self.cfg.garp_burst.get(next).map(|d| since + *d)
+    }
+
+    /// Send the `garp_burst` repeats due at `now`: one GARP/NA per VIP, however many offsets
+    /// passed meanwhile (a late loop does not send a backlog).
+    fn run_burst(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some((since, mut next)) = self.garp_burst_at else {
+            return;
+        };
+        let due = next;
+        while self
+            .cfg
+            .garp_burst
+            .get(next)
+            .is_some_and(|d| since + *d <= now)
+        {
+            next += 1;
+        }
+        if next > due {
+            self.announce(1, out);
+            self.garp_burst_at = Some((since, next));
+        }
     }
 
     fn release_vips(&mut self, out: &mut Vec<Action>) {
@@ -356,8 +407,8 @@ impl Instance {
         }
     }
 
-    /// RFC 5798 §6.4.1 Startup. keepalived always removes stale VIPs first (doc §3.6) unless
-    /// it goes straight to MASTER as owner.
+    /// RFC 5798 §6.4.1 Startup. keepalived always removes stale VIPs first
+    /// (docs/keepalived-interop.md §5) unless it goes straight to MASTER as owner.
     fn on_startup(&mut self, now: Instant, out: &mut Vec<Action>) {
         if self.state != State::Init {
             return;
@@ -472,6 +523,7 @@ impl Instance {
                     self.send_adverts(self.effective_priority, out);
                     self.adver_at = Some(next_tick(t, self.cfg.advert_interval, now));
                 }
+                self.run_burst(now, out);
                 if let Some((_, count)) = self.garp_second.filter(|(t, _)| *t <= now) {
                     self.garp_second = None;
                     self.announce(count, out);
@@ -505,7 +557,8 @@ fn next_tick(due: Instant, period: Duration, now: Instant) -> Instant {
 
 impl Instance {
     /// One advert per destination: the multicast group, or each unicast peer (keepalived
-    /// `unicast_peer`). The v3/IPv4 pseudo-header uses that destination (doc §1.3).
+    /// `unicast_peer`). The v3/IPv4 pseudo-header uses that destination
+    /// (docs/keepalived-interop.md §1).
     fn send_adverts(&mut self, priority: u8, out: &mut Vec<Action>) {
         let Some(src) = self.source else { return };
         let advert = Advert {
@@ -605,9 +658,9 @@ impl Instance {
         }
     }
 
-    /// Receive checks in keepalived 2.2.7's order where it matters (doc §1.4): runt, VRID,
-    /// state, TTL, version, then the codec (type, length, checksum), v2 auth and interval,
-    /// destination, address count and list, own address.
+    /// Receive checks in keepalived 2.2.7's order where it matters (docs/keepalived-interop.md §3):
+    /// runt, VRID, state, TTL, version, then the codec (type, length, checksum), v2 auth and
+    /// interval, destination, address count and list, own address.
     fn validate(&self, p: &RxPacket<'_>) -> Result<(Advert, ChecksumForm), DropReason> {
         let cfg = &self.cfg;
         if p.payload.len() < crate::packet::HEADER_LEN {
@@ -626,7 +679,7 @@ impl Instance {
         }
         let multicast = cfg.unicast_peers.is_empty();
         // RFC 5798 §7.1: MUST verify TTL/hop limit is 255. keepalived skips this in
-        // unicast mode (doc §1.1).
+        // unicast mode (docs/keepalived-interop.md §2).
         if multicast && p.ttl != 255 {
             return Err(DropReason::Ttl);
         }
@@ -699,6 +752,7 @@ impl Instance {
                 skew_only: true,
             });
             self.master_addr = None;
+            self.last_arrival = None;
             return;
         }
         let ours = self.effective_priority;
@@ -723,6 +777,7 @@ impl Instance {
         // reset the Master_Down_Timer. Otherwise discard."
         if !self.cfg.preempt || adv.priority >= ours || hold {
             self.learn_interval(adv);
+            self.record_arrival(now, src);
             self.down = Some(DownTimer {
                 since: now,
                 skew_only: false,
@@ -730,6 +785,21 @@ impl Instance {
             self.master_addr = Some(src);
         }
         // else: keepalived "received lower priority advert, discarding"; timer keeps running.
+    }
+
+    /// Measure the gap since the previous advert that reset the Master_Down_Timer, beyond
+    /// the interval the master announces. Only between two adverts of the same master at the
+    /// same interval: a new master, an interval change or a priority-0 advert (above) start
+    /// over, so a takeover or a retune is not counted as jitter.
+    fn record_arrival(&mut self, now: Instant, src: IpAddr) {
+        let interval = self.master_adver_interval;
+        if let Some((prev, from, at)) = self.last_arrival {
+            if from == src && at == interval {
+                let gap = now.saturating_duration_since(prev);
+                self.gap_excess.record(gap.saturating_sub(interval));
+            }
+        }
+        self.last_arrival = Some((now, src, interval));
     }
 
     /// RFC 5798 §6.4.3 Master, receiving an ADVERTISEMENT.
@@ -758,6 +828,8 @@ impl Instance {
                 Reason::HigherAddress
             };
             self.change_state(now, State::Backup, reason, out);
+            // The Master_Down_Timer runs from this advert: the next gap is measured from it.
+            self.record_arrival(now, src);
             return;
         }
         // Lower priority: RFC 5798 discards it. keepalived (and RFC 9568 per its man page)

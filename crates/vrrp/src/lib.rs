@@ -7,6 +7,8 @@
 //! Wire formats: RFC 3768 (VRRPv2), RFC 5798 / RFC 9568 (VRRPv3). Where keepalived 2.2.7
 //! deviates from the RFCs and interop needs it, keepalived's behaviour is followed and the
 //! deviation is named at the rule.
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod checksum;
 pub mod config;
@@ -16,8 +18,10 @@ pub mod events;
 pub mod instance;
 pub mod packet;
 pub mod priority;
+pub mod statefile;
 pub mod status;
 pub mod timers;
+pub mod timing;
 
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
 pub use conflicts::{ConflictCounts, ConflictKind};
@@ -25,4 +29,6 @@ pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};
 pub use events::{Action, Fault, Input, Reason, RxPacket, State};
 pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
+pub use statefile::{ConflictRecord, InstanceRecord, StateDoc, StateView};
 pub use status::{Counters, DropReason, Drops, InstanceStatus};
+pub use timing::{Timing, TimingStats};

@@ -209,8 +209,8 @@ impl Advert {
     /// matched, and v3/IPv6 is verified against the IPv6 pseudo-header. Without it, v3/IPv4
     /// accepts only the message-only form and v3/IPv6 is returned `NotVerified`.
     ///
-    /// Checks, in keepalived's order where they overlap (doc §1.4): header length,
-    /// version, type, family, length for the count, checksum.
+    /// Checks, in keepalived's order where they overlap (docs/keepalived-interop.md §3): header
+    /// length, version, type, family, length for the count, checksum.
     pub fn decode(
         payload: &[u8],
         family: Family,
@@ -239,7 +239,7 @@ impl Advert {
             }
         }
         // RFC 5798 §7.1: MUST verify the length is at least the fixed fields plus the
-        // addresses; keepalived requires it to be exact (doc §1.4 step 5).
+        // addresses; keepalived requires it to be exact (docs/keepalived-interop.md §3 item 5).
         let count = header[3];
         let expected = expected_len(version, family, count);
         if payload.len() != expected {

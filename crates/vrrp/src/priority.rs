@@ -1,5 +1,6 @@
 //! Effective priority and FAULT from tracked checks, keepalived 2.2.7 semantics
-//! (`vrrp_track.c` `process_script_update_priority`, `vrrp_set_effective_priority`; doc §3.3).
+//! (`vrrp_track.c` `process_script_update_priority`, `vrrp_set_effective_priority`;
+//! docs/keepalived-interop.md §6).
 
 use crate::config::Track;
 
@@ -47,7 +48,8 @@ mod tests {
         Track { weight, reverse }
     }
 
-    /// Doc §3.3 table: weight +2 → 103 healthy, 101 failing; weight −2 → 101 / 99.
+    /// docs/keepalived-interop.md §6 table: weight +2 → 103 healthy, 101 failing; weight −2 → 101 /
+    /// 99.
     #[test]
     fn keepalived_weight_table() {
         assert_eq!(effective_priority(101, &[t(2, false)], &[true]), 103);

@@ -1,4 +1,4 @@
-//! Protocol timer arithmetic (RFC 3768 §6.1, RFC 5798/9568 §6.1; doc §2.1).
+//! Protocol timer arithmetic (RFC 3768 §6.1, RFC 5798/9568 §6.1; docs/keepalived-interop.md §4).
 //!
 //! All values are `Duration`s with nanosecond precision: v3 intervals are centiseconds
 //! on the wire, and the skew keeps its fraction (unlike holo-vrrp, which truncated it).
@@ -52,7 +52,8 @@ mod tests {
         d.as_secs_f64() * 1000.0
     }
 
-    /// Doc §2.1 table: v2 1 s priority 100 → skew 0.609 s, MDI 3.609 s (RFC 3768 §6.1).
+    /// docs/keepalived-interop.md §4 table: v2 1 s priority 100 → skew 0.609 s, MDI 3.609 s (RFC
+    /// 3768 §6.1).
     #[test]
     fn v2_skew_ignores_interval() {
         let s = skew(Version::V2, 100, Duration::from_secs(5));
@@ -63,8 +64,8 @@ mod tests {
         assert!((ms(mdi) - 3007.8125).abs() < 1e-6);
     }
 
-    /// Doc §2.1 table: v3 100 ms priority 100 → 60.9 ms / 360.9 ms; 10 ms → 36.1 ms
-    /// (RFC 5798 §6.1, skew scales with Master_Adver_Interval).
+    /// docs/keepalived-interop.md §4 table: v3 100 ms priority 100 → 60.9 ms / 360.9 ms; 10 ms →
+    /// 36.1 ms (RFC 5798 §6.1, skew scales with Master_Adver_Interval).
     #[test]
     fn v3_skew_scales_with_interval() {
         let s = skew(Version::V3, 100, Duration::from_millis(100));

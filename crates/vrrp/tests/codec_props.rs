@@ -1,5 +1,6 @@
 //! Property tests of the codec: decode(encode(x)) == x for valid adverts of every version and
 //! family, and decode never panics on arbitrary input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -1,6 +1,7 @@
 //! Conflict detection in the core: adverts on our VRID from another configuration (or, in
 //! unicast mode, from a source outside the peer list) are counted by kind and reported as
 //! `Action::Conflict`, and never change the role, the master followed or the timers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! adverts, and mutations of the adverts keepalived 2.2.7 really sent (fixtures) — half of the
 //! mutants with their checksum repaired so they reach the checks behind it. Asserts that the
 //! decoder never panics and that whatever decodes re-encodes to the same bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;

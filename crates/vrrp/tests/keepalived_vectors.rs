@@ -1,6 +1,7 @@
 //! Wire interop with the real keepalived 2.2.7: adverts it sent (fixtures/keepalived-2.2.7.txt)
 //! are decoded to the expected fields, and our encoder and state machine reproduce them byte
-//! for byte, checksums included (doc §0.1, §1.2, §1.3).
+//! for byte, checksums included (docs/keepalived-interop.md §1, §2).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -164,8 +165,9 @@ fn decode_keepalived_adverts() {
     }
 }
 
-/// Doc §0.1: keepalived 2.2.7's v3/IPv4 checksum is NOT the RFC 9568 message-only one, and its
-/// unicast form uses the unicast destination (doc §1.3).
+/// docs/keepalived-interop.md §1: keepalived 2.2.7's v3/IPv4 checksum is NOT the RFC 9568
+/// message-only one, and its unicast form uses the unicast destination
+/// (docs/keepalived-interop.md §1).
 #[test]
 fn keepalived_v3_ipv4_uses_pseudo_header_with_actual_destination() {
     for name in ["v3_mcast4", "v3_ucast4"] {
@@ -207,8 +209,8 @@ fn instance_sends_keepalived_identical_adverts() {
         let (_, cfg) = expected(base);
         let mut inst = Instance::new(cfg).expect("config");
         let t0 = Instant::now();
-        inst.handle(t0, Input::SourceAddress(Some(live.src)));
-        inst.handle(t0, Input::Startup);
+        let _ = inst.handle(t0, Input::SourceAddress(Some(live.src)));
+        let _ = inst.handle(t0, Input::Startup);
         assert_eq!(inst.state(), State::Backup);
         let due = inst.poll_timeout().expect("master down timer");
         let acts = inst.handle(due, Input::Timer);
@@ -256,8 +258,8 @@ fn backup_accepts_keepalived_adverts() {
         };
         let mut inst = Instance::new(cfg).expect("config");
         let t0 = Instant::now();
-        inst.handle(t0, Input::SourceAddress(Some(me)));
-        inst.handle(t0, Input::Startup);
+        let _ = inst.handle(t0, Input::SourceAddress(Some(me)));
+        let _ = inst.handle(t0, Input::Startup);
         let acts = inst.handle(
             t0,
             Input::Packet(vrrp::RxPacket {

@@ -1,6 +1,7 @@
 //! Planned changes driven by scripted inputs: the make-before-break handoff (`Input::Leave`,
 //! `State::Leaving`, a vrrpd extension beside RFC 5798 §6.4.3 Shutdown) and in-place
 //! reconfiguration (`Instance::reconfigure`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
@@ -84,7 +85,7 @@ fn leave_keeps_vips_until_new_master_advertises() {
 fn leaving_sends_nothing_and_accepts_any_new_master() {
     let t0 = Instant::now();
     let (mut i, t) = master(v3_cfg(), t0);
-    i.handle(t, Input::Leave);
+    let _ = i.handle(t, Input::Leave);
     for k in 1..5 {
         let acts = i.handle(t + ms(k * 10), Input::Timer);
         assert!(acts.is_empty(), "{acts:?}");
@@ -102,7 +103,7 @@ fn leave_without_backup_ends_at_the_bound() {
     let (mut i, t) = master(v3_cfg(), t0);
     let bound = i.config().handoff_bound();
     assert!(bound > ms(499) && bound < ms(500), "{bound:?}");
-    i.handle(t, Input::Leave);
+    let _ = i.handle(t, Input::Leave);
     assert!(i.handle(t + bound - ms(1), Input::Timer).is_empty());
     let acts = i.handle(t + bound, Input::Timer);
     assert_eq!(
@@ -122,7 +123,7 @@ fn configured_handoff_timeout() {
     let mut cfg = v3_cfg();
     cfg.handoff_timeout = Some(ms(250));
     let (mut i, t) = master(cfg, t0);
-    i.handle(t, Input::Leave);
+    let _ = i.handle(t, Input::Leave);
     assert_eq!(i.poll_timeout(), Some(t + ms(250)));
 
     let mut cfg = v3_cfg();
@@ -143,14 +144,14 @@ fn configured_handoff_timeout() {
 fn leave_from_other_states_and_forced_shutdown() {
     let t0 = Instant::now();
     let mut b = Instance::new(v3_cfg()).expect("cfg");
-    b.handle(t0, Input::SourceAddress(Some(ip(ME))));
-    b.handle(t0, Input::Startup);
+    let _ = b.handle(t0, Input::SourceAddress(Some(ip(ME))));
+    let _ = b.handle(t0, Input::Startup);
     assert_eq!(
         b.handle(t0, Input::Leave),
         vec![changed(State::Backup, State::Init, Reason::Shutdown)]
     );
     let (mut i, t) = master(v3_cfg(), t0);
-    i.handle(t, Input::Leave);
+    let _ = i.handle(t, Input::Leave);
     assert_eq!(
         i.handle(t + ms(5), Input::Shutdown),
         vec![
@@ -170,7 +171,7 @@ fn fault_while_leaving_releases() {
         reverse: false,
     }];
     let (mut i, t) = master(cfg, t0);
-    i.handle(t, Input::Leave);
+    let _ = i.handle(t, Input::Leave);
     let acts = i.handle(
         t + ms(3),
         Input::Track {
@@ -216,8 +217,8 @@ fn reconfigure_adds_a_unicast_peer_in_place() {
     cfg.priority = 100;
     cfg.unicast_peers = vec![ip(PEER)];
     let mut b = Instance::new(cfg.clone()).expect("cfg");
-    b.handle(t0, Input::SourceAddress(Some(ip(ME))));
-    b.handle(t0, Input::Startup);
+    let _ = b.handle(t0, Input::SourceAddress(Some(ip(ME))));
+    let _ = b.handle(t0, Input::Startup);
     cfg.unicast_peers = vec![ip(PEER), ip(NEW_PEER)];
     b.reconfigure(t0 + ms(10), cfg, &[]).expect("in place");
     assert!(feed_to(&mut b, t0 + ms(20), NEW_PEER, ME, 200).is_empty());

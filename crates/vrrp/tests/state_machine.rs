@@ -1,5 +1,6 @@
 //! The state machine driven by scripted inputs; each test names the RFC section or keepalived
 //! behaviour it checks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -52,7 +53,8 @@ fn owner_startup_is_master_at_once() {
 }
 
 /// RFC 5798 §6.4.1: otherwise Backup with Master_Down_Timer = Master_Down_Interval; keepalived
-/// first removes stale VIPs (doc §3.6). v2/1 s/priority 100: 3.609375 s (doc §2.1).
+/// first removes stale VIPs (docs/keepalived-interop.md §5). v2/1 s/priority 100: 3.609375 s
+/// (docs/keepalived-interop.md §4).
 #[test]
 fn startup_is_backup_after_stale_vip_removal() {
     let t0 = Instant::now();
@@ -174,7 +176,8 @@ fn backup_priority_zero_sets_skew() {
 }
 
 /// RFC 5798 §6.4.2: priority ≥ ours → accept, reset Master_Down_Timer; v3 learns
-/// Master_Adver_Interval, so skew and MDI follow the master's interval (doc §8 item 9).
+/// Master_Adver_Interval, so skew and MDI follow the master's interval
+/// (docs/keepalived-interop.md §4).
 #[test]
 fn v3_backup_learns_master_interval() {
     let t0 = Instant::now();
@@ -274,7 +277,7 @@ fn preempt_delay_is_honoured() {
         "{deadline:?}"
     );
     assert!(deadline >= accepted);
-    i.handle(deadline, Input::Timer);
+    let _ = i.handle(deadline, Input::Timer);
     assert_eq!(i.state(), State::Master);
 }
 
@@ -462,7 +465,7 @@ fn weight_zero_track_faults_owner_returns_master() {
     ];
     let (mut i, _) = start(cfg, t0);
     assert_eq!(i.state(), State::Master);
-    // The weighted track does not move an owner (doc §3.3) and sends nothing.
+    // The weighted track does not move an owner (docs/keepalived-interop.md §6) and sends nothing.
     assert!(i
         .handle(
             t0,
@@ -504,7 +507,7 @@ fn weight_zero_track_faults_owner_returns_master() {
 // ===== effective priority =====
 
 /// keepalived `vrrp_set_effective_priority`: a master advertises its new priority at once; a
-/// backup re-derives its down timer from the new skew (doc §3.3).
+/// backup re-derives its down timer from the new skew (docs/keepalived-interop.md §6).
 #[test]
 fn effective_priority_changes() {
     let t0 = Instant::now();
@@ -532,7 +535,7 @@ fn effective_priority_changes() {
     let (mut b, _) = start(cfg, t0);
     let d100 = b.poll_timeout().expect("timer");
     assert_eq!(d100, t0 + Duration::from_micros(3_609_375));
-    b.handle(
+    let _ = b.handle(
         t0,
         Input::Track {
             index: 0,
@@ -550,7 +553,7 @@ fn effective_priority_changes() {
 // ===== unicast =====
 
 /// keepalived `unicast_peer`: one advert per peer, the v3/IPv4 pseudo-header with that
-/// destination; TTL is not checked on receive in unicast mode (doc §1.1).
+/// destination; TTL is not checked on receive in unicast mode (docs/keepalived-interop.md §2).
 #[test]
 fn unicast_sends_per_peer_and_skips_ttl() {
     let t0 = Instant::now();
@@ -568,10 +571,10 @@ fn unicast_sends_per_peer_and_skips_ttl() {
     // A backup in unicast mode accepts TTL 64, but not a multicast destination.
     let (mut b, _) = start(cfg.clone(), t0);
     let p = bytes(&advert(&cfg, 200, 10), PEER_HI, ME);
-    b.handle(t0, rx(PEER_HI, ME, 64, &p));
+    let _ = b.handle(t0, rx(PEER_HI, ME, 64, &p));
     assert_eq!(b.status().counters.adverts_received, 1);
     let p = bytes(&advert(&cfg, 200, 10), PEER_HI, GROUP);
-    b.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = b.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&b, DropReason::Destination), 1);
 }
 
@@ -695,8 +698,8 @@ fn owner_adverts_skip_address_check() {
     assert_eq!(i.status().counters.adverts_received, 1);
 }
 
-/// Doc §0.1 / §8 item 4: v3/IPv4 adverts in the RFC 9568 message-only form are accepted too and
-/// counted.
+/// docs/keepalived-interop.md §1: v3/IPv4 adverts in the RFC 9568 message-only form are accepted
+/// too and counted.
 #[test]
 fn v3_message_only_checksum_accepted_and_counted() {
     let t0 = Instant::now();
@@ -721,11 +724,11 @@ fn v2_pass_auth() {
     let addrs = vec![ip("192.0.2.100")];
     let wrong = Advert::v2(23, 200, 1, Some(*b"secreT\0\0"), addrs.clone());
     let p = bytes(&wrong, PEER_HI, GROUP);
-    i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&i, DropReason::Auth), 1);
     let none = Advert::v2(23, 200, 1, None, addrs.clone());
     let p = bytes(&none, PEER_HI, GROUP);
-    i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = i.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&i, DropReason::AuthType), 1);
     feed(&mut i, t0, PEER_HI, 200, 1);
     assert_eq!(i.status().counters.adverts_received, 1);
@@ -736,7 +739,7 @@ fn v2_pass_auth() {
         PEER_HI,
         GROUP,
     );
-    j.handle(t0, rx(PEER_HI, GROUP, 255, &p));
+    let _ = j.handle(t0, rx(PEER_HI, GROUP, 255, &p));
     assert_eq!(drops(&j, DropReason::AuthType), 1);
 }
 
@@ -751,8 +754,8 @@ fn ipv6_instance_round_trip() {
         vec!["2001:db8::100/64".parse().expect("vip")],
     );
     let mut i = Instance::new(cfg.clone()).expect("cfg");
-    i.handle(t0, Input::SourceAddress(Some(ip("fe80::1"))));
-    i.handle(t0, Input::Startup);
+    let _ = i.handle(t0, Input::SourceAddress(Some(ip("fe80::1"))));
+    let _ = i.handle(t0, Input::Startup);
     let t = i.poll_timeout().expect("timer");
     let acts = i.handle(t, Input::Timer);
     let (src, dst, payload) = acts
@@ -767,9 +770,9 @@ fn ipv6_instance_round_trip() {
     assert_eq!(d.checksum, vrrp::ChecksumForm::PseudoHeader);
     // A peer backup accepts it; hop limit 64 is dropped.
     let mut b = Instance::new(cfg).expect("cfg");
-    b.handle(t0, Input::SourceAddress(Some(ip("fe80::2"))));
-    b.handle(t0, Input::Startup);
-    b.handle(
+    let _ = b.handle(t0, Input::SourceAddress(Some(ip("fe80::2"))));
+    let _ = b.handle(t0, Input::Startup);
+    let _ = b.handle(
         t0,
         Input::Packet(RxPacket {
             src,
@@ -779,7 +782,7 @@ fn ipv6_instance_round_trip() {
         }),
     );
     assert_eq!(drops(&b, DropReason::Ttl), 1);
-    b.handle(
+    let _ = b.handle(
         t0,
         Input::Packet(RxPacket {
             src,

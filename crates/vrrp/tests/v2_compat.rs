@@ -1,6 +1,7 @@
 //! RFC 5798 §8.4 VRRPv2 interoperation (`InstanceConfig::v2_compat`): a VRRPv3 instance that
 //! also sends and accepts VRRPv2 adverts, so that a keepalived VRRPv2 group (the original
 //! charm's) can move to VRRPv3 one router at a time without two masters.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
@@ -89,21 +90,21 @@ fn backup_follows_a_v2_master_on_its_interval() {
     let mut plain = compat_cfg();
     plain.v2_compat = false;
     let (mut p, _) = start(plain, t0);
-    p.handle(t0 + ms(10), rx(OLD, GROUP, 255, &v2_bytes(103, 1, OLD)));
+    let _ = p.handle(t0 + ms(10), rx(OLD, GROUP, 255, &v2_bytes(103, 1, OLD)));
     assert_eq!(p.status().counters.drops.get(DropReason::Version), 1);
-    p.handle(t0 + ms(400), Input::Timer);
+    let _ = p.handle(t0 + ms(400), Input::Timer);
     assert_eq!(p.state(), State::Master);
 
     let (mut i, _) = start(compat_cfg(), t0);
-    i.handle(t0 + ms(10), rx(OLD, GROUP, 255, &v2_bytes(103, 1, OLD)));
+    let _ = i.handle(t0 + ms(10), rx(OLD, GROUP, 255, &v2_bytes(103, 1, OLD)));
     assert_eq!(i.status().counters.v2_compat_received, 1);
     assert_eq!(i.status().master_adver_interval_ms, 1000);
     // 3 × 1 s + (256 − 250)/256 × 1 s after the advert.
     let down = t0 + ms(10) + Duration::from_nanos(3_023_437_500);
     assert_eq!(i.poll_timeout(), Some(down));
-    i.handle(down - ms(1), Input::Timer);
+    let _ = i.handle(down - ms(1), Input::Timer);
     assert_eq!(i.state(), State::Backup);
-    i.handle(down, Input::Timer);
+    let _ = i.handle(down, Input::Timer);
     assert_eq!(i.state(), State::Master);
 }
 
@@ -113,8 +114,8 @@ fn backup_follows_a_v2_master_on_its_interval() {
 fn v2_priority_zero_hands_over_after_skew() {
     let t0 = Instant::now();
     let (mut i, _) = start(compat_cfg(), t0);
-    i.handle(t0 + ms(10), rx(OLD, GROUP, 255, &v2_bytes(103, 1, OLD)));
-    i.handle(t0 + ms(500), rx(OLD, GROUP, 255, &v2_bytes(0, 1, OLD)));
+    let _ = i.handle(t0 + ms(10), rx(OLD, GROUP, 255, &v2_bytes(103, 1, OLD)));
+    let _ = i.handle(t0 + ms(500), rx(OLD, GROUP, 255, &v2_bytes(0, 1, OLD)));
     assert_eq!(
         i.poll_timeout(),
         Some(t0 + ms(500) + Duration::from_nanos(23_437_500))
@@ -141,8 +142,8 @@ fn master_answers_and_yields_across_versions() {
 fn v2_twins_of_a_v3_sender_are_ignored() {
     let t0 = Instant::now();
     let (mut i, _) = start(compat_cfg(), t0);
-    i.handle(t0 + ms(10), rx(NEW, GROUP, 255, &v3_bytes(240, NEW)));
-    i.handle(t0 + ms(10), rx(NEW, GROUP, 255, &v2_bytes(240, 1, NEW)));
+    let _ = i.handle(t0 + ms(10), rx(NEW, GROUP, 255, &v3_bytes(240, NEW)));
+    let _ = i.handle(t0 + ms(10), rx(NEW, GROUP, 255, &v2_bytes(240, 1, NEW)));
     let st = i.status();
     assert_eq!(st.master_adver_interval_ms, 100);
     assert_eq!(st.counters.v2_compat_received, 1);
@@ -165,7 +166,7 @@ fn v2_with_auth_is_dropped() {
         OLD,
         GROUP,
     );
-    i.handle(t0 + ms(10), rx(OLD, GROUP, 255, &p));
+    let _ = i.handle(t0 + ms(10), rx(OLD, GROUP, 255, &p));
     assert_eq!(i.status().counters.drops.get(DropReason::AuthType), 1);
 }
 

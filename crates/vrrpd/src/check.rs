@@ -4,13 +4,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// A usable configuration: the spec and the warning lines.
-pub type Loaded = (crate::spec::DaemonSpec, Vec<String>);
+pub(crate) type Loaded = (crate::spec::DaemonSpec, Vec<String>);
 /// A refused configuration: error lines (`file:line: error: reason`) and warning lines.
-pub type Refused = (Vec<String>, Vec<String>);
+pub(crate) type Refused = (Vec<String>, Vec<String>);
 
 /// Load and map `path` into a runnable spec; on failure every diagnostic line.
 /// Warnings are returned in both cases.
-pub fn load(path: &Path) -> Result<Loaded, Refused> {
+pub(crate) fn load(path: &Path) -> Result<Loaded, Refused> {
     match kaconf::load(path) {
         Ok(loaded) => {
             let mut warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();

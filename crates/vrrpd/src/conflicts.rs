@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use vrrp::ConflictRecord;
 
 use crate::ratelimit::RateLimiter;
 
@@ -17,21 +17,6 @@ use crate::ratelimit::RateLimiter;
 pub const MAX_ENTRIES: usize = 16;
 /// One log line per source per window.
 pub const LOG_WINDOW: Duration = Duration::from_secs(60);
-
-/// One conflicting source and kind, as in the state file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conflict {
-    /// IP source of the adverts.
-    pub source: IpAddr,
-    /// What differs (`other_vips`, `version`, `interval`, `auth`, `unknown_peer`).
-    pub kind: vrrp::ConflictKind,
-    /// First such advert, ms since the Unix epoch.
-    pub first_seen_unix_ms: u64,
-    /// Latest such advert, ms since the Unix epoch.
-    pub last_seen_unix_ms: u64,
-    /// Adverts seen (since the entry was created).
-    pub count: u64,
-}
 
 /// What the caller should log for one recorded conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +30,7 @@ pub struct LogLine {
 /// The bounded table of one instance plus its log limiter.
 #[derive(Debug)]
 pub struct ConflictLog {
-    entries: Vec<Conflict>,
+    entries: Vec<ConflictRecord>,
     log: RateLimiter<IpAddr>,
 }
 
@@ -87,7 +72,7 @@ impl ConflictLog {
                 if self.entries.len() >= MAX_ENTRIES {
                     self.evict_stalest();
                 }
-                self.entries.push(Conflict {
+                self.entries.push(ConflictRecord {
                     source: src,
                     kind,
                     first_seen_unix_ms: unix_ms,
@@ -103,7 +88,7 @@ impl ConflictLog {
     }
 
     /// The entries, oldest first.
-    pub fn entries(&self) -> &[Conflict] {
+    pub fn entries(&self) -> &[ConflictRecord] {
         &self.entries
     }
 

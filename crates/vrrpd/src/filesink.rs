@@ -1,5 +1,6 @@
 //! A file written off the event loop: the loop hands over the newest bytes and goes on; one
-//! small thread writes them atomically (temp file, fsync, rename, fsync of the directory).
+//! small thread writes them atomically with `atomicfile` (temp file, fsync, rename, fsync of
+//! the directory).
 //!
 //! Why: the event loop is the protocol's clock. An fsync on a busy disk-backed file system has
 //! been seen to take seconds, and while the loop waits it neither reads adverts nor runs timers;
@@ -137,7 +138,7 @@ fn writer(shared: &Shared, path: &std::path::Path, mode: u32) {
 }
 
 fn write_now(path: &std::path::Path, bytes: &[u8], mode: u32) {
-    if let Err(e) = crate::atomic::write(path, bytes, mode) {
+    if let Err(e) = atomicfile::write(path, bytes, mode) {
         warn!(path = %path.display(), error = %e, "cannot write state file");
     }
 }

@@ -1,4 +1,5 @@
 //! `vrrpd`: the VRRP worker. See `vrrpd --help` and ARCHITECTURE.md.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::process::ExitCode;
 

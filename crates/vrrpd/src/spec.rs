@@ -148,6 +148,34 @@ fn build_instance(
             String::new()
         }
     };
+    let mut core = core_config(cfg, inst);
+    let (track_sources, tracked_checks) = tracks(cfg, inst, scripts, &mut core, &mut errors);
+    if let Err(e) = core.validate() {
+        errors.push(err(loc, format!("vrrp_instance {}: {e}", inst.name)));
+    }
+    let source = advert_source(inst, core.family, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let spec = InstanceSpec {
+        vips: inst.vips.iter().map(|v| vip_spec(v, &interface)).collect(),
+        excluded: inst
+            .excluded_vips
+            .iter()
+            .map(|v| vip_spec(v, &interface))
+            .collect(),
+        core,
+        interface,
+        source,
+        track_primary: !inst.dont_track_primary,
+        track_sources,
+        tracked_checks: tracked_checks.clone(),
+    };
+    Ok((spec, tracked_checks))
+}
+
+/// The core's configuration of `inst` (without its tracks).
+fn core_config(cfg: &kaconf::Config, inst: &kaconf::VrrpInstance) -> vrrp::InstanceConfig {
     let mut core = vrrp::InstanceConfig::new(
         inst.name.clone(),
         inst.vrid,
@@ -170,7 +198,6 @@ fn build_instance(
         pass
     });
     core.unicast_peers = inst.unicast_peers.iter().map(|p| p.addr).collect();
-    core.mcast_dst = None;
     let g = &inst.garp;
     core.garp_master_delay = g.master_delay;
     core.garp_master_repeat = g.master_repeat;
@@ -183,18 +210,26 @@ fn build_instance(
     core.down_timer_adverts = u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX);
     core.handoff_timeout = cfg.global.handoff_timeout;
     core.v2_compat = inst.v2_compat;
-    if core.family == vrrp::Family::Ipv4 && core.mcast_dst.is_none() {
-        let g4 = IpAddr::V4(cfg.global.mcast_group4);
-        if g4 != core.family.multicast_group() {
-            core.mcast_dst = Some(g4);
-        }
-    } else if core.family == vrrp::Family::Ipv6 {
-        let g6 = IpAddr::V6(cfg.global.mcast_group6);
-        if g6 != core.family.multicast_group() {
-            core.mcast_dst = Some(g6);
-        }
-    }
+    core.garp_burst = inst.garp_burst.clone();
+    // A non-default group (`vrrp_mcast_group4/6`) of the instance's family.
+    let group = match core.family {
+        vrrp::Family::Ipv4 => IpAddr::V4(cfg.global.mcast_group4),
+        vrrp::Family::Ipv6 => IpAddr::V6(cfg.global.mcast_group6),
+    };
+    core.mcast_dst = (group != core.family.multicast_group()).then_some(group);
+    core
+}
 
+/// `track_script` entries, then `track_interface` entries: their core tracks (pushed onto
+/// `core.tracks`), what each follows, and the checks to run. A script keepalived disables
+/// moves no priority and gets no track.
+fn tracks(
+    cfg: &kaconf::Config,
+    inst: &kaconf::VrrpInstance,
+    scripts: &mut Scripts,
+    core: &mut vrrp::InstanceConfig,
+    errors: &mut Vec<SpecError>,
+) -> (Vec<TrackSource>, Vec<CheckSpec>) {
     let mut track_sources = Vec::new();
     let mut tracked_checks = Vec::new();
     for t in &inst.track_scripts {
@@ -211,7 +246,10 @@ fn build_instance(
             // Disabled as keepalived disables it (warned once): it moves no priority.
             Some(Ok(None)) => continue,
             Some(Err(e)) => errors.push(e),
-            None => errors.push(err(loc, format!("track_script {}: no such check", t.name))),
+            None => errors.push(err(
+                &inst.location,
+                format!("track_script {}: no such check", t.name),
+            )),
         }
         core.tracks.push(vrrp::Track {
             weight: t.weight,
@@ -226,40 +264,30 @@ fn build_instance(
         });
         track_sources.push(TrackSource::Interface(t.name.clone()));
     }
-    if let Err(e) = core.validate() {
-        errors.push(err(loc, format!("vrrp_instance {}: {e}", inst.name)));
-    }
+    (track_sources, tracked_checks)
+}
+
+/// The fixed advert source: `unicast_src_ip` first in unicast mode, `mcast_src_ip` first in
+/// multicast mode; it must be of the instance's family.
+fn advert_source(
+    inst: &kaconf::VrrpInstance,
+    family: vrrp::Family,
+    errors: &mut Vec<SpecError>,
+) -> Option<IpAddr> {
     let source = if inst.is_unicast() {
         inst.unicast_src_ip.or(inst.mcast_src_ip)
     } else {
         inst.mcast_src_ip.or(inst.unicast_src_ip)
     };
     if let Some(s) = source {
-        if vrrp::Family::of(&s) != core.family {
+        if vrrp::Family::of(&s) != family {
             errors.push(err(
-                loc,
+                &inst.location,
                 format!("source address {s} is not of the instance's family"),
             ));
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let spec = InstanceSpec {
-        vips: inst.vips.iter().map(|v| vip_spec(v, &interface)).collect(),
-        excluded: inst
-            .excluded_vips
-            .iter()
-            .map(|v| vip_spec(v, &interface))
-            .collect(),
-        core,
-        interface,
-        source,
-        track_primary: !inst.dont_track_primary,
-        track_sources,
-        tracked_checks: tracked_checks.clone(),
-    };
-    Ok((spec, tracked_checks))
+    source
 }
 
 /// The `vrrp_script`s as keepalived would run them, examined once each (see

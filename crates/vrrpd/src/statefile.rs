@@ -1,89 +1,15 @@
-//! The JSON state file the charm reads (format in ARCHITECTURE.md), written atomically on
-//! every state change and at most once a second otherwise.
+//! Writes the JSON state file the charm reads (schema: [`vrrp::statefile`], format in
+//! ARCHITECTURE.md), atomically, on every state change and at most once a second otherwise.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use tracing::warn;
 
-/// Format version of the file.
-pub const VERSION: u32 = 1;
+pub use vrrp::statefile::{InstanceRecord, StateDoc, VERSION};
+
 /// Minimum spacing of writes that are not caused by a state change.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StateDoc {
-    /// Always [`VERSION`].
-    pub version: u32,
-    /// Our process id.
-    pub pid: u32,
-    /// Wall-clock time of this write, ms since the Unix epoch.
-    pub updated_unix_ms: u64,
-    /// One entry per running instance.
-    pub instances: Vec<InstanceState>,
-}
-
-/// One instance in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstanceState {
-    /// `vrrp_instance` name.
-    pub name: String,
-    /// VRID.
-    pub vrid: u8,
-    /// `ipv4` / `ipv6`.
-    pub family: vrrp::Family,
-    /// 2 or 3.
-    pub vrrp_version: u8,
-    /// Interface.
-    pub interface: String,
-    /// `INIT`, `BACKUP`, `MASTER` or `FAULT`.
-    pub role: vrrp::State,
-    /// Configured priority.
-    pub base_priority: u8,
-    /// Priority after tracking.
-    pub effective_priority: u8,
-    /// Current master (us when MASTER), if known.
-    pub master_address: Option<IpAddr>,
-    /// VIPs we hold, `ADDR/PREFIX`.
-    pub vips_held: Vec<vrrp::Vip>,
-    /// Why the instance is in FAULT (`link_down`, `no_source_address`, `{"track": N}`);
-    /// empty otherwise. The charm shows them in `juju status`.
-    pub faults: Vec<vrrp::Fault>,
-    /// Counters, drops and conflicts by kind included.
-    pub counters: vrrp::Counters,
-    /// Who advertises on our VRID with another configuration (bounded, see
-    /// [`crate::conflicts`]); empty when nobody does.
-    #[serde(default)]
-    pub conflicts: Vec<crate::conflicts::Conflict>,
-}
-
-impl InstanceState {
-    /// From the core's snapshot plus the interface name and the edge's conflict record.
-    pub fn from_status(
-        s: vrrp::InstanceStatus,
-        interface: &str,
-        conflicts: &[crate::conflicts::Conflict],
-    ) -> Self {
-        InstanceState {
-            name: s.name,
-            vrid: s.vrid,
-            family: s.family,
-            vrrp_version: s.vrrp_version,
-            interface: interface.to_string(),
-            role: s.role,
-            base_priority: s.base_priority,
-            effective_priority: s.effective_priority,
-            master_address: s.master_address,
-            vips_held: s.vips_held,
-            faults: s.faults,
-            counters: s.counters,
-            conflicts: conflicts.to_vec(),
-        }
-    }
-}
 
 /// The wall clock in ms since the Unix epoch (0 if the clock is before it).
 pub fn unix_ms_now() -> u64 {
@@ -99,7 +25,7 @@ pub struct StateWriter {
     /// Writes off the event loop (see `filesink`); `None` when there is no path.
     sink: Option<crate::filesink::FileSink>,
     last_write: Option<Instant>,
-    last_doc: Option<Vec<InstanceState>>,
+    last_doc: Option<Vec<InstanceRecord>>,
 }
 
 impl StateWriter {
@@ -126,7 +52,7 @@ impl StateWriter {
     pub fn offer(
         &mut self,
         now: Instant,
-        instances: Vec<InstanceState>,
+        instances: Vec<InstanceRecord>,
         urgent: bool,
     ) -> Option<Instant> {
         let sink = self.sink.as_ref()?;
@@ -161,7 +87,7 @@ impl StateWriter {
 mod tests {
     use super::*;
 
-    fn inst(role: vrrp::State, sent: u64) -> InstanceState {
+    fn inst(role: vrrp::State, sent: u64) -> InstanceRecord {
         let mut cfg = vrrp::InstanceConfig::new(
             "VI_23",
             23,
@@ -174,7 +100,7 @@ mod tests {
         s.role = role;
         s.counters.adverts_sent = sent;
         s.vips_held = vec!["10.10.74.250/24".parse().unwrap()];
-        InstanceState::from_status(s, "eth0", &[])
+        InstanceRecord::from_status(s, "eth0", &[])
     }
 
     #[test]
@@ -209,7 +135,7 @@ mod tests {
     #[test]
     fn conflicts_are_listed() {
         let mut s = inst(vrrp::State::Backup, 0);
-        s.conflicts = vec![crate::conflicts::Conflict {
+        s.conflicts = vec![vrrp::ConflictRecord {
             source: "192.0.2.77".parse().unwrap(),
             kind: vrrp::ConflictKind::OtherVips,
             first_seen_unix_ms: 1_000,
@@ -226,7 +152,7 @@ mod tests {
         let mut old = v.clone();
         old.as_object_mut().unwrap().remove("conflicts");
         old["counters"].as_object_mut().unwrap().remove("conflicts");
-        let back: InstanceState = serde_json::from_value(old).unwrap();
+        let back: InstanceRecord = serde_json::from_value(old).unwrap();
         assert!(back.conflicts.is_empty());
     }
 

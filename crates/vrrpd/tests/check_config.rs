@@ -1,5 +1,6 @@
 //! `vrrpd --check-config` (no root needed): exit codes, `file:line:` errors, warnings, and
 //! agreement with the charm's renderings of `templates/vrrpd.conf.tera`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,6 +2,7 @@
 //! on time at the default 100 ms interval: the gaps between its adverts, captured with kernel
 //! timestamps (tcpdump) in an observer namespace, stay below the backup's Master_Down_Interval,
 //! and no failover happens.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! 300 ms, like a supervisor) while a client keeps connecting to the VIP (a TCP listener runs
 //! on each LB host). After each restart the stale VIP is gone before the worker's first advert,
 //! and the VIP is never on both units longer than Master_Down_Interval plus a margin.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

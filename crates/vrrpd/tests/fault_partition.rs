@@ -3,6 +3,7 @@
 //! elect (two holders while split), then the port forwards again: exactly one holder within
 //! a generous bound of healing, and the winner re-announces, so a client's neighbour entry for
 //! the VIP, which pointed at the other side's master, points at the winner again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

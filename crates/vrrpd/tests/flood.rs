@@ -3,6 +3,7 @@
 //! truncated, and for a v2 PASS instance wrong passwords and auth types. Nothing may change
 //! (master stays master, backup stays backup, no transition), the workers' CPU time and RSS
 //! stay bounded, the drop log is rate-limited, and the drop counters match what was sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use common::inject::{csum, ipv4, v3_advert};
+use common::inject::{csum, ipv4, v3_advert, FrameSender};
 use common::{skip, wait_until, Bed, Inst, Kind, Node};
 
 /// Flood length and pacing: bursts of `BURST` frames every `TICK` (≈ 6000 frames/s).
@@ -72,61 +73,6 @@ fn cases(v2: bool) -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-/// A persistent AF_PACKET socket sending IPv4 frames to the VRRP multicast MAC.
-struct FrameSender {
-    fd: i32,
-    sll: libc::sockaddr_ll,
-}
-
-impl FrameSender {
-    fn new(ifindex: u32) -> FrameSender {
-        // SAFETY: socket(2) with constant arguments; the fd is owned by the returned value.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_DGRAM,
-                i32::from((libc::ETH_P_IP as u16).to_be()),
-            )
-        };
-        assert!(
-            fd >= 0,
-            "AF_PACKET socket: {}",
-            std::io::Error::last_os_error()
-        );
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = (libc::ETH_P_IP as u16).to_be();
-        sll.sll_ifindex = ifindex as i32;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]);
-        FrameSender { fd, sll }
-    }
-
-    /// Sends one frame; true when the kernel took it.
-    fn send(&self, pkt: &[u8]) -> bool {
-        // SAFETY: valid fd, buffer and correctly sized sockaddr_ll.
-        let r = unsafe {
-            libc::sendto(
-                self.fd,
-                pkt.as_ptr().cast(),
-                pkt.len(),
-                0,
-                (&self.sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        r >= 0
-    }
-}
-
-impl Drop for FrameSender {
-    fn drop(&mut self) {
-        // SAFETY: closing the fd this value owns.
-        unsafe { libc::close(self.fd) };
-    }
-}
-
 /// (utime + stime in clock ticks, RSS in KiB) of `pid`.
 fn cpu_rss(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -181,7 +127,7 @@ fn run_flood(tag: &str, v2: bool) {
     let flood = bed.nodes[2]
         .host
         .spawn_thread(move || {
-            let s = FrameSender::new(ifindex);
+            let s = FrameSender::new(ifindex).unwrap();
             let mut sent: BTreeMap<&'static str, u64> = BTreeMap::new();
             let start = Instant::now();
             let mut i = 0usize;
@@ -189,7 +135,7 @@ fn run_flood(tag: &str, v2: bool) {
             while start.elapsed() < FLOOD && i < 100_000 {
                 for _ in 0..BURST {
                     let (reason, p) = &pkts[i % pkts.len()];
-                    if s.send(p) {
+                    if s.send(p).is_ok() {
                         *sent.entry(*reason).or_default() += 1;
                     }
                     i += 1;

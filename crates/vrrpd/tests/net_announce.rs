@@ -1,4 +1,5 @@
 //! GARP and unsolicited NA on the wire and their effect on a neighbour's table (needs root).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod net_common;
 

@@ -1,5 +1,6 @@
 //! Netlink: link lookup, idempotent VIP add/del, primary source, and the event monitor
 //! (needs root; runs inside netlab hosts).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod net_common;
 
@@ -28,12 +29,7 @@ fn links_vips_and_primary_source() {
             l.admin_up && l.oper_up && l.carrier && !l.noarp && l.is_up(),
             "{l:?}"
         );
-        assert_eq!(
-            nl.link_by_index(ia).await.unwrap().map(|l| l.name),
-            Some("eth0".into())
-        );
         assert!(nl.link("nosuch0").await.unwrap().is_none());
-        assert!(nl.link_by_index(9999).await.unwrap().is_none());
 
         // IPv4 VIP with a label, added twice.
         let mut v4 = VipSpec::new(ip("192.0.2.100"), 32);

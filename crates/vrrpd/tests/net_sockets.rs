@@ -1,7 +1,9 @@
 //! VrrpSocket against the real kernel, inside netlab labs (needs root).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod net_common;
 
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -50,15 +52,9 @@ fn v4_multicast_ttl_src_dst_payload_and_no_self_delivery() {
             let r2 = recv_n(&s2, 2).await;
             let mut headers = Vec::new();
             for _ in 0..2 {
-                let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 256];
-                if let Ok(n) = plain.recv(&mut buf) {
-                    // SAFETY: recv initialised the first n bytes.
-                    headers.push(
-                        buf[..n]
-                            .iter()
-                            .map(|b| unsafe { b.assume_init() })
-                            .collect::<Vec<u8>>(),
-                    );
+                let mut buf = [0u8; 256];
+                if let Ok(n) = (&plain).read(&mut buf) {
+                    headers.push(buf[..n].to_vec());
                 }
             }
             (r1, r2, headers, s1.malformed_count())
@@ -137,14 +133,9 @@ fn v4_ip_id_increments_and_family_is_checked() {
             ready_tx.send(()).unwrap();
             let mut ids = Vec::new();
             for _ in 0..3 {
-                let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 256];
-                if let Ok(n) = plain.recv(&mut buf) {
+                let mut b = [0u8; 256];
+                if let Ok(n) = (&plain).read(&mut b) {
                     assert!(n >= 20);
-                    // SAFETY: recv initialised the first n bytes.
-                    let b: Vec<u8> = buf[..n]
-                        .iter()
-                        .map(|b| unsafe { b.assume_init() })
-                        .collect();
                     ids.push(u16::from_be_bytes([b[4], b[5]]));
                 }
             }

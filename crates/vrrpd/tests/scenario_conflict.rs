@@ -5,6 +5,7 @@
 //! minute, and neither changes role. A second test injects crafted adverts into a unicast
 //! pair: an unknown peer, a VRRPv2 speaker and other VIPs, all from one source. Root (and
 //! keepalived for the first) required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

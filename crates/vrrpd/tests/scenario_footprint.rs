@@ -7,6 +7,7 @@
 //! cargo test …`; a debug build, or a dynamically linked one (mlockall then pins all of
 //! libc.so too), only prints its numbers.
 //! Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

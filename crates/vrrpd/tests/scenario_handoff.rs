@@ -2,6 +2,7 @@
 //! at VRRPv3/100 ms in netns labs: the make-before-break handoff on SIGTERM, its bound when
 //! no backup exists, and a unicast peer added by SIGHUP without moving the VIP.
 //! Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

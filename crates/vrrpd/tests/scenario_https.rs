@@ -2,6 +2,7 @@
 //! lab: a lone worker with a weight-0 HTTPS check is MASTER only while the listener answers;
 //! the self-signed certificate (for another name) is accepted on purpose.
 //! Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

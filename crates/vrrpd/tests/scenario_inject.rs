@@ -1,5 +1,6 @@
 //! Malformed and foreign adverts, injected from a third host with AF_PACKET, are ignored by a
 //! worker backup (it keeps following the real master) and counted by reason in its state file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Interop with the real keepalived 2.2.7 (`/usr/sbin/keepalived`): worker×keepalived and
 //! keepalived×worker; v3 at 100 ms (IPv4, IPv6, unicast) and v2 with PASS auth at 1 s.
 //! Root and keepalived required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! a 5 s periodic interval, only the held connection can explain a fast reaction: the master
 //! goes FAULT (priority 0) and the backup takes the VIP within Skew_Time.
 //! Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Prometheus metrics scraped inside a netns lab: node 0 serves them from `--metrics-listen`,
 //! node 1 from `global_defs { vrrpd_metrics_listen }`; roles, priorities, counters and RSS
 //! reflect the election. Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

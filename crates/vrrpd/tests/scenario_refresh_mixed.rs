@@ -8,6 +8,7 @@
 //! compatibility the refreshed backup and the old master ignore each other (version mismatch)
 //! and both hold the VIP until the next unit is refreshed; with `vrrpd_v2_compat` they form one
 //! group. Holders are polled every 2 ms.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

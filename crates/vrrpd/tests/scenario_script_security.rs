@@ -4,6 +4,7 @@
 //! `enable_script_security`, not found, no default script user) no longer tracks, so the
 //! instance becomes MASTER; a script that runs keeps it out of MASTER.
 //! Root and keepalived required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! worker×worker scenarios, VRRPv3 at 100 ms over IPv4 multicast (real kernel, netns labs).
 //! Root required; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -129,15 +129,6 @@ impl Fx {
     }
 }
 
-/// Hook names run by `unit` in `records`.
-pub fn hooks_of(records: &[HookRecord], unit: &str) -> Vec<String> {
-    records
-        .iter()
-        .filter(|r| r.unit == unit)
-        .map(|r| r.hook.clone())
-        .collect()
-}
-
 /// Hook names with remote unit, e.g. `cluster-relation-joined(tsub/1)`.
 pub fn hooks_detail(records: &[HookRecord], unit: &str) -> Vec<String> {
     records

@@ -1,5 +1,8 @@
 //! `juju`: the simulator's command. Also a multi-call binary: invoked as a hook tool
 //! (`config-get`, `relation-set`, … through the per-hook symlinks) it behaves as that tool.
+// Tool / test-support crate: a panic fails only the test or developer command that hit it, with
+// its message, so unwrap/expect are allowed here; the product crates deny them (root Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use clap::Parser;
 

@@ -75,6 +75,7 @@ pub fn run(md: ModelDir) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        #[allow(unsafe_code)]
         unsafe {
             libc::signal(sig, on_signal as *const () as libc::sighandler_t);
         }

@@ -154,7 +154,6 @@ pub(crate) fn machine_ctx(shared: &Shared, id: &str) -> Option<MachineCtx> {
 }
 
 fn write_shim(shared: &Shared, id: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     let bin = shared.md.machine_bin(id);
     for d in [
         bin.clone(),
@@ -169,9 +168,11 @@ fn write_shim(shared: &Shared, id: &str) -> Result<()> {
         shared.md.root().display()
     );
     let p = bin.join("systemctl");
-    crate::charmpkg::write_atomic(&p, script.as_bytes())?;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| Error::io(&p, e))
+    Ok(atomicfile::write_with(
+        &p,
+        script.as_bytes(),
+        &crate::charmpkg::EXECUTABLE,
+    )?)
 }
 
 fn kill_all_in(ns: &str) {

@@ -1,5 +1,5 @@
 //! Built-in simulator charms that honour the Charmed Kubernetes wire contracts
-//! (`docs/charmed-kubernetes-relations.md`, CK ≤ 1.21 wiring): `kubeapi-load-balancer`,
+//! (docs/charmed-kubernetes.md §1, CK ≤ 1.21 wiring): `kubeapi-load-balancer`,
 //! `kubernetes-master` and `kubernetes-worker`; and `charm-keepalived`, the original Python
 //! keepalived charm's effect on its host (to `juju refresh` from). Each is a `dispatch` script
 //! that runs `juju sim-charm NAME`, which reads the hook from `JUJU_HOOK_NAME` and reconciles.

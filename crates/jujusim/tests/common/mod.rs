@@ -80,3 +80,18 @@ pub fn packed_charm() -> Option<PathBuf> {
         None
     }
 }
+
+/// The pid of service `name` on `machine` as the controller supervises it, if it runs.
+pub fn service_pid(sim: &Sim, machine: &str, name: &str) -> Option<i32> {
+    let v = sim
+        .call(
+            &jujusim::proto::Request::Services,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+    v.as_array()?
+        .iter()
+        .find(|s| s["machine"] == machine && s["name"] == name)?["pid"]
+        .as_i64()
+        .and_then(|p| i32::try_from(p).ok())
+}

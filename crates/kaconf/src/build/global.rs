@@ -49,146 +49,152 @@ pub(crate) fn script_user(st: &Stmt) -> Result<ScriptUser, String> {
 
 pub(crate) fn apply(ctx: &mut Ctx, block: &[Stmt], g: &mut GlobalDefs, p: &mut Pending) {
     for st in block {
-        let kw = st.keyword();
-        if IGNORED_GLOBAL.contains(&kw) {
+        if IGNORED_GLOBAL.contains(&st.keyword()) {
             ctx.ignored(st, "global_defs");
             continue;
         }
         if !ctx.no_block(st) {
             continue;
         }
-        match kw {
-            "router_id" => {
-                if let Some(()) = ctx.check(st, want_args(st, 1, 1)) {
-                    g.router_id = Some(st.args()[0].clone());
-                }
-            }
-            "vrrp_version" => {
-                let r = want_args(st, 1, 1).and_then(|_| match st.args()[0].as_str() {
-                    "2" => Ok(Version::V2),
-                    "3" => Ok(Version::V3),
-                    other => Err(format!("vrrp_version must be 2 or 3, not '{other}'")),
-                });
-                if let Some(v) = ctx.check(st, r) {
-                    g.vrrp_version = v;
-                }
-            }
-            "vrrp_mcast_group4" => {
-                let r = want_args(st, 1, 1).and_then(|_| parse_ip(&st.args()[0]));
-                match ctx.check(st, r) {
-                    Some(IpAddr::V4(a)) if a.is_multicast() => g.mcast_group4 = a,
-                    Some(_) => ctx.error(st, "vrrp_mcast_group4 must be an IPv4 multicast address"),
-                    None => {}
-                }
-            }
-            "vrrp_mcast_group6" => {
-                let r = want_args(st, 1, 1).and_then(|_| parse_ip(&st.args()[0]));
-                match ctx.check(st, r) {
-                    Some(IpAddr::V6(a)) if a.is_multicast() => g.mcast_group6 = a,
-                    Some(_) => ctx.error(st, "vrrp_mcast_group6 must be an IPv6 multicast address"),
-                    None => {}
-                }
-            }
-            "vrrp_garp_master_delay" => {
-                if let Some(d) = ctx.check(st, whole_seconds(st)) {
-                    g.garp.master_delay = d;
-                }
-            }
-            "vrrp_garp_master_repeat" => {
-                if let Some(v) = repeat(ctx, st) {
-                    g.garp.master_repeat = v;
-                }
-            }
-            "vrrp_garp_master_refresh" => {
-                if let Some(d) = ctx.check(st, whole_seconds(st)) {
-                    g.garp.master_refresh = d;
-                }
-            }
-            "vrrp_garp_master_refresh_repeat" => {
-                if let Some(v) = repeat(ctx, st) {
-                    g.garp.master_refresh_repeat = v;
-                }
-            }
-            "vrrp_garp_lower_prio_delay" => {
-                if let Some(d) = ctx.check(st, whole_seconds(st)) {
-                    p.lower_prio_delay = Some(d);
-                }
-            }
-            "vrrp_garp_lower_prio_repeat" => {
-                let r =
-                    want_args(st, 1, 1).and_then(|_| parse_uint(&st.args()[0], 0, i32::MAX as u64));
-                if let Some(v) = ctx.check(st, r) {
-                    p.lower_prio_repeat = Some(u32::try_from(v).unwrap_or(u32::MAX));
-                }
-            }
-            "vrrp_lower_prio_no_advert" => {
-                if let Some(b) = ctx.check(st, flag(st)) {
-                    g.lower_prio_no_advert = b;
-                }
-            }
-            "vrrp_higher_prio_send_advert" => {
-                if let Some(b) = ctx.check(st, flag(st)) {
-                    g.higher_prio_send_advert = b;
-                }
-            }
-            "vrrp_down_timer_adverts" => {
-                let r = want_args(st, 1, 1).and_then(|_| parse_uint(&st.args()[0], 1, 100));
-                if let Some(v) =
-                    ctx.check(st, r.map_err(|e| format!("vrrp_down_timer_adverts: {e}")))
-                {
-                    g.down_timer_adverts = u32::try_from(v).unwrap_or(3);
-                }
-            }
-            "script_user" => {
-                if let Some(u) = ctx.check(st, script_user(st)) {
-                    g.script_user = Some(u);
-                }
-            }
-            "enable_script_security" => {
-                if let Some(b) = ctx.check(st, flag(st)) {
-                    g.enable_script_security = b;
-                }
-            }
-            "vrrp_startup_delay" => {
-                let r = want_args(st, 1, 1)
-                    .and_then(|_| parse_time(&st.args()[0], 6, 0, 1_000_000_000));
-                if let Some(d) = ctx.check(st, r.map_err(|e| format!("vrrp_startup_delay: {e}"))) {
-                    g.startup_delay = d;
-                }
-            }
-            "vrrp_check_unicast_src" => {
-                if let Some(b) = ctx.check(st, flag(st)) {
-                    g.check_unicast_src = b;
-                }
-            }
-            "vrrpd_metrics_listen" => {
-                let r = want_args(st, 1, 1).and_then(|_| {
-                    st.args()[0].parse::<SocketAddr>().map_err(|_| {
-                        format!(
-                            "vrrpd_metrics_listen: '{}' is not ADDR:PORT (IPv6 as [ADDR]:PORT)",
-                            st.args()[0]
-                        )
-                    })
-                });
-                if let Some(a) = ctx.check(st, r) {
-                    g.metrics_listen = Some(a);
-                }
-            }
-            "vrrpd_handoff_timeout" => {
-                let r = want_args(st, 1, 1)
-                    .and_then(|_| parse_time(&st.args()[0], 3, 0, 60_000_000))
-                    .map_err(|e| format!("vrrpd_handoff_timeout: {e}"));
-                if let Some(d) = ctx.check(st, r) {
-                    g.handoff_timeout = Some(d);
-                }
-            }
-            "vrrp_strict" => ctx.error(
-                st,
-                "vrrp_strict is not supported by vrrpd (accept mode is always on); remove it",
-            ),
-            _ => ctx.unknown(st, "global_defs"),
+        let handled = protocol_item(ctx, st, g)
+            || garp_item(ctx, st, g, p)
+            || advert_item(ctx, st, g)
+            || vrrpd_item(ctx, st, g);
+        if !handled {
+            ctx.unknown(st, "global_defs");
         }
     }
+}
+
+/// The statement's one argument, checked with `parse`.
+fn one<T>(st: &Stmt, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, String> {
+    want_args(st, 1, 1).and_then(|_| parse(&st.args()[0]))
+}
+
+/// `router_id`, `vrrp_version`, the multicast groups.
+fn protocol_item(ctx: &mut Ctx, st: &Stmt, g: &mut GlobalDefs) -> bool {
+    match st.keyword() {
+        "router_id" => {
+            if let Some(id) = ctx.check(st, one(st, |a| Ok(a.to_string()))) {
+                g.router_id = Some(id);
+            }
+        }
+        "vrrp_version" => {
+            let r = one(st, |a| match a {
+                "2" => Ok(Version::V2),
+                "3" => Ok(Version::V3),
+                other => Err(format!("vrrp_version must be 2 or 3, not '{other}'")),
+            });
+            if let Some(v) = ctx.check(st, r) {
+                g.vrrp_version = v;
+            }
+        }
+        "vrrp_mcast_group4" => match ctx.check(st, one(st, parse_ip)) {
+            Some(IpAddr::V4(a)) if a.is_multicast() => g.mcast_group4 = a,
+            Some(_) => ctx.error(st, "vrrp_mcast_group4 must be an IPv4 multicast address"),
+            None => {}
+        },
+        "vrrp_mcast_group6" => match ctx.check(st, one(st, parse_ip)) {
+            Some(IpAddr::V6(a)) if a.is_multicast() => g.mcast_group6 = a,
+            Some(_) => ctx.error(st, "vrrp_mcast_group6 must be an IPv6 multicast address"),
+            None => {}
+        },
+        _ => return false,
+    }
+    true
+}
+
+/// `vrrp_garp_master_*` and `vrrp_garp_lower_prio_*` (the latter resolved in [`finish`]).
+fn garp_item(ctx: &mut Ctx, st: &Stmt, g: &mut GlobalDefs, p: &mut Pending) -> bool {
+    let garp = &mut g.garp;
+    match st.keyword() {
+        "vrrp_garp_master_delay" => set(&mut garp.master_delay, ctx.check(st, whole_seconds(st))),
+        "vrrp_garp_master_repeat" => set(&mut garp.master_repeat, repeat(ctx, st)),
+        "vrrp_garp_master_refresh" => {
+            set(&mut garp.master_refresh, ctx.check(st, whole_seconds(st)));
+        }
+        "vrrp_garp_master_refresh_repeat" => {
+            set(&mut garp.master_refresh_repeat, repeat(ctx, st));
+        }
+        "vrrp_garp_lower_prio_delay" => {
+            if let Some(d) = ctx.check(st, whole_seconds(st)) {
+                p.lower_prio_delay = Some(d);
+            }
+        }
+        "vrrp_garp_lower_prio_repeat" => {
+            if let Some(v) = ctx.check(st, one(st, |a| parse_uint(a, 0, i32::MAX as u64))) {
+                p.lower_prio_repeat = Some(u32::try_from(v).unwrap_or(u32::MAX));
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Stores `v` in `slot` when it is `Some`.
+fn set<T>(slot: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *slot = v;
+    }
+}
+
+/// Advert behaviour, scripts and startup.
+fn advert_item(ctx: &mut Ctx, st: &Stmt, g: &mut GlobalDefs) -> bool {
+    match st.keyword() {
+        "vrrp_lower_prio_no_advert" => set(&mut g.lower_prio_no_advert, ctx.check(st, flag(st))),
+        "vrrp_higher_prio_send_advert" => {
+            set(&mut g.higher_prio_send_advert, ctx.check(st, flag(st)));
+        }
+        "vrrp_down_timer_adverts" => {
+            let r = one(st, |a| parse_uint(a, 1, 100));
+            if let Some(v) = ctx.check(st, r.map_err(|e| format!("vrrp_down_timer_adverts: {e}"))) {
+                g.down_timer_adverts = u32::try_from(v).unwrap_or(3);
+            }
+        }
+        "script_user" => {
+            if let Some(u) = ctx.check(st, script_user(st)) {
+                g.script_user = Some(u);
+            }
+        }
+        "enable_script_security" => set(&mut g.enable_script_security, ctx.check(st, flag(st))),
+        "vrrp_startup_delay" => {
+            let r = one(st, |a| parse_time(a, 6, 0, 1_000_000_000));
+            let r = r.map_err(|e| format!("vrrp_startup_delay: {e}"));
+            set(&mut g.startup_delay, ctx.check(st, r));
+        }
+        "vrrp_check_unicast_src" => set(&mut g.check_unicast_src, ctx.check(st, flag(st))),
+        _ => return false,
+    }
+    true
+}
+
+/// vrrpd's own keywords, and `vrrp_strict` (refused).
+fn vrrpd_item(ctx: &mut Ctx, st: &Stmt, g: &mut GlobalDefs) -> bool {
+    match st.keyword() {
+        "vrrpd_metrics_listen" => {
+            let r = one(st, |a| {
+                a.parse::<SocketAddr>().map_err(|_| {
+                    format!("vrrpd_metrics_listen: '{a}' is not ADDR:PORT (IPv6 as [ADDR]:PORT)")
+                })
+            });
+            if let Some(a) = ctx.check(st, r) {
+                g.metrics_listen = Some(a);
+            }
+        }
+        "vrrpd_handoff_timeout" => {
+            let r = one(st, |a| parse_time(a, 3, 0, 60_000_000))
+                .map_err(|e| format!("vrrpd_handoff_timeout: {e}"));
+            if let Some(d) = ctx.check(st, r) {
+                g.handoff_timeout = Some(d);
+            }
+        }
+        "vrrp_strict" => ctx.error(
+            st,
+            "vrrp_strict is not supported by vrrpd (accept mode is always on); remove it",
+        ),
+        _ => return false,
+    }
+    true
 }
 
 /// Applies defaults that depend on other settings.

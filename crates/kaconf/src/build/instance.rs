@@ -49,6 +49,7 @@ struct Raw {
     down_timer_adverts: Option<u32>,
     accept: Option<bool>,
     v2_compat: Option<bool>,
+    garp_burst: Option<Vec<Duration>>,
 }
 
 fn one_arg(st: &Stmt) -> Result<&str, String> {
@@ -72,7 +73,6 @@ fn vip_line(ctx: &mut Ctx, st: &Stmt) -> Option<VirtualAddress> {
         no_track: false,
         location: st.loc.clone(),
     };
-    let v6 = addr.is_ipv6();
     let mut i = 1;
     while let Some(opt) = words.get(i) {
         let needs_value = matches!(
@@ -85,72 +85,60 @@ fn vip_line(ctx: &mut Ctx, st: &Stmt) -> Option<VirtualAddress> {
             return None;
         }
         let value = value.map(String::as_str).unwrap_or("");
-        match opt.as_str() {
-            "dev" => v.dev = Some(value.to_string()),
-            "scope" => {
-                if v6 {
-                    ctx.error(
-                        st,
-                        format!("cannot specify scope for IPv6 address {}", words[0]),
-                    );
-                } else if SCOPES.contains(&value) || parse_uint(value, 0, 255).is_ok() {
-                    v.scope = Some(value.to_string());
-                } else {
-                    ctx.error(st, format!("invalid scope '{value}' for {}", words[0]));
-                }
-            }
-            "brd" | "broadcast" => match value.parse::<std::net::Ipv4Addr>() {
-                Ok(b) if !v6 => v.broadcast = Some(b),
-                _ if v6 => ctx.error(
-                    st,
-                    format!(
-                        "cannot specify a broadcast address for IPv6 address {}",
-                        words[0]
-                    ),
-                ),
-                _ => ctx.error(st, format!("invalid broadcast address '{value}'")),
-            },
-            "label" => {
-                if v6 {
-                    ctx.error(
-                        st,
-                        format!("cannot specify label for IPv6 address {}", words[0]),
-                    );
-                } else if value.len() > 15 {
-                    ctx.error(
-                        st,
-                        format!("address label '{value}' is longer than 15 characters"),
-                    );
-                } else {
-                    v.label = Some(value.to_string());
-                }
-            }
-            "-nodad" => v.dad = true,
-            "noprefixroute" => v.noprefixroute = true,
-            "no_track" => v.no_track = true,
-            "home" | "mngtmpaddr" | "autojoin" | "use_vmac" => {
-                ctx.warn(
-                    st,
-                    format!("address option '{opt}' is not implemented by vrrpd; ignored"),
-                );
-            }
-            "peer" | "preferred_lft" => {
-                ctx.warn(
-                    st,
-                    format!("address option '{opt} {value}' is not implemented by vrrpd; ignored"),
-                );
-            }
-            other => {
-                ctx.error(
-                    st,
-                    format!("unknown option '{other}' for virtual address {}", words[0]),
-                );
-                return None;
-            }
+        if !vip_option(ctx, st, &mut v, opt, value) {
+            return None;
         }
         i += if needs_value { 2 } else { 1 };
     }
     Some(v)
+}
+
+/// Applies option `opt` (with `value`, or "") of a `virtual_ipaddress` line to `v`; false for
+/// an unknown option (reported), which drops the line.
+fn vip_option(ctx: &mut Ctx, st: &Stmt, v: &mut VirtualAddress, opt: &str, value: &str) -> bool {
+    let addr = &st.words[0];
+    let v6 = v.addr.is_ipv6();
+    match opt {
+        "dev" => v.dev = Some(value.to_string()),
+        "scope" if v6 => ctx.error(st, format!("cannot specify scope for IPv6 address {addr}")),
+        "scope" if SCOPES.contains(&value) || parse_uint(value, 0, 255).is_ok() => {
+            v.scope = Some(value.to_string());
+        }
+        "scope" => ctx.error(st, format!("invalid scope '{value}' for {addr}")),
+        "brd" | "broadcast" if v6 => ctx.error(
+            st,
+            format!("cannot specify a broadcast address for IPv6 address {addr}"),
+        ),
+        "brd" | "broadcast" => match value.parse::<std::net::Ipv4Addr>() {
+            Ok(b) => v.broadcast = Some(b),
+            Err(_) => ctx.error(st, format!("invalid broadcast address '{value}'")),
+        },
+        "label" if v6 => ctx.error(st, format!("cannot specify label for IPv6 address {addr}")),
+        "label" if value.len() > 15 => ctx.error(
+            st,
+            format!("address label '{value}' is longer than 15 characters"),
+        ),
+        "label" => v.label = Some(value.to_string()),
+        "-nodad" => v.dad = true,
+        "noprefixroute" => v.noprefixroute = true,
+        "no_track" => v.no_track = true,
+        "home" | "mngtmpaddr" | "autojoin" | "use_vmac" => ctx.warn(
+            st,
+            format!("address option '{opt}' is not implemented by vrrpd; ignored"),
+        ),
+        "peer" | "preferred_lft" => ctx.warn(
+            st,
+            format!("address option '{opt} {value}' is not implemented by vrrpd; ignored"),
+        ),
+        other => {
+            ctx.error(
+                st,
+                format!("unknown option '{other}' for virtual address {addr}"),
+            );
+            return false;
+        }
+    }
+    true
 }
 
 fn vip_block(ctx: &mut Ctx, st: &Stmt, out: &mut Vec<VirtualAddress>, one_family: bool) {
@@ -426,7 +414,42 @@ fn item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, lookup: &Lookup, iname: &str) {
     if !ctx.no_block(st) {
         return;
     }
-    match kw {
+    let handled = identity_item(ctx, st, raw)
+        || preempt_item(ctx, st, raw)
+        || addressing_item(ctx, st, raw)
+        || garp_item(ctx, st, raw)
+        || behaviour_item(ctx, st, raw);
+    if !handled {
+        ctx.unknown(st, &format!("vrrp_instance {iname}"));
+    }
+}
+
+/// The statement's one argument as an integer in `lo..=hi` converted to `T`; errors are
+/// prefixed with the keyword.
+fn uint_arg<T: TryFrom<u64>>(ctx: &mut Ctx, st: &Stmt, lo: u64, hi: u64) -> Option<T> {
+    let r = one_arg(st)
+        .and_then(|a| parse_uint(a, lo, hi))
+        .map_err(|e| format!("{}: {e}", st.keyword()));
+    ctx.check(st, r).and_then(|v| T::try_from(v).ok())
+}
+
+/// The statement's one argument as a time (`parse_time(a, 6, lo, hi)`), with its location;
+/// errors are prefixed with the keyword.
+fn time_arg(ctx: &mut Ctx, st: &Stmt, lo: u64, hi: u64) -> Option<(Duration, Location)> {
+    let r = one_arg(st)
+        .and_then(|a| parse_time(a, 6, lo, hi))
+        .map_err(|e| format!("{}: {e}", st.keyword()));
+    ctx.check(st, r).map(|d| (d, st.loc.clone()))
+}
+
+/// True when the statement has no arguments (else reported).
+fn no_args(ctx: &mut Ctx, st: &Stmt) -> bool {
+    ctx.check(st, want_args(st, 0, 0)).is_some()
+}
+
+/// `state`, `interface`, `virtual_router_id`, `priority`, `advert_int`, `version`.
+fn identity_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
+    match st.keyword() {
         "state" => match ctx.check(st, one_arg(st)) {
             Some("MASTER") => raw.state = Some(InitialState::Master),
             Some("BACKUP") => {
@@ -445,30 +468,11 @@ fn item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, lookup: &Lookup, iname: &str) {
                 .map(str::to_string)
                 .or(raw.interface.take())
         }
-        "virtual_router_id" => {
-            let r = one_arg(st)
-                .and_then(|a| parse_uint(a, 1, 255))
-                .map_err(|e| format!("virtual_router_id: {e}"));
-            raw.vrid = ctx
-                .check(st, r)
-                .and_then(|v| u8::try_from(v).ok())
-                .or(raw.vrid);
-        }
-        "priority" => {
-            let r = one_arg(st)
-                .and_then(|a| parse_uint(a, 1, 255))
-                .map_err(|e| format!("priority: {e}"));
-            raw.priority = ctx
-                .check(st, r)
-                .and_then(|v| u8::try_from(v).ok())
-                .or(raw.priority);
-        }
+        "virtual_router_id" => raw.vrid = uint_arg(ctx, st, 1, 255).or(raw.vrid),
+        "priority" => raw.priority = uint_arg(ctx, st, 1, 255).or(raw.priority),
         "advert_int" => {
-            let r = one_arg(st)
-                .and_then(|a| parse_time(a, 6, 10_000, 255_000_000))
-                .map_err(|e| format!("advert_int: {e}"));
-            if let Some(d) = ctx.check(st, r) {
-                raw.advert = Some((d, st.loc.clone()));
+            if let Some(a) = time_arg(ctx, st, 10_000, 255_000_000) {
+                raw.advert = Some(a);
             }
         }
         "version" => {
@@ -481,25 +485,38 @@ fn item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, lookup: &Lookup, iname: &str) {
                 raw.version = Some((v, st.loc.clone()));
             }
         }
+        _ => return false,
+    }
+    true
+}
+
+/// `nopreempt`, `preempt`, `preempt_delay`.
+fn preempt_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
+    match st.keyword() {
         "nopreempt" => {
-            if ctx.check(st, want_args(st, 0, 0)).is_some() {
+            if no_args(ctx, st) {
                 raw.nopreempt = Some(st.loc.clone());
             }
         }
         "preempt" => {
-            if ctx.check(st, want_args(st, 0, 0)).is_some() {
+            if no_args(ctx, st) {
                 raw.nopreempt = None;
             }
         }
         "preempt_delay" => {
-            let r = one_arg(st)
-                .and_then(|a| parse_time(a, 6, 0, 1_000_000_000))
-                .map_err(|e| format!("preempt_delay: {e}"));
-            if let Some(d) = ctx.check(st, r) {
-                raw.preempt_delay = Some((d, st.loc.clone()));
+            if let Some(d) = time_arg(ctx, st, 0, 1_000_000_000) {
+                raw.preempt_delay = Some(d);
             }
         }
-        "unicast_src_ip" | "mcast_src_ip" => {
+        _ => return false,
+    }
+    true
+}
+
+/// Sources, unicast and the own interface's tracking.
+fn addressing_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
+    match st.keyword() {
+        kw @ ("unicast_src_ip" | "mcast_src_ip") => {
             if let Some(a) = ctx.check(st, one_arg(st).and_then(parse_ip)) {
                 if kw == "unicast_src_ip" {
                     raw.unicast_src = Some((a, st.loc.clone()));
@@ -508,23 +525,23 @@ fn item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, lookup: &Lookup, iname: &str) {
                 }
             }
         }
-        "unicast_ttl" => {
-            let r = one_arg(st)
-                .and_then(|a| parse_uint(a, 0, 255))
-                .map_err(|e| format!("unicast_ttl: {e}"));
-            raw.ttl = ctx
-                .check(st, r)
-                .and_then(|v| u8::try_from(v).ok())
-                .or(raw.ttl);
-        }
+        "unicast_ttl" => raw.ttl = uint_arg(ctx, st, 0, 255).or(raw.ttl),
         "check_unicast_src" => {
             raw.check_unicast_src = ctx.check(st, flag(st)).or(raw.check_unicast_src)
         }
         "dont_track_primary" => {
-            if ctx.check(st, want_args(st, 0, 0)).is_some() {
+            if no_args(ctx, st) {
                 raw.dont_track_primary = true;
             }
         }
+        _ => return false,
+    }
+    true
+}
+
+/// `garp_master_*` and `garp_lower_prio_*`.
+fn garp_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
+    match st.keyword() {
         "garp_master_delay" => raw.garp_delay = ctx.check(st, whole_seconds(st)).or(raw.garp_delay),
         "garp_master_repeat" => raw.garp_repeat = repeat(ctx, st).or(raw.garp_repeat),
         "garp_master_refresh" => {
@@ -533,16 +550,39 @@ fn item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, lookup: &Lookup, iname: &str) {
         "garp_master_refresh_repeat" => {
             raw.garp_refresh_repeat = repeat(ctx, st).or(raw.garp_refresh_repeat)
         }
+        "vrrpd_garp_burst" => {
+            raw.garp_burst = ctx.check(st, garp_burst(st)).or(raw.garp_burst.take())
+        }
         "garp_lower_prio_delay" => raw.lp_delay = ctx.check(st, whole_seconds(st)).or(raw.lp_delay),
         "garp_lower_prio_repeat" => {
-            let r = one_arg(st)
-                .and_then(|a| parse_uint(a, 0, i32::MAX as u64))
-                .map_err(|e| format!("garp_lower_prio_repeat: {e}"));
-            raw.lp_repeat = ctx
-                .check(st, r)
-                .and_then(|v| u32::try_from(v).ok())
-                .or(raw.lp_repeat);
+            raw.lp_repeat = uint_arg(ctx, st, 0, i32::MAX as u64).or(raw.lp_repeat)
         }
+        _ => return false,
+    }
+    true
+}
+
+/// `vrrpd_garp_burst 0.005 0.02 0.1`: offsets in decimal seconds (ms resolution), strictly
+/// ascending, at most `vrrp::config::MAX_GARP_BURST`, each ≤ 10 s.
+fn garp_burst(st: &Stmt) -> Result<Vec<Duration>, String> {
+    want_args(st, 1, vrrp::config::MAX_GARP_BURST)?;
+    let max_us = u64::try_from(vrrp::config::MAX_GARP_BURST_OFFSET.as_micros()).unwrap_or(u64::MAX);
+    let mut out: Vec<Duration> = Vec::new();
+    for a in st.args() {
+        let d = parse_time(a, 3, 0, max_us).map_err(|e| format!("vrrpd_garp_burst: {e}"))?;
+        if out.last().is_some_and(|p| *p >= d) {
+            return Err(format!(
+                "vrrpd_garp_burst: offsets must be strictly ascending ('{a}')"
+            ));
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// Advert behaviour, accept mode and refused keywords.
+fn behaviour_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
+    match st.keyword() {
         "lower_prio_no_advert" => {
             raw.lower_prio_no_advert = ctx.check(st, flag(st)).or(raw.lower_prio_no_advert)
         }
@@ -551,28 +591,23 @@ fn item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, lookup: &Lookup, iname: &str) {
         }
         "vrrpd_v2_compat" => raw.v2_compat = ctx.check(st, flag(st)).or(raw.v2_compat),
         "down_timer_adverts" => {
-            let r = one_arg(st)
-                .and_then(|a| parse_uint(a, 1, 100))
-                .map_err(|e| format!("down_timer_adverts: {e}"));
-            raw.down_timer_adverts = ctx
-                .check(st, r)
-                .and_then(|v| u32::try_from(v).ok())
-                .or(raw.down_timer_adverts);
+            raw.down_timer_adverts = uint_arg(ctx, st, 1, 100).or(raw.down_timer_adverts)
         }
         "accept" => {
-            if ctx.check(st, want_args(st, 0, 0)).is_some() {
+            if no_args(ctx, st) {
                 raw.accept = Some(true);
             }
         }
         "no_accept" => {
-            if ctx.check(st, want_args(st, 0, 0)).is_some() {
+            if no_args(ctx, st) {
                 ctx.warn(st, "no_accept: vrrpd never installs firewall rules; packets to the VIPs are accepted anyway");
                 raw.accept = Some(false);
             }
         }
         "strict_mode" => ctx.error(st, "strict_mode is not supported by vrrpd; remove it"),
-        _ => ctx.unknown(st, &format!("vrrp_instance {iname}")),
+        _ => return false,
     }
+    true
 }
 
 fn version_name(v: Version) -> &'static str {
@@ -636,7 +671,6 @@ pub(crate) fn build(
     for s in block {
         item(ctx, s, &mut raw, lookup, &name);
     }
-
     let Some(vrid) = raw.vrid else {
         ctx.error(
             st,
@@ -644,185 +678,18 @@ pub(crate) fn build(
         );
         return None;
     };
-
-    let family = raw
-        .vips
-        .first()
-        .map(|v| v.family())
-        .or_else(|| raw.peers.first().map(|(p, _)| Family::of(&p.addr)))
-        .or_else(|| raw.unicast_src.as_ref().map(|(a, _)| Family::of(a)))
-        .unwrap_or(Family::Ipv4);
-
-    let version = match (raw.version.as_ref(), family) {
-        (Some((Version::V2, loc)), Family::Ipv6) => {
-            ctx.sink.error(
-                loc,
-                format!("vrrp_instance {name}: IPv6 requires VRRP version 3"),
-            );
-            Version::V3
-        }
-        (Some((v, _)), _) => *v,
-        (None, Family::Ipv6) => Version::V3,
-        (None, Family::Ipv4) => g.vrrp_version,
-    };
-
-    if raw.vips.is_empty() {
-        if version == Version::V3 {
-            ctx.error(
-                st,
-                format!("vrrp_instance {name}: no virtual_ipaddress; at least one is required"),
-            );
-        } else {
-            ctx.warn(
-                st,
-                format!("vrrp_instance {name}: no virtual_ipaddress; at least one is sensible"),
-            );
-        }
-    }
-
-    let priority = raw
-        .priority
-        .unwrap_or(if raw.state == Some(InitialState::Master) {
-            255
-        } else {
-            100
-        });
-    let initial_state = raw.state.unwrap_or(if priority == 255 {
-        InitialState::Master
-    } else {
-        InitialState::Backup
-    });
-
-    let mut preempt = true;
-    if let Some(loc) = &raw.nopreempt {
-        if priority == 255 {
-            ctx.sink.warn(
-                loc,
-                format!(
-                    "vrrp_instance {name}: nopreempt is incompatible with priority 255; ignored"
-                ),
-            );
-        } else if initial_state == InitialState::Master {
-            ctx.sink.warn(
-                loc,
-                format!("vrrp_instance {name}: nopreempt does not work with state MASTER; ignored"),
-            );
-        } else {
-            preempt = false;
-        }
-    }
-    let mut preempt_delay = Duration::ZERO;
-    if let Some((d, loc)) = &raw.preempt_delay {
-        if d.is_zero() {
-        } else if initial_state == InitialState::Master {
-            ctx.sink.warn(
-                loc,
-                format!(
-                    "vrrp_instance {name}: preempt_delay does not work with state MASTER; ignored"
-                ),
-            );
-        } else if !preempt {
-            ctx.sink.warn(
-                loc,
-                format!(
-                    "vrrp_instance {name}: preempt_delay is incompatible with nopreempt; ignored"
-                ),
-            );
-        } else {
-            preempt_delay = *d;
-        }
-    }
-
+    let family = family_of(&raw);
+    let version = resolve_version(ctx, st, &raw, family, g, &name);
+    let (priority, initial_state) = resolve_role(&raw);
+    let (preempt, preempt_delay) = resolve_preempt(ctx, &raw, priority, initial_state, &name);
     let advert_int = match &raw.advert {
         Some((d, loc)) => round_advert(ctx, *d, version, loc),
         None => Duration::from_secs(1),
     };
-
     let v2_compat = raw.v2_compat.unwrap_or(false);
-    if v2_compat && (version != Version::V3 || family != Family::Ipv4) {
-        ctx.error(
-            st,
-            format!("vrrp_instance {name}: vrrpd_v2_compat needs a VRRP version 3 IPv4 instance"),
-        );
-    }
-
-    if raw.auth.is_some() && version == Version::V3 {
-        ctx.error(
-            st,
-            format!("vrrp_instance {name}: authentication is only possible with VRRP version 2"),
-        );
-    }
-
-    for (p, loc) in &raw.peers {
-        if Family::of(&p.addr) != family {
-            ctx.sink.error(
-                loc,
-                format!(
-                    "unicast peer {} is not of the instance's address family ({family:?})",
-                    p.addr
-                ),
-            );
-        }
-    }
-    for (label, src) in [
-        ("unicast_src_ip", &raw.unicast_src),
-        ("mcast_src_ip", &raw.mcast_src),
-    ] {
-        if let Some((a, loc)) = src {
-            if Family::of(a) != family {
-                ctx.sink.error(
-                    loc,
-                    format!("{label} {a} is not of the instance's address family ({family:?})"),
-                );
-            }
-        }
-    }
-    let unicast = !raw.peers.is_empty();
-    if raw.interface.is_none() {
-        if !unicast {
-            ctx.error(
-                st,
-                format!(
-                    "vrrp_instance {name}: 'interface' is required unless unicast_peer is used"
-                ),
-            );
-        } else if raw.unicast_src.is_none() {
-            ctx.error(
-                st,
-                format!("vrrp_instance {name}: unicast instances need unicast_src_ip or interface"),
-            );
-        }
-    }
-    if !unicast && raw.unicast_src.is_some() {
-        ctx.warn(
-            st,
-            format!("vrrp_instance {name}: unicast_src_ip without unicast_peer; using multicast"),
-        );
-    }
-    if raw.dont_track_primary && raw.interface.is_none() {
-        ctx.warn(
-            st,
-            format!("vrrp_instance {name}: dont_track_primary without an interface has no effect"),
-        );
-    }
-
-    if let Some(ifname) = raw.interface.as_deref() {
-        if raw.track_ifs.iter().any(|t| t.name == ifname) {
-            ctx.warn(st, format!("vrrp_instance {name}: track_interface {ifname} is the instance's own interface (always tracked); entry ignored"));
-            raw.track_ifs.retain(|t| t.name != ifname);
-        }
-    }
-
-    let gg = &g.garp;
-    let garp = crate::model::GarpSettings {
-        master_delay: raw.garp_delay.unwrap_or(gg.master_delay),
-        master_repeat: raw.garp_repeat.unwrap_or(gg.master_repeat),
-        master_refresh: raw.garp_refresh.unwrap_or(gg.master_refresh),
-        master_refresh_repeat: raw.garp_refresh_repeat.unwrap_or(gg.master_refresh_repeat),
-        lower_prio_delay: raw.lp_delay.unwrap_or(gg.lower_prio_delay),
-        lower_prio_repeat: raw.lp_repeat.unwrap_or(gg.lower_prio_repeat),
-    };
-
+    check_version_features(ctx, st, &raw, version, family, &name);
+    check_addressing(ctx, st, &mut raw, &name);
+    let garp = resolve_garp(&raw, g);
     Some(VrrpInstance {
         name,
         location: st.loc.clone(),
@@ -854,5 +721,216 @@ pub(crate) fn build(
         down_timer_adverts: raw.down_timer_adverts.unwrap_or(g.down_timer_adverts),
         accept: raw.accept.unwrap_or(true),
         v2_compat,
+        garp_burst: raw.garp_burst.unwrap_or_default(),
     })
+}
+
+/// The family of the first VIP, else of the first peer, else of `unicast_src_ip`; IPv4.
+fn family_of(raw: &Raw) -> Family {
+    raw.vips
+        .first()
+        .map(|v| v.family())
+        .or_else(|| raw.peers.first().map(|(p, _)| Family::of(&p.addr)))
+        .or_else(|| raw.unicast_src.as_ref().map(|(a, _)| Family::of(a)))
+        .unwrap_or(Family::Ipv4)
+}
+
+/// The VRRP version (IPv6 forces 3, else `version`, else the global one); reports an empty
+/// VIP list (an error with version 3, a warning with 2).
+fn resolve_version(
+    ctx: &mut Ctx,
+    st: &Stmt,
+    raw: &Raw,
+    family: Family,
+    g: &GlobalDefs,
+    name: &str,
+) -> Version {
+    let version = match (raw.version.as_ref(), family) {
+        (Some((Version::V2, loc)), Family::Ipv6) => {
+            ctx.sink.error(
+                loc,
+                format!("vrrp_instance {name}: IPv6 requires VRRP version 3"),
+            );
+            Version::V3
+        }
+        (Some((v, _)), _) => *v,
+        (None, Family::Ipv6) => Version::V3,
+        (None, Family::Ipv4) => g.vrrp_version,
+    };
+    if raw.vips.is_empty() {
+        if version == Version::V3 {
+            ctx.error(
+                st,
+                format!("vrrp_instance {name}: no virtual_ipaddress; at least one is required"),
+            );
+        } else {
+            ctx.warn(
+                st,
+                format!("vrrp_instance {name}: no virtual_ipaddress; at least one is sensible"),
+            );
+        }
+    }
+    version
+}
+
+/// Priority (255 for `state MASTER` without one, else 100) and initial state (MASTER for
+/// priority 255, else BACKUP).
+fn resolve_role(raw: &Raw) -> (u8, InitialState) {
+    let priority = raw
+        .priority
+        .unwrap_or(if raw.state == Some(InitialState::Master) {
+            255
+        } else {
+            100
+        });
+    let initial_state = raw.state.unwrap_or(if priority == 255 {
+        InitialState::Master
+    } else {
+        InitialState::Backup
+    });
+    (priority, initial_state)
+}
+
+/// Preemption and its delay, with keepalived's warnings for combinations it ignores.
+fn resolve_preempt(
+    ctx: &mut Ctx,
+    raw: &Raw,
+    priority: u8,
+    initial_state: InitialState,
+    name: &str,
+) -> (bool, Duration) {
+    let master = initial_state == InitialState::Master;
+    let mut preempt = true;
+    if let Some(loc) = &raw.nopreempt {
+        if priority == 255 {
+            ctx.sink.warn(
+                loc,
+                format!(
+                    "vrrp_instance {name}: nopreempt is incompatible with priority 255; ignored"
+                ),
+            );
+        } else if master {
+            ctx.sink.warn(
+                loc,
+                format!("vrrp_instance {name}: nopreempt does not work with state MASTER; ignored"),
+            );
+        } else {
+            preempt = false;
+        }
+    }
+    let Some((d, loc)) = raw.preempt_delay.as_ref().filter(|(d, _)| !d.is_zero()) else {
+        return (preempt, Duration::ZERO);
+    };
+    let ignored = if master {
+        "does not work with state MASTER"
+    } else if !preempt {
+        "is incompatible with nopreempt"
+    } else {
+        return (preempt, *d);
+    };
+    ctx.sink.warn(
+        loc,
+        format!("vrrp_instance {name}: preempt_delay {ignored}; ignored"),
+    );
+    (preempt, Duration::ZERO)
+}
+
+/// Features tied to a version or family: `vrrpd_v2_compat`, authentication, the family of
+/// peers and source addresses.
+fn check_version_features(
+    ctx: &mut Ctx,
+    st: &Stmt,
+    raw: &Raw,
+    version: Version,
+    family: Family,
+    name: &str,
+) {
+    if raw.v2_compat.unwrap_or(false) && (version != Version::V3 || family != Family::Ipv4) {
+        ctx.error(
+            st,
+            format!("vrrp_instance {name}: vrrpd_v2_compat needs a VRRP version 3 IPv4 instance"),
+        );
+    }
+    if raw.auth.is_some() && version == Version::V3 {
+        ctx.error(
+            st,
+            format!("vrrp_instance {name}: authentication is only possible with VRRP version 2"),
+        );
+    }
+    for (p, loc) in &raw.peers {
+        if Family::of(&p.addr) != family {
+            ctx.sink.error(
+                loc,
+                format!(
+                    "unicast peer {} is not of the instance's address family ({family:?})",
+                    p.addr
+                ),
+            );
+        }
+    }
+    for (label, src) in [
+        ("unicast_src_ip", &raw.unicast_src),
+        ("mcast_src_ip", &raw.mcast_src),
+    ] {
+        if let Some((a, loc)) = src {
+            if Family::of(a) != family {
+                ctx.sink.error(
+                    loc,
+                    format!("{label} {a} is not of the instance's address family ({family:?})"),
+                );
+            }
+        }
+    }
+}
+
+/// Interface, unicast and tracking combinations; drops a `track_interface` entry for the
+/// instance's own interface.
+fn check_addressing(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw, name: &str) {
+    let unicast = !raw.peers.is_empty();
+    if raw.interface.is_none() {
+        if !unicast {
+            ctx.error(
+                st,
+                format!(
+                    "vrrp_instance {name}: 'interface' is required unless unicast_peer is used"
+                ),
+            );
+        } else if raw.unicast_src.is_none() {
+            ctx.error(
+                st,
+                format!("vrrp_instance {name}: unicast instances need unicast_src_ip or interface"),
+            );
+        }
+    }
+    if !unicast && raw.unicast_src.is_some() {
+        ctx.warn(
+            st,
+            format!("vrrp_instance {name}: unicast_src_ip without unicast_peer; using multicast"),
+        );
+    }
+    if raw.dont_track_primary && raw.interface.is_none() {
+        ctx.warn(
+            st,
+            format!("vrrp_instance {name}: dont_track_primary without an interface has no effect"),
+        );
+    }
+    if let Some(ifname) = raw.interface.as_deref() {
+        if raw.track_ifs.iter().any(|t| t.name == ifname) {
+            ctx.warn(st, format!("vrrp_instance {name}: track_interface {ifname} is the instance's own interface (always tracked); entry ignored"));
+            raw.track_ifs.retain(|t| t.name != ifname);
+        }
+    }
+}
+
+/// The instance's GARP settings: its own, else the global ones.
+fn resolve_garp(raw: &Raw, g: &GlobalDefs) -> crate::model::GarpSettings {
+    let gg = &g.garp;
+    crate::model::GarpSettings {
+        master_delay: raw.garp_delay.unwrap_or(gg.master_delay),
+        master_repeat: raw.garp_repeat.unwrap_or(gg.master_repeat),
+        master_refresh: raw.garp_refresh.unwrap_or(gg.master_refresh),
+        master_refresh_repeat: raw.garp_refresh_repeat.unwrap_or(gg.master_refresh_repeat),
+        lower_prio_delay: raw.lp_delay.unwrap_or(gg.lower_prio_delay),
+        lower_prio_repeat: raw.lp_repeat.unwrap_or(gg.lower_prio_repeat),
+    }
 }

@@ -48,7 +48,7 @@ pub fn start(cfg: InstanceConfig, t0: Instant) -> (Instance, Vec<Action>) {
 pub fn master(cfg: InstanceConfig, t0: Instant) -> (Instance, Instant) {
     let (mut i, _) = start(cfg, t0);
     let t = i.poll_timeout().expect("down timer");
-    i.handle(t, Input::Timer);
+    let _ = i.handle(t, Input::Timer);
     assert_eq!(i.state(), State::Master);
     (i, t)
 }

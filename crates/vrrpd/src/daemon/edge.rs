@@ -4,49 +4,21 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use futures::stream::BoxStream;
-use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use crate::net::{Announcer, Mode, Netlink, VrrpSocket};
+use crate::net::{Announcer, LinkInfo, Mode, Monitor, Netlink, Received, VrrpSocket};
 use crate::spec::{InstanceSpec, VipSpec};
 
-/// The socket type the loop holds.
-pub type Socket = VrrpSocket;
-
-/// A received packet, tagged with the socket it came from.
+/// A received packet, tagged with the id of the socket it came from (the daemon's, never
+/// reused, so packets from a socket closed meanwhile find no instance).
 #[derive(Debug)]
 pub struct RxEvent {
-    /// Id of the socket (the daemon's, never reused).
+    /// Id of the socket.
     pub sock_id: u64,
-    /// IP source.
-    pub src: IpAddr,
-    /// IP destination.
-    pub dst: IpAddr,
-    /// TTL / hop limit.
-    pub ttl: u8,
-    /// VRRP payload.
-    pub payload: Vec<u8>,
-}
-
-/// A link or address change, reduced to what the loop needs: which interface or address to
-/// look at again. The loop re-reads the current state instead of trusting event contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NetEvent {
-    /// Something changed about the link called `name` (added, up, down).
-    Link { name: String },
-    /// The link `name` with index `index` went away.
-    LinkGone { name: String, index: u32 },
-    /// An address was added, changed or removed on interface `index`.
-    Addr {
-        index: u32,
-        addr: IpAddr,
-        added: bool,
-    },
-    /// Events were lost: re-read everything.
-    Resync,
+    /// The packet.
+    pub pkt: Received,
 }
 
 /// Netlink, sockets and announcements.
@@ -71,32 +43,19 @@ impl Edge {
     }
 
     /// Link and address changes.
-    pub async fn monitor(&self) -> anyhow::Result<BoxStream<'static, NetEvent>> {
-        use crate::net::NetEvent as N;
-        let m = self.nl.monitor().await.context("netlink monitor")?;
-        Ok(Box::pin(m.map(|ev| match ev {
-            N::LinkAdded { name, .. } | N::LinkUp { name, .. } | N::LinkDown { name, .. } => {
-                NetEvent::Link { name }
-            }
-            N::LinkRemoved { name, index } => NetEvent::LinkGone { name, index },
-            N::AddrAdded { index, addr, .. } => NetEvent::Addr {
-                index,
-                addr,
-                added: true,
-            },
-            N::AddrRemoved { index, addr, .. } => NetEvent::Addr {
-                index,
-                addr,
-                added: false,
-            },
-            N::Resync => NetEvent::Resync,
-        })))
+    pub async fn monitor(&self) -> anyhow::Result<Monitor> {
+        self.nl.monitor().await.context("netlink monitor")
     }
 
-    /// Index and state (admin and carrier up) of interface `name`.
-    pub async fn link(&self, name: &str) -> Option<(u32, bool)> {
+    /// Every link (to re-seed the monitor after lost events).
+    pub async fn links(&self) -> anyhow::Result<Vec<LinkInfo>> {
+        Ok(self.nl.links().await?)
+    }
+
+    /// Interface `name`, if it exists (a failed lookup is logged and counts as absent).
+    pub async fn link(&self, name: &str) -> Option<LinkInfo> {
         match self.nl.link(name).await {
-            Ok(l) => l.map(|l| (l.index, l.is_up())),
+            Ok(l) => l,
             Err(e) => {
                 warn!(interface = name, error = %e, "link lookup failed");
                 None
@@ -124,7 +83,7 @@ impl Edge {
         spec: &InstanceSpec,
         index: u32,
         src: Option<IpAddr>,
-    ) -> anyhow::Result<Socket> {
+    ) -> anyhow::Result<VrrpSocket> {
         let mode = if spec.core.unicast_peers.is_empty() {
             Mode::Multicast
         } else {
@@ -184,19 +143,12 @@ impl Edge {
 }
 
 /// The receive task of one socket: forwards packets until the socket fails or the loop is gone.
-pub fn spawn_rx(sock_id: u64, sock: Arc<Socket>, tx: mpsc::Sender<RxEvent>) -> JoinHandle<()> {
+pub fn spawn_rx(sock_id: u64, sock: Arc<VrrpSocket>, tx: mpsc::Sender<RxEvent>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match sock.recv().await {
-                Ok(r) => {
-                    let ev = RxEvent {
-                        sock_id,
-                        src: r.src,
-                        dst: r.dst,
-                        ttl: r.ttl,
-                        payload: r.payload,
-                    };
-                    if tx.send(ev).await.is_err() {
+                Ok(pkt) => {
+                    if tx.send(RxEvent { sock_id, pkt }).await.is_err() {
                         return;
                     }
                 }

@@ -6,6 +6,7 @@
 use tracing::{error, info, warn};
 
 use super::instance::Running;
+use super::table::InstanceId;
 use super::Daemon;
 use crate::spec::{DaemonSpec, InstanceSpec};
 
@@ -36,41 +37,38 @@ impl Daemon {
         // Checks first, so reconfigured instances see the current health of their tracks.
         self.checks.apply(&spec.checks);
         let mut wanted: Vec<Option<InstanceSpec>> = spec.instances.into_iter().map(Some).collect();
-        let live: Vec<usize> = (0..self.running.len())
-            .filter(|&i| !self.running[i].retiring)
-            .collect();
-        for i in live {
-            let name = self.running[i].spec.core.name.clone();
-            let exact = wanted
-                .iter()
-                .position(|w| w.as_ref() == Some(&self.running[i].spec));
-            if let Some(k) = exact {
+        for id in self.running.ids_where(|r| !r.retiring) {
+            let Some(r) = self.running.get(id) else {
+                continue;
+            };
+            if let Some(k) = wanted.iter().position(|w| w.as_ref() == Some(&r.spec)) {
                 wanted[k] = None;
                 continue;
             }
-            let soft = wanted.iter().position(|w| {
-                w.as_ref()
-                    .is_some_and(|w| same_identity(&self.running[i].spec, w))
-            });
-            if let Some(new) = soft.and_then(|k| wanted[k].take()) {
-                if self.reconfigure(i, new.clone()).await {
-                    continue;
-                }
-                // Refused by the core: rebuild instead.
-                if let Some(k) = soft {
-                    wanted[k] = Some(new);
+            let name = r.spec.core.name.clone();
+            let soft = wanted
+                .iter()
+                .position(|w| w.as_ref().is_some_and(|w| same_identity(&r.spec, w)));
+            if let Some(k) = soft {
+                if let Some(new) = wanted[k].take() {
+                    match self.reconfigure(id, new).await {
+                        Ok(()) => continue,
+                        // Refused by the core: rebuild instead.
+                        Err(new) => wanted[k] = Some(new),
+                    }
                 }
             }
             info!(instance = %name, "instance removed or its identity changed: handing over");
-            self.running[i].retiring = true;
-            self.feed(i, vrrp::Input::Leave).await;
+            if let Some(r) = self.running.get_mut(id) {
+                r.retiring = true;
+            }
+            self.feed(id, vrrp::Input::Leave).await;
         }
         for s in wanted.into_iter().flatten() {
             match Running::new(s) {
                 Ok(r) => {
-                    self.running.push(r);
-                    let i = self.running.len() - 1;
-                    self.start_instance(i).await;
+                    let id = self.running.insert(r);
+                    self.start_instance(id).await;
                 }
                 Err(e) => error!(error = %e, "instance refused by the core"),
             }
@@ -78,28 +76,30 @@ impl Daemon {
         self.reap_retired();
     }
 
-    /// Apply `new` to live instance `i` in place; false if the core refused it.
-    async fn reconfigure(&mut self, i: usize, new: InstanceSpec) -> bool {
-        let old = std::mem::replace(&mut self.running[i].spec, new);
-        let tracks = self.track_states(i);
-        let core = self.running[i].spec.core.clone();
+    /// Apply `new` to live instance `id` in place; `new` back if the core refused it.
+    async fn reconfigure(&mut self, id: InstanceId, new: InstanceSpec) -> Result<(), InstanceSpec> {
+        // The health of the new configuration's tracks.
+        let tracks = self.track_states(&new.track_sources);
+        let Some(r) = self.running.get_mut(id) else {
+            return Err(new);
+        };
         let now = std::time::Instant::now();
-        match self.running[i].inst.reconfigure(now, core, &tracks) {
+        match r.inst.reconfigure(now, new.core.clone(), &tracks) {
             Ok(actions) => {
-                info!(instance = %old.core.name, role = ?self.running[i].inst.state(), "instance reconfigured in place");
-                if socket_changed(&old, &self.running[i].spec) {
-                    self.running[i].close_socket();
+                let old = std::mem::replace(&mut r.spec, new);
+                info!(instance = %old.core.name, role = ?r.inst.state(), "instance reconfigured in place");
+                if socket_changed(&old, &r.spec) {
+                    r.close_socket();
                 }
-                self.execute(i, actions).await;
+                self.execute(id, actions).await;
                 // Re-reads link and source; opens the socket if it was closed above.
-                self.refresh_link(i).await;
+                self.refresh_link(id).await;
                 self.urgent = true;
-                true
+                Ok(())
             }
             Err(e) => {
-                warn!(instance = %old.core.name, error = %e, "cannot reconfigure in place");
-                self.running[i].spec = old;
-                false
+                warn!(instance = %r.spec.core.name, error = %e, "cannot reconfigure in place");
+                Err(new)
             }
         }
     }

@@ -114,8 +114,7 @@ mod tests {
         F: FnOnce() -> Fut + Send,
         Fut: std::future::Future<Output = ()>,
     {
-        if netlab::require_root().is_err() {
-            eprintln!("skipping: root required");
+        if netlab::skip_unless_root() {
             return None;
         }
         let lab = netlab::Lab::new(tag).unwrap();

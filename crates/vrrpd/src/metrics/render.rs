@@ -21,6 +21,54 @@ pub struct Sample<'a> {
     pub status: &'a InstanceStatus,
     /// Interface name.
     pub interface: &'a str,
+    /// Measured lateness and jitter (core and edge).
+    pub timing: vrrp::Timing,
+}
+
+/// `measure` label values of the timing families, with their summaries.
+fn measures(t: &vrrp::Timing) -> [(&'static str, vrrp::TimingStats); 3] {
+    [
+        ("timer_late", t.timer_late),
+        ("send_late", t.send_late),
+        ("advert_gap_excess", t.advert_gap_excess),
+    ]
+}
+
+/// `vrrpd_timing_seconds{measure,quantile}` over the last `vrrp::timing::WINDOW` samples
+/// (quantile 1 = the window's maximum) and `vrrpd_timing_samples_total{measure}`.
+fn timing(out: &mut String, samples: &[Sample<'_>]) {
+    header(
+        out,
+        "vrrpd_timing_seconds",
+        "gauge",
+        "Timer fire vs deadline (timer_late), due advert vs send (send_late), master advert gap \
+         beyond its interval as a backup sees it (advert_gap_excess); over the last samples.",
+    );
+    for x in samples {
+        let l = labels(x);
+        for (m, st) in measures(&x.timing) {
+            for (q, us) in [("0.5", st.p50_us), ("0.99", st.p99_us), ("1", st.max_us)] {
+                let v = f64::from(us) / 1e6;
+                let _ = writeln!(
+                    out,
+                    "vrrpd_timing_seconds{{{l},measure=\"{m}\",quantile=\"{q}\"}} {v}"
+                );
+            }
+        }
+    }
+    header(
+        out,
+        "vrrpd_timing_samples_total",
+        "counter",
+        "Samples taken of each timing measure.",
+    );
+    for x in samples {
+        let l = labels(x);
+        for (m, st) in measures(&x.timing) {
+            let v = st.samples;
+            let _ = writeln!(out, "vrrpd_timing_samples_total{{{l},measure=\"{m}\"}} {v}");
+        }
+    }
 }
 
 /// Escape a label value (backslash, double quote, newline).
@@ -70,6 +118,72 @@ fn family(
     }
 }
 
+/// One-value-per-instance families: name, type, help, value.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&InstanceStatus) -> u64,
+);
+
+/// The one-value-per-instance families, in exposition order.
+const FAMILIES: &[Family] = &[
+    (
+        "vrrpd_instance_base_priority",
+        "gauge",
+        "Configured priority.",
+        |s| u64::from(s.base_priority),
+    ),
+    (
+        "vrrpd_instance_effective_priority",
+        "gauge",
+        "Priority after tracking (what is advertised).",
+        |s| u64::from(s.effective_priority),
+    ),
+    (
+        "vrrpd_instance_vips_held",
+        "gauge",
+        "VIPs this instance holds.",
+        |s| s.vips_held.len() as u64,
+    ),
+    (
+        "vrrpd_adverts_sent_total",
+        "counter",
+        "Adverts sent (one per destination).",
+        |s| s.counters.adverts_sent,
+    ),
+    (
+        "vrrpd_adverts_received_total",
+        "counter",
+        "Valid adverts received.",
+        |s| s.counters.adverts_received,
+    ),
+    (
+        "vrrpd_priority_zero_sent_total",
+        "counter",
+        "Priority-0 (resign) adverts sent.",
+        |s| s.counters.priority_zero_sent,
+    ),
+    (
+        "vrrpd_priority_zero_received_total",
+        "counter",
+        "Valid priority-0 adverts received.",
+        |s| s.counters.priority_zero_received,
+    ),
+    (
+        "vrrpd_transitions_total",
+        "counter",
+        "State transitions.",
+        |s| s.counters.transitions,
+    ),
+    (
+        "vrrpd_became_master_total",
+        "counter",
+        "Transitions into MASTER.",
+        |s| s.counters.became_master,
+    ),
+];
+
 /// The whole exposition. `rss_bytes` is the process resident set size, when known.
 pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
     let mut out = String::with_capacity(1024 + samples.len() * 2048);
@@ -86,81 +200,27 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
             let _ = writeln!(out, "vrrpd_instance_state{{{l},state=\"{name}\"}} {v}");
         }
     }
-    let c = |f: fn(&vrrp::Counters) -> u64| move |s: &InstanceStatus| f(&s.counters);
-    family(
-        &mut out,
-        samples,
-        "vrrpd_instance_base_priority",
-        "gauge",
-        "Configured priority.",
-        |s| u64::from(s.base_priority),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_instance_effective_priority",
-        "gauge",
-        "Priority after tracking (what is advertised).",
-        |s| u64::from(s.effective_priority),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_instance_vips_held",
-        "gauge",
-        "VIPs this instance holds.",
-        |s| s.vips_held.len() as u64,
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_adverts_sent_total",
-        "counter",
-        "Adverts sent (one per destination).",
-        c(|k| k.adverts_sent),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_adverts_received_total",
-        "counter",
-        "Valid adverts received.",
-        c(|k| k.adverts_received),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_priority_zero_sent_total",
-        "counter",
-        "Priority-0 (resign) adverts sent.",
-        c(|k| k.priority_zero_sent),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_priority_zero_received_total",
-        "counter",
-        "Valid priority-0 adverts received.",
-        c(|k| k.priority_zero_received),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_transitions_total",
-        "counter",
-        "State transitions.",
-        c(|k| k.transitions),
-    );
-    family(
-        &mut out,
-        samples,
-        "vrrpd_became_master_total",
-        "counter",
-        "Transitions into MASTER.",
-        c(|k| k.became_master),
-    );
+    for (name, kind, help, value) in FAMILIES {
+        family(&mut out, samples, name, kind, help, value);
+    }
+    render_by_reason(&mut out, samples);
+    timing(&mut out, samples);
+    if let Some(rss) = rss_bytes {
+        header(
+            &mut out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {rss}");
+    }
+    out
+}
+
+/// `vrrpd_drops_total` by reason and `vrrpd_conflicts_total` by kind.
+fn render_by_reason(out: &mut String, samples: &[Sample<'_>]) {
     header(
-        &mut out,
+        out,
         "vrrpd_drops_total",
         "counter",
         "Received packets dropped, by reason.",
@@ -177,7 +237,7 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
         }
     }
     header(
-        &mut out,
+        out,
         "vrrpd_conflicts_total",
         "counter",
         "Adverts on our VRID from another configuration or an unknown peer, by kind.",
@@ -193,16 +253,6 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
             );
         }
     }
-    if let Some(rss) = rss_bytes {
-        header(
-            &mut out,
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-        );
-        let _ = writeln!(out, "process_resident_memory_bytes {rss}");
-    }
-    out
 }
 
 /// `VmRSS` of this process from `/proc/self/status`, in bytes.
@@ -242,10 +292,15 @@ mod tests {
     #[test]
     fn exposition_lines() {
         let s = status();
+        let mut timing = vrrp::Timing::default();
+        timing.send_late.p99_us = 1500;
+        timing.send_late.max_us = 2_000_000;
+        timing.timer_late.samples = 9;
         let text = render(
             &[Sample {
                 status: &s,
                 interface: "eth0",
+                timing,
             }],
             Some(4096),
         );
@@ -263,6 +318,10 @@ mod tests {
             format!("vrrpd_conflicts_total{{{l},kind=\"unknown_peer\"}} 0"),
             "# TYPE vrrpd_transitions_total counter".to_string(),
             "process_resident_memory_bytes 4096".to_string(),
+            format!("vrrpd_timing_seconds{{{l},measure=\"send_late\",quantile=\"0.99\"}} 0.0015"),
+            format!("vrrpd_timing_seconds{{{l},measure=\"send_late\",quantile=\"1\"}} 2"),
+            format!("vrrpd_timing_seconds{{{l},measure=\"timer_late\",quantile=\"0.5\"}} 0"),
+            format!("vrrpd_timing_samples_total{{{l},measure=\"timer_late\"}} 9"),
         ] {
             assert!(
                 text.lines().any(|x| x == want),
@@ -272,7 +331,7 @@ mod tests {
         // Every sample line is NAME{LABELS} VALUE or NAME VALUE; every family has a TYPE.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.rsplit_once(' ').unwrap();
-            assert!(value.parse::<u64>().is_ok(), "{line}");
+            assert!(value.parse::<f64>().is_ok_and(f64::is_finite), "{line}");
             let base = name.split('{').next().unwrap();
             assert!(text.contains(&format!("# TYPE {base} ")), "{line}");
         }

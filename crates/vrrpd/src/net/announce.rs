@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 
+use nix::sys::socket::{sendto, LinkAddr, MsgFlags, SockaddrLike};
 use socket2::{Domain, Socket, Type};
 
 use super::error::NetError;
@@ -36,11 +37,6 @@ impl Announcer {
             ifindex,
             iface,
         })
-    }
-
-    /// The interface index.
-    pub fn ifindex(&self) -> u32 {
-        self.ifindex
     }
 
     /// Sends one gratuitous ARP for `vip` from `mac` ([`frames::garp_frame`]).
@@ -83,32 +79,25 @@ impl Announcer {
                 std::io::Error::from_raw_os_error(libc::ENODEV),
             )
         })?;
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as libc::c_ushort;
-        sll.sll_protocol = proto.to_be();
-        sll.sll_ifindex = ifindex;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(&dst);
-        // SAFETY: `frame` and `sll` outlive the call; the length passed is that of `sll`.
-        let n = unsafe {
-            libc::sendto(
-                self.sock.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
+        let sll = libc::sockaddr_ll {
+            sll_family: libc::AF_PACKET as libc::c_ushort,
+            sll_protocol: proto.to_be(),
+            sll_ifindex: ifindex,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 6,
+            sll_addr: [dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], 0, 0],
         };
-        if n < 0 {
-            return Err(NetError::socket(
+        let addr = link_addr(&sll).ok_or_else(|| {
+            NetError::socket(
                 op,
                 &self.iface,
-                std::io::Error::last_os_error(),
-            ));
-        }
-        if n as usize != frame.len() {
+                std::io::Error::from_raw_os_error(libc::EINVAL),
+            )
+        })?;
+        let n = sendto(self.sock.as_raw_fd(), frame, &addr, MsgFlags::empty())
+            .map_err(|errno| NetError::socket(op, &self.iface, std::io::Error::from(errno)))?;
+        if n != frame.len() {
             return Err(NetError::socket(
                 op,
                 &self.iface,
@@ -117,4 +106,14 @@ impl Announcer {
         }
         Ok(())
     }
+}
+
+/// `sll` as nix's link-layer address (`None` if it is not an `AF_PACKET` address).
+#[allow(unsafe_code)]
+fn link_addr(sll: &libc::sockaddr_ll) -> Option<LinkAddr> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>()).ok()?;
+    // SAFETY: the pointer comes from a reference to a live, fully initialised `sockaddr_ll`
+    // and `len` is exactly its size, so `from_raw` reads only initialised bytes within it (it
+    // copies them out; nothing is kept past this call).
+    unsafe { LinkAddr::from_raw(std::ptr::from_ref(sll).cast(), Some(len)) }
 }

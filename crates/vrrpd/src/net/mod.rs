@@ -18,25 +18,25 @@
 //!     (demultiplexing by VRID is the core's job).
 //! * [`Announcer`] — AF_PACKET, send-only: `Announcer::open(ifindex)`, `garp(mac, vip4)`,
 //!   `unsolicited_na(mac, vip6, router)`. Frames come from the pure builders in [`frames`].
-//! * [`Netlink`] — `Netlink::connect().await`, `link(name)`, `link_by_index(index)`, `links()`,
+//! * [`Netlink`] — `Netlink::connect().await`, `link(name)`, `links()`,
 //!   `addresses(index)` → [`AddrInfo`], `add_vip(index, &VipSpec)` / `del_vip(index, addr,
 //!   prefix)` (both idempotent), `primary_source(index, family, exclude_vips)`, and
 //!   `monitor().await` → [`Monitor`], a `Stream` of [`NetEvent`]. [`LinkInfo`] carries index, name,
 //!   MAC, admin/oper/carrier state and NOARP.
 //! * [`NetError`] — typed errors naming the failing operation and the interface.
 
-pub mod announce;
-pub mod error;
+mod announce;
+mod error;
 pub mod frames;
-pub mod monitor;
-pub mod netlink;
-pub mod socket;
+mod monitor;
+mod netlink;
+mod socket;
 mod sockopt;
 
 pub use announce::Announcer;
 pub use error::NetError;
 pub use monitor::{Monitor, NetEvent};
-pub use netlink::{ifa, pick_source, AddrInfo, LinkInfo, Netlink, VipSpec};
+pub use netlink::{ifa, AddrInfo, LinkInfo, Netlink, VipSpec};
 pub use socket::{Mode, Received, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
 /// The address family, shared with the core.
 pub use vrrp::Family;

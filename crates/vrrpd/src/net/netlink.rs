@@ -15,18 +15,10 @@ use super::Family;
 pub mod ifa {
     /// Not the primary address of its subnet.
     pub const SECONDARY: u32 = 0x01;
-    /// No duplicate address detection.
-    pub const NODAD: u32 = 0x02;
     /// DAD failed.
     pub const DADFAILED: u32 = 0x08;
-    /// Deprecated (preferred lifetime 0).
-    pub const DEPRECATED: u32 = 0x20;
     /// DAD still running.
     pub const TENTATIVE: u32 = 0x40;
-    /// Static (no lifetime).
-    pub const PERMANENT: u32 = 0x80;
-    /// No prefix route.
-    pub const NOPREFIXROUTE: u32 = 0x200;
 }
 
 /// What we need to know about a link.
@@ -269,11 +261,6 @@ impl Netlink {
         Ok(Netlink { handle, conn })
     }
 
-    /// The raw rtnetlink handle, for requests this type does not wrap.
-    pub fn handle(&self) -> &Handle {
-        &self.handle
-    }
-
     /// The link called `name`, or `None` if there is none.
     pub async fn link(&self, name: &str) -> Result<Option<LinkInfo>, NetError> {
         let r = self
@@ -285,19 +272,6 @@ impl Netlink {
             .try_next()
             .await;
         Self::link_result(r, format!("get link {name}"), 0)
-    }
-
-    /// The link with index `index`, or `None` if there is none.
-    pub async fn link_by_index(&self, index: u32) -> Result<Option<LinkInfo>, NetError> {
-        let r = self
-            .handle
-            .link()
-            .get()
-            .match_index(index)
-            .execute()
-            .try_next()
-            .await;
-        Self::link_result(r, "get link".to_string(), index)
     }
 
     /// All links.
@@ -409,7 +383,11 @@ impl Netlink {
 }
 
 /// The pure choice behind [`Netlink::primary_source`].
-pub fn pick_source(addrs: &[AddrInfo], family: Family, exclude: &[IpAddr]) -> Option<IpAddr> {
+pub(crate) fn pick_source(
+    addrs: &[AddrInfo],
+    family: Family,
+    exclude: &[IpAddr],
+) -> Option<IpAddr> {
     let usable = |a: &&AddrInfo| Family::of(&a.addr) == family && !exclude.contains(&a.addr);
     match family {
         Family::Ipv4 => addrs

@@ -8,6 +8,7 @@ use socket2::{SockFilter, Socket};
 pub(crate) const IPV6_CHECKSUM: libc::c_int = 7;
 
 /// Sets an integer or struct socket option.
+#[allow(unsafe_code)]
 pub(crate) fn set<T>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
@@ -16,7 +17,9 @@ pub(crate) fn set<T>(
 ) -> std::io::Result<()> {
     let len = libc::socklen_t::try_from(std::mem::size_of::<T>())
         .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: `value` points to a live `T` of `len` bytes for the duration of the call.
+    // SAFETY: `value` is a reference, so it points to a live, initialised `T` for the whole
+    // call, and `len` is exactly `size_of::<T>()`: the kernel reads only those bytes. `fd` is
+    // borrowed, so it stays open for the call.
     let rc =
         unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, (value as *const T).cast(), len) };
     if rc == 0 {

@@ -3,6 +3,10 @@
 //! anything.
 
 use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{sendto, LinkAddr, MsgFlags, SockaddrLike};
+use socket2::{Domain, Protocol, Socket, Type};
 
 /// Internet checksum.
 pub fn csum(data: &[u8]) -> u16 {
@@ -64,35 +68,55 @@ pub fn v3_advert(
 /// Send `ip_packet` out of interface `ifindex` to 01:00:5e:00:00:12. Call inside the host's
 /// namespace.
 pub fn send_frame(ifindex: u32, ip_packet: &[u8]) -> std::io::Result<()> {
-    // SAFETY: plain socket(2)/sendto(2)/close(2) with a correctly sized sockaddr_ll.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_DGRAM,
-            (libc::ETH_P_IP as u16).to_be() as i32,
-        );
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = (libc::ETH_P_IP as u16).to_be();
-        sll.sll_ifindex = ifindex as i32;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]);
-        let r = libc::sendto(
-            fd,
-            ip_packet.as_ptr().cast(),
-            ip_packet.len(),
-            0,
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        );
-        let err = std::io::Error::last_os_error();
-        libc::close(fd);
-        if r < 0 {
-            return Err(err);
-        }
+    FrameSender::new(ifindex)?.send(ip_packet).map(drop)
+}
+
+/// An AF_PACKET (SOCK_DGRAM) socket sending IPv4 packets out of one interface to the VRRP
+/// multicast MAC 01:00:5e:00:00:12 (the kernel adds the Ethernet header). Open it inside the
+/// host's namespace.
+pub struct FrameSender {
+    sock: Socket,
+    to: LinkAddr,
+}
+
+impl FrameSender {
+    pub fn new(ifindex: u32) -> std::io::Result<FrameSender> {
+        let proto = (libc::ETH_P_IP as u16).to_be();
+        let sock = Socket::new(
+            Domain::PACKET,
+            Type::DGRAM,
+            Some(Protocol::from(i32::from(proto))),
+        )?;
+        let sll = libc::sockaddr_ll {
+            sll_family: libc::AF_PACKET as u16,
+            sll_protocol: proto,
+            sll_ifindex: i32::try_from(ifindex).map_err(std::io::Error::other)?,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 6,
+            sll_addr: [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0, 0],
+        };
+        let to = link_addr(&sll).ok_or_else(|| std::io::Error::other("not a sockaddr_ll"))?;
+        Ok(FrameSender { sock, to })
     }
-    Ok(())
+
+    /// Sends one packet; the number of bytes the kernel took.
+    pub fn send(&self, ip_packet: &[u8]) -> std::io::Result<usize> {
+        sendto(
+            self.sock.as_raw_fd(),
+            ip_packet,
+            &self.to,
+            MsgFlags::empty(),
+        )
+        .map_err(std::io::Error::from)
+    }
+}
+
+/// `sll` as nix's link-layer address.
+#[allow(unsafe_code)]
+fn link_addr(sll: &libc::sockaddr_ll) -> Option<LinkAddr> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>()).ok()?;
+    // SAFETY: the pointer comes from a reference to a live, fully initialised `sockaddr_ll`
+    // and `len` is its exact size; `from_raw` only copies those bytes out.
+    unsafe { LinkAddr::from_raw(std::ptr::from_ref(sll).cast(), Some(len)) }
 }

@@ -1,0 +1,156 @@
+//! The worker's state file: the one contract from `vrrpd` (writer) to the charm (reader).
+//!
+//! `vrrpd` writes a [`StateDoc`] as JSON at `--state-file PATH` (atomically, see
+//! ARCHITECTURE.md); the charm reads the same type back. Only serde is involved, so the charm
+//! links no more of the core than these types.
+//!
+//! Compatibility: fields added after version 1 was first written (`faults`, `conflicts`,
+//! `counters.conflicts`, `counters.v2_compat_received`, `timing`) default when absent, so a file of an
+//! older worker still reads (a refresh reads the old worker's file once). Unknown fields are
+//! ignored, so a newer worker may add more without a version change; [`VERSION`] changes only
+//! when a field changes meaning.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Family, Vip};
+use crate::conflicts::ConflictKind;
+use crate::events::{Fault, State};
+use crate::status::{Counters, InstanceStatus};
+use crate::timing::Timing;
+
+/// Format version this crate writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The whole file. `C` is how the counters are held: [`Counters`] for the writer (and any
+/// reader that wants them); a reader that does not, such as the charm, reads
+/// [`StateView`], which skips them without generating their decoder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDoc<C = Counters> {
+    /// Format version ([`VERSION`]).
+    pub version: u32,
+    /// The writer's process id (0: unknown, taken as current).
+    #[serde(default)]
+    pub pid: u32,
+    /// Wall-clock time of this write, ms since the Unix epoch.
+    #[serde(default)]
+    pub updated_unix_ms: u64,
+    /// One entry per running instance.
+    #[serde(default)]
+    pub instances: Vec<InstanceRecord<C>>,
+}
+
+/// The file as a reader that skips the counters sees it.
+pub type StateView = StateDoc<Skipped>;
+
+/// A field the reader skips without decoding (it must still be well-formed JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Skipped;
+
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Skipped, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Skipped)
+    }
+}
+
+impl Serialize for Skipped {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
+impl<C> StateDoc<C> {
+    /// Whether a reader of this crate understands the file's format.
+    pub fn is_supported(&self) -> bool {
+        self.version == VERSION
+    }
+}
+
+/// One instance in the file. The writer writes every field; the reader requires only `name`,
+/// `family` and `role` (the rest default), so hand-written and older files read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRecord<C = Counters> {
+    /// `vrrp_instance` name.
+    pub name: String,
+    /// VRID.
+    #[serde(default)]
+    pub vrid: u8,
+    /// `ipv4` / `ipv6`.
+    pub family: Family,
+    /// 2 or 3.
+    #[serde(default)]
+    pub vrrp_version: u8,
+    /// Interface.
+    #[serde(default)]
+    pub interface: String,
+    /// `INIT`, `BACKUP`, `MASTER`, `FAULT` or `LEAVING`.
+    pub role: State,
+    /// Configured priority.
+    #[serde(default)]
+    pub base_priority: u8,
+    /// Priority after tracking.
+    #[serde(default)]
+    pub effective_priority: u8,
+    /// Current master (us when MASTER), if known.
+    pub master_address: Option<IpAddr>,
+    /// VIPs we hold, `ADDR/PREFIX`.
+    #[serde(default)]
+    pub vips_held: Vec<Vip>,
+    /// Why the instance is in FAULT (`link_down`, `no_source_address`, `{"track": N}`);
+    /// empty otherwise (absent in files of the first workers).
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Counters, drops and conflicts by kind included.
+    #[serde(default)]
+    pub counters: C,
+    /// Who advertises on our VRID with another configuration, oldest first, bounded by the
+    /// writer; empty when nobody does (absent in files of older workers).
+    #[serde(default)]
+    pub conflicts: Vec<ConflictRecord>,
+    /// Measured lateness and jitter (µs; see [`crate::timing`]); all zero in files of older
+    /// workers.
+    #[serde(default)]
+    pub timing: Timing,
+}
+
+impl InstanceRecord {
+    /// From the core's snapshot plus the interface name and the edge's conflict record; the
+    /// edge's own measurements (`timing.timer_late`, `timing.send_late`) are its to fill in.
+    pub fn from_status(s: InstanceStatus, interface: &str, conflicts: &[ConflictRecord]) -> Self {
+        InstanceRecord {
+            name: s.name,
+            vrid: s.vrid,
+            family: s.family,
+            vrrp_version: s.vrrp_version,
+            interface: interface.to_string(),
+            role: s.role,
+            base_priority: s.base_priority,
+            effective_priority: s.effective_priority,
+            master_address: s.master_address,
+            vips_held: s.vips_held,
+            faults: s.faults,
+            counters: s.counters,
+            conflicts: conflicts.to_vec(),
+            timing: Timing {
+                advert_gap_excess: s.advert_gap_excess,
+                ..Timing::default()
+            },
+        }
+    }
+}
+
+/// One conflicting source and kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictRecord {
+    /// IP source of the adverts (or of the ARP/NA for an address conflict).
+    pub source: IpAddr,
+    /// What differs.
+    pub kind: ConflictKind,
+    /// First such packet, ms since the Unix epoch.
+    pub first_seen_unix_ms: u64,
+    /// Latest such packet, ms since the Unix epoch.
+    pub last_seen_unix_ms: u64,
+    /// Packets seen (since the entry was created).
+    pub count: u64,
+}
