@@ -151,31 +151,37 @@ fn the_role_survives_odd_state_files_and_faults_are_explained() {
         server.sni_seen().contains(&None),
         "no hostname: no SNI (an IP is never sent as SNI)"
     );
-    for (state, role) in [
-        (master_state("BACKUP", ""), "BACKUP"),
+    // A worker in FAULT cannot hold the VIP: `waiting` with the reason and where the VIP is
+    // (issue 11; before, `active` `VIP ready (FAULT: LB check failing)`).
+    let port = server.port();
+    let ready = |role: &str| ("active".to_string(), format!("VIP ready ({role})"));
+    let waiting = |why: String| {
+        (
+            "waiting".to_string(),
+            format!("{why}; no other unit holds the VIP"),
+        )
+    };
+    for (state, want) in [
+        (master_state("BACKUP", ""), ready("BACKUP")),
         (
             master_state("FAULT", r#","faults":[{"track":0}]"#),
-            "FAULT: LB check failing",
+            waiting(format!("LB not answering on 127.0.0.1:{port}")),
         ),
-        (master_state("FAULT", ""), "FAULT"),
+        (master_state("FAULT", ""), waiting("VI_23 in FAULT".into())),
         // Written by a worker that is gone (pids never reach 2^22 + 1 on Linux).
         (
             master_state("MASTER", "").replace(r#""pid":1"#, r#""pid":4194305"#),
-            "worker starting",
+            ready("worker starting"),
         ),
-        ("{truncated".to_string(), "worker starting"),
+        ("{truncated".to_string(), ready("worker starting")),
         (
             r#"{"version":1,"instances":[]}"#.to_string(),
-            "worker starting",
+            ready("worker starting"),
         ),
     ] {
         write_state(&lab, &state);
         update_status(&mut lab);
-        assert_eq!(
-            lab.status(U),
-            ("active".into(), format!("VIP ready ({role})")),
-            "{state}"
-        );
+        assert_eq!(lab.status(U), want, "{state}");
     }
     std::fs::remove_file(lab.file(U, STATE)).unwrap();
     update_status(&mut lab);

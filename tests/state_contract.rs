@@ -1,6 +1,7 @@
 //! The state file is one contract: what vrrpd's writer puts on disk, the charm reads back,
 //! every role, fault and conflict included; and files of older workers (a refresh reads the
 //! old worker's file once) still read.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::time::Instant;
 
 use keepalived::charm::workerstate;
@@ -27,7 +28,12 @@ fn record(
         s.master_address = Some("192.0.2.10".parse().unwrap());
     }
     s.counters.adverts_sent = 7;
-    InstanceRecord::from_status(s, "eth0", conflicts)
+    s.advert_gap_excess.samples = 4;
+    s.advert_gap_excess.max_us = 27_000;
+    let mut r = InstanceRecord::from_status(s, "eth0", conflicts);
+    r.timing.timer_late.p99_us = 1_200;
+    r.timing.send_late.max_ever_us = 9_000;
+    r
 }
 
 /// Writes `instances` with vrrpd's own writer; returns the whole file as the schema reads it
@@ -128,6 +134,11 @@ fn every_role_fault_and_conflict_written_by_the_worker_reads_back() {
         ]
     );
     assert_eq!(doc.instances[1].conflicts, conflicts);
+    for (got, put) in doc.instances.iter().zip(&written) {
+        assert_eq!(got.timing, put.timing, "timing reads back as written");
+    }
+    assert_eq!(doc.instances[2].timing.advert_gap_excess.max_us, 27_000);
+    assert_eq!(doc.instances[2].timing.timer_late.p99_us, 1_200);
     assert!(!workerstate::all_up(&doc));
     assert!(workerstate::writer_alive(
         &doc,
@@ -173,6 +184,12 @@ fn files_of_older_workers_still_read() {
     let i = &doc.instances[0];
     assert_eq!((i.role, i.vrid, doc.pid), (State::Master, 23, 4242));
     assert!(i.faults.is_empty() && i.conflicts.is_empty());
+    assert_eq!(
+        i.timing,
+        vrrp::Timing::default(),
+        "no timing before issue 13"
+    );
+    assert_eq!(whole.instances[0].timing, vrrp::Timing::default());
     assert_eq!(workerstate::role_summary(&doc).as_deref(), Some("MASTER"));
 
     std::fs::write(&path, FAULTS_WORKER).unwrap();

@@ -4,8 +4,10 @@ use super::hooktools::{Bag, HookToolError, HookTools};
 use super::paths::Paths;
 use super::sanadvice::{self, DEFAULT_LB_APP};
 use super::service::WorkerService;
+use super::status::{self, UnitReport};
 use super::workerstate;
-use vrrp::StateView;
+use serde_json::{json, Value};
+use vrrp::{InstanceRecord, Skipped, StateView};
 
 /// Turns an instance name into an action-set key part (`VI_23` → `vi-23`).
 pub fn key_part(name: &str) -> String {
@@ -45,28 +47,170 @@ pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
         );
         let vips: Vec<String> = i.vips_held.iter().map(ToString::to_string).collect();
         out.insert(format!("{k}.vips-held"), vips.join(" "));
+        let faults: Vec<&str> = i.faults.iter().map(workerstate::fault_text).collect();
+        out.insert(format!("{k}.faults"), faults.join(", "));
+        out.insert(format!("{k}.conflicts"), conflicts_text(i).join("; "));
+        out.insert(format!("{k}.timing"), timing_text(&i.timing));
     }
     out
+}
+
+/// An instance's conflicts, one text each: `192.0.2.77 advertises other VIPs (3 adverts)`.
+fn conflicts_text(i: &InstanceRecord<Skipped>) -> Vec<String> {
+    i.conflicts
+        .iter()
+        .map(|c| {
+            let what = status::conflict_text(c.kind);
+            format!("{} {what} ({} adverts)", c.source, c.count)
+        })
+        .collect()
+}
+
+/// The facts `vrrp-status` shows: this unit's instances and every unit's report.
+pub fn vrrp_status_json(active: bool, state: Option<&StateView>, units: &[UnitReport]) -> Value {
+    let instances: Vec<Value> = state
+        .map(|s| s.instances.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|i| {
+            json!({
+                "name": i.name, "vrid": i.vrid, "family": i.family.as_str(),
+                "role": i.role.as_str(), "base_priority": i.base_priority,
+                "effective_priority": i.effective_priority,
+                "master_address": i.master_address.map(|a| a.to_string()),
+                "vips_held": i.vips_held.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "faults": i.faults.iter().map(workerstate::fault_text).collect::<Vec<_>>(),
+                "conflicts": conflicts_text(i),
+                "timing": timing_text(&i.timing),
+            })
+        })
+        .collect();
+    let units: Vec<Value> = units
+        .iter()
+        .map(|u| {
+            json!({"unit": u.unit, "role": u.role, "ready": u.ready,
+                "vips": u.vips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "fault": u.fault})
+        })
+        .collect();
+    json!({"worker_active": active, "instances": instances, "units": units})
+}
+
+/// The same facts as a table: one line per instance, then one per unit.
+pub fn vrrp_status_table(active: bool, state: Option<&StateView>, units: &[UnitReport]) -> String {
+    let mut out = format!("worker active: {active}\n");
+    out.push_str("INSTANCE\tROLE\tPRIORITY\tMASTER\tVIPS HELD\tFAULTS\tCONFLICTS\n");
+    for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
+        let vips: Vec<String> = i.vips_held.iter().map(ToString::to_string).collect();
+        let faults: Vec<&str> = i.faults.iter().map(workerstate::fault_text).collect();
+        let master = i.master_address.map(|a| a.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "{}\t{}\t{}/{}\t{master}\t{}\t{}\t{}\n",
+            i.name,
+            i.role.as_str(),
+            i.effective_priority,
+            i.base_priority,
+            vips.join(" "),
+            faults.join(", "),
+            conflicts_text(i).join("; ")
+        ));
+    }
+    out.push_str("UNIT\tROLE\tREADY\tVIPS\tFAULT\n");
+    for u in units {
+        let vips: Vec<String> = u.vips.iter().map(ToString::to_string).collect();
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            u.unit,
+            u.role,
+            u.ready,
+            vips.join(" "),
+            u.fault
+        ));
+    }
+    out
+}
+
+/// Every unit's report: this unit's from its state file, the peers' as they published them.
+fn unit_reports(
+    tools: &HookTools,
+    state: Option<&StateView>,
+    port: u16,
+) -> Result<Vec<UnitReport>, HookToolError> {
+    let me = std::env::var("JUJU_UNIT_NAME").unwrap_or_default();
+    let mut units = vec![UnitReport::from_state(&me, state, port)];
+    for id in tools.relation_ids(super::world::PEER_ENDPOINT)? {
+        for name in tools.relation_list(&id)? {
+            units.push(UnitReport::from_bag(
+                &name,
+                &tools.relation_get(&id, &name)?,
+            ));
+        }
+    }
+    Ok(units)
+}
+
+/// `vrrp-status`: prints the facts (`format`: `table` or `json`) and sets them as results.
+fn vrrp_status(tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
+    let format = tools
+        .action_get()?
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or("table")
+        .to_string();
+    if format != "table" && format != "json" {
+        return tools.action_fail(&format!("format {format:?}: use table or json"));
+    }
+    let active = WorkerService.is_active().unwrap_or(false);
+    let state = match workerstate::read(&paths.worker_state()) {
+        Ok(s) => s,
+        Err(e) => return tools.action_fail(&e.to_string()),
+    };
+    let port = CharmConfig::from_json(&tools.config_get()?).map_or(443, |c| c.port);
+    let units = unit_reports(tools, state.as_ref(), port)?;
+    if format == "json" {
+        println!("{}", vrrp_status_json(active, state.as_ref(), &units));
+    } else {
+        print!("{}", vrrp_status_table(active, state.as_ref(), &units));
+    }
+    let mut out = vrrp_status_results(active, state.as_ref());
+    if let Some(s) = &state {
+        // A file left by a worker that is gone describes the past.
+        let live = workerstate::writer_alive(s, std::path::Path::new("/proc"));
+        out.insert("state-current".into(), live.to_string());
+    }
+    tools.action_set(&out)
+}
+
+/// One line of the worker's timing measurements (issue 13): p99 and window maximum in ms;
+/// a measure without samples yet is left out (`-` when none has any).
+fn timing_text(t: &vrrp::Timing) -> String {
+    let ms = |us: u32| f64::from(us) / 1000.0;
+    let parts: Vec<String> = [
+        ("timer late", t.timer_late),
+        ("send late", t.send_late),
+        ("advert gap excess", t.advert_gap_excess),
+    ]
+    .iter()
+    .filter(|(_, s)| s.samples > 0)
+    .map(|(name, s)| {
+        format!(
+            "{name} p99 {:.1} ms max {:.1} ms",
+            ms(s.p99_us),
+            ms(s.max_us)
+        )
+    })
+    .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// Runs the action `name`. Unknown actions fail the action, not the charm.
 pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
     match name {
-        "vrrp-status" => {
-            let active = WorkerService.is_active().unwrap_or(false);
-            match workerstate::read(&paths.worker_state()) {
-                Ok(state) => {
-                    let mut out = vrrp_status_results(active, state.as_ref());
-                    if let Some(s) = &state {
-                        // A file left by a worker that is gone describes the past.
-                        let live = workerstate::writer_alive(s, std::path::Path::new("/proc"));
-                        out.insert("state-current".into(), live.to_string());
-                    }
-                    tools.action_set(&out)
-                }
-                Err(e) => tools.action_fail(&e.to_string()),
-            }
-        }
+        "vrrp-status" => vrrp_status(tools, paths),
         "check-certificate" => check_certificate(tools),
         other => tools.action_fail(&format!("unknown action {other:?}")),
     }
@@ -113,6 +257,18 @@ mod tests {
             Some("192.0.2.50/32")
         );
         assert_eq!(r.get("worker-active").map(String::as_str), Some("true"));
+        assert_eq!(r.get("vi-23.timing").map(String::as_str), Some("-"));
+        let mut t = vrrp::Timing::default();
+        (
+            t.timer_late.samples,
+            t.timer_late.p99_us,
+            t.timer_late.max_us,
+        ) = (5, 1_250, 3_000);
+        (t.advert_gap_excess.samples, t.advert_gap_excess.max_us) = (2, 27_000);
+        assert_eq!(
+            timing_text(&t),
+            "timer late p99 1.2 ms max 3.0 ms; advert gap excess p99 0.0 ms max 27.0 ms"
+        );
         assert_eq!(vrrp_status_results(false, None).len(), 1);
     }
 }

@@ -86,6 +86,21 @@ impl<'a> Converger<'a> {
         Ok(self.tools.status_set(s.level, &s.message)?)
     }
 
+    /// The leader's application status: `app`, else the unit's own (a status the leader set
+    /// stays on the application until it sets another, so every leader hook sets one).
+    fn app_status(
+        &self,
+        world: &World,
+        unit: &Status,
+        app: Option<&Status>,
+    ) -> Result<(), ConvergeError> {
+        if !world.is_leader {
+            return Ok(());
+        }
+        let s = app.unwrap_or(unit);
+        Ok(self.tools.status_set_application(s.level, &s.message)?)
+    }
+
     fn write(&mut self, f: &FileSpec) -> Result<bool, ConvergeError> {
         let changed = write_if_changed(&f.path, &f.content, f.mode).map_err(io_err(&f.path))?;
         if changed {
@@ -261,6 +276,7 @@ impl<'a> Converger<'a> {
                 );
                 self.relation_writes(&desired::hold_writes(world))?;
                 self.status(&status)?;
+                self.app_status(world, &status, None)?;
             }
             Plan::Idle { status, clear } => {
                 self.stop_and_disable(world.worker.active)?;
@@ -269,6 +285,7 @@ impl<'a> Converger<'a> {
                     self.tools.state_delete(STATE_PUBLISHED_VIP)?;
                 }
                 self.status(&status)?;
+                self.app_status(world, &status, None)?;
             }
             Plan::Pause(status) => {
                 // Stopped *and* disabled: the reboot in the middle of a release upgrade must
@@ -284,6 +301,7 @@ impl<'a> Converger<'a> {
                 };
                 self.write(&flag)?;
                 self.status(&status)?;
+                self.app_status(world, &status, None)?;
             }
             Plan::Remove => {
                 self.refresh_off();
@@ -351,6 +369,9 @@ impl<'a> Converger<'a> {
             legacy_note: run.legacy_note,
             cert_note: run.cert_note.as_ref(),
             strict_san_check: run.strict_san_check,
+            port: run.port,
+            vip: run.vip,
+            peers: &run.peer_reports,
         };
         let mut running = world.worker.active;
         if let Some((verb, why)) = action {
@@ -358,7 +379,9 @@ impl<'a> Converger<'a> {
             if let Err(e) = self.verb(verb) {
                 self.log(LogLevel::Error, &e.to_string());
                 let failed = WorkerOutcome::Failed(verb);
-                return self.status(&status::after_run(failed, notes, None));
+                let unit = status::after_run(failed, notes, None);
+                self.status(&unit)?;
+                return self.app_status(world, &unit, run.app_status.as_ref());
             }
             running = self.svc.is_active()?;
         }
@@ -381,7 +404,9 @@ impl<'a> Converger<'a> {
             self.relation_writes(std::slice::from_ref(w))?;
         }
         if !running {
-            return self.status(&status::after_run(WorkerOutcome::NotRunning, notes, None));
+            let unit = status::after_run(WorkerOutcome::NotRunning, notes, None);
+            self.status(&unit)?;
+            return self.app_status(world, &unit, run.app_status.as_ref());
         }
         self.relation_writes(&run.publish)?;
         if world.published_vip.as_deref() != Some(run.published_vip.as_str()) {
@@ -392,10 +417,12 @@ impl<'a> Converger<'a> {
             self.tools.state_set(&remember)?;
         }
         let fresh = matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart));
-        self.status(&status::after_run(
+        let unit = status::after_run(
             WorkerOutcome::Running { fresh },
             notes,
             world.worker.state.as_ref(),
-        ))
+        );
+        self.status(&unit)?;
+        self.app_status(world, &unit, run.app_status.as_ref())
     }
 }

@@ -9,7 +9,7 @@ use super::paths::Paths;
 use super::render::{self, CheckSpec, InstanceSpec, RenderError, UnitSpec, WorkerConfigSpec};
 use super::sanadvice::{self, CertNote, Finding, DEFAULT_LB_APP};
 use super::service::ServiceVerb;
-use super::status::{self, Status};
+use super::status::{self, Status, UnitReport};
 use super::world::{PeerRelation, Relation, World};
 use vrrp::{Family, Version};
 
@@ -68,6 +68,14 @@ pub struct RunPlan {
     /// The worker runs VRRPv2-compatible because the previous charm's daemon was replaced
     /// here or on a peer: the status says so ([`status::MSG_LEGACY`]).
     pub legacy_note: bool,
+    /// The load balancer's port.
+    pub port: u16,
+    /// The first VIP.
+    pub vip: Option<IpAddr>,
+    /// What the other units publish about their workers.
+    pub peer_reports: Vec<UnitReport>,
+    /// The application status, when this unit is the leader.
+    pub app_status: Option<Status>,
 }
 
 /// What this hook should do.
@@ -237,6 +245,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
             PEER_KEY_V6.into(),
             net.src_v6.map(|a| a.to_string()).unwrap_or_default(),
         );
+        want.extend(own_report(world, cfg.port).to_bag());
         let replaced = world.legacy.present() || world.legacy.replaced;
         want.insert(
             PEER_KEY_LEGACY.into(),
@@ -267,7 +276,43 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
             .map(|v| v.addr.to_string())
             .unwrap_or_default(),
         legacy_note,
+        port: cfg.port,
+        vip: cfg.vips.first().map(|v| v.addr),
+        peer_reports: peer_reports(world),
+        app_status: app_status(world, cfg),
     })))
+}
+
+/// This unit's report from its worker's state file.
+fn own_report(world: &World, port: u16) -> UnitReport {
+    UnitReport::from_state(&world.env.unit.name, world.worker.state.as_ref(), port)
+}
+
+/// What the other units published about their workers.
+fn peer_reports(world: &World) -> Vec<UnitReport> {
+    world
+        .peers
+        .as_ref()
+        .map(|p| {
+            p.peers
+                .iter()
+                .map(|peer| UnitReport::from_bag(&peer.unit.name, &peer.data))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The application status, set by the leader only (`status-set --application` needs
+/// leadership), from every unit's report, its own first.
+fn app_status(world: &World, cfg: &CharmConfig) -> Option<Status> {
+    let vip = cfg.vips.first()?.addr;
+    if !world.is_leader {
+        return None;
+    }
+    let mut units = vec![own_report(world, cfg.port)];
+    units.extend(peer_reports(world));
+    units.sort_by_key(|u| super::world::Unit::parse(&u.unit).map(|u| u.number));
+    Some(status::application(vip, &units))
 }
 
 /// Writes for a hook that holds (invalid config) or pauses (series upgrade): nothing of the

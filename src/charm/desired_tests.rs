@@ -114,6 +114,7 @@ fn world(cfg: Value, unit: u32, event: Event) -> World {
         worker: WorkerFacts::default(),
         legacy: LegacyFacts::default(),
         paused: false,
+        is_leader: false,
         principal: None,
         cert: None,
         published_vip: None,

@@ -169,6 +169,13 @@ pub mod forms {
     pub fn status_set(level: StatusLevel, message: &str) -> Invocation {
         Invocation::new("status-set", &[level.as_str(), "--", message])
     }
+    /// `status-set --application LEVEL -- MESSAGE`
+    pub fn status_set_application(level: StatusLevel, message: &str) -> Invocation {
+        Invocation::new(
+            "status-set",
+            &["--application", level.as_str(), "--", message],
+        )
+    }
     /// `is-leader --format=json`
     pub fn is_leader() -> Invocation {
         Invocation::new("is-leader", &["--format=json"])
@@ -176,10 +183,6 @@ pub mod forms {
     /// `juju-log --log-level LEVEL -- MESSAGE`
     pub fn juju_log(level: LogLevel, message: &str) -> Invocation {
         Invocation::new("juju-log", &["--log-level", level.as_str(), "--", message])
-    }
-    /// `network-get --format=json BINDING`
-    pub fn network_get(binding: &str) -> Invocation {
-        Invocation::new("network-get", &["--format=json", binding])
     }
     /// `application-version-set -- VERSION`
     pub fn application_version_set(version: &str) -> Invocation {
@@ -331,6 +334,16 @@ impl HookTools {
         self.run(&forms::status_set(level, message)).map(drop)
     }
 
+    /// Sets the application's workload status (leader only: Juju refuses others).
+    pub fn status_set_application(
+        &self,
+        level: StatusLevel,
+        message: &str,
+    ) -> Result<(), HookToolError> {
+        self.run(&forms::status_set_application(level, message))
+            .map(drop)
+    }
+
     /// Whether this unit is the leader.
     pub fn is_leader(&self) -> Result<bool, HookToolError> {
         self.json(&forms::is_leader())
@@ -339,11 +352,6 @@ impl HookTools {
     /// Logs to the unit's Juju log.
     pub fn juju_log(&self, level: LogLevel, message: &str) -> Result<(), HookToolError> {
         self.run(&forms::juju_log(level, message)).map(drop)
-    }
-
-    /// Network info of a binding (raw JSON).
-    pub fn network_get(&self, binding: &str) -> Result<Value, HookToolError> {
-        self.json(&forms::network_get(binding))
     }
 
     /// Sets the application version shown by `juju status`.
@@ -426,10 +434,13 @@ mod tests {
         );
         assert_eq!(forms::is_leader().args, ["--format=json"]);
         assert_eq!(
+            forms::status_set_application(StatusLevel::Active, "VIP 10.1.2.3 on k/1").args,
+            ["--application", "active", "--", "VIP 10.1.2.3 on k/1"]
+        );
+        assert_eq!(
             forms::juju_log(LogLevel::Warning, "hi").args,
             ["--log-level", "WARNING", "--", "hi"]
         );
-        assert_eq!(forms::network_get("peers").args, ["--format=json", "peers"]);
         assert_eq!(forms::application_version_set("1.0").args, ["--", "1.0"]);
         assert_eq!(forms::action_get().args, ["--format=json"]);
         assert_eq!(forms::action_set(&bag).args, ["hostname=", "port=443"]);

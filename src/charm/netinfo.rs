@@ -277,6 +277,9 @@ struct Netlink {
 }
 
 impl Netlink {
+    // The socket(2)/setsockopt(2) calls of the dispatcher's one netlink socket (std has no
+    // netlink; nix is not linked into the dispatcher to keep it small).
+    #[allow(unsafe_code)]
     fn open() -> Result<Self, NetInfoError> {
         // SAFETY: plain socket(2); the result is checked before it is owned.
         let fd = unsafe {
@@ -317,6 +320,8 @@ impl Netlink {
     /// Sends a dump request of `kind` with header `req` and feeds every answer's
     /// (type, payload) to `each` until NLMSG_DONE. The outer error means "start over"
     /// (`each` may then have seen part of an inconsistent dump: callers start from scratch).
+    // sendto(2)/recv(2) on that socket, with buffers of the lengths passed.
+    #[allow(unsafe_code)]
     fn dump(
         &self,
         kind: u16,

@@ -193,6 +193,8 @@ pub struct World {
     pub legacy: LegacyFacts,
     /// Whether a series upgrade paused the worker.
     pub paused: bool,
+    /// `is-leader`: the leader sets the application status.
+    pub is_leader: bool,
     /// The principal application (from `juju-info`), e.g. `kubeapi-load-balancer`.
     pub principal: Option<String>,
     /// What the local load balancer serves, read in this hook (never cached across hooks);
@@ -294,6 +296,7 @@ impl World {
         };
         let legacy = LegacyFacts::read(paths)?;
         let paused = paths.paused_flag().exists();
+        let is_leader = tools.is_leader()?;
         let principal = principal_app(tools)?;
         let published_vip = tools
             .state_get()?
@@ -313,6 +316,7 @@ impl World {
                 worker,
                 legacy,
                 paused,
+                is_leader,
                 principal,
                 cert,
                 published_vip,

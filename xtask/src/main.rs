@@ -24,7 +24,8 @@ const USAGE: &str = "usage: cargo xtask <pack|test|demo|bench>
   deps   check every external command the tests and the demo run; apt-get install what is missing
   demo   pack, then deploy it in the Juju model simulator (network namespaces) and fail over [--keep]
          [--systemd: machines are systemd-nspawn containers with real systemd 252]
-  bench  failover and footprint of keepalived 2.2.7 vs vrrpd, side by side [--quick] [--reps N]";
+  bench  failover and footprint of keepalived 2.2.7 vs vrrpd, side by side, charm sizes and hook
+         cost vs a Python ops charm [--quick] [--reps N]";
 
 fn main() -> std::process::ExitCode {
     match run() {

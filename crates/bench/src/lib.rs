@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod adverts;
+pub mod charmcost;
 pub mod client;
 pub mod configs;
 pub mod daemon;
@@ -123,7 +124,19 @@ pub fn run(opts: Opts) -> anyhow::Result<Report> {
     } else {
         resources::measure_all(&opts, &vrrpd)
     };
-    let report = Report::build(&opts, results, resources, started.elapsed());
+    let charm = opts.charms.as_deref().map(|dir| {
+        eprintln!("bench: charm sizes and hook cost ({})", dir.display());
+        charmcost::measure(
+            dir,
+            &opts.juju,
+            opts.ops_python.as_deref(),
+            opts.hook_rounds(),
+        )
+    });
+    let mut report = Report::build(&opts, results, resources, started.elapsed());
+    if let Some(cc) = charm {
+        report.add_charm_cost(cc);
+    }
     let md = report.markdown();
     println!("{md}");
     std::fs::create_dir_all(&opts.out).with_context(|| format!("create {}", opts.out.display()))?;

@@ -57,6 +57,23 @@ pub struct Opts {
     #[arg(long)]
     pub skip_resources: bool,
 
+    /// Directory of the packed charms (`keepalived_<arch>.charm`, as `cargo xtask pack` writes
+    /// them): adds the size table and the hook cost (issue 10). Not given: both are skipped.
+    #[arg(long, value_name = "DIR")]
+    pub charms: Option<PathBuf>,
+
+    /// jujusim's `juju` executable, for the hook cost.
+    #[arg(long, value_name = "PATH", default_value_os_t = crate::workspace_root().join("target").join("debug").join("juju"))]
+    pub juju: PathBuf,
+
+    /// A Python with `ops` installed: the minimal `ops` charm is measured beside ours.
+    #[arg(long, value_name = "PY")]
+    pub ops_python: Option<PathBuf>,
+
+    /// Rounds of each hook for the hook cost (default 10, 5 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub hook_rounds: Option<u32>,
+
     /// Directory for report.md and report.json.
     #[arg(long, value_name = "DIR", default_value_os_t = crate::workspace_root().join("target").join("bench"))]
     pub out: PathBuf,
@@ -88,6 +105,11 @@ impl Opts {
         } else {
             self.reps
         }
+    }
+
+    /// Rounds of each hook for the hook cost.
+    pub fn hook_rounds(&self) -> usize {
+        self.hook_rounds.unwrap_or(if self.quick { 5 } else { 10 }) as usize
     }
 
     /// The idle window for CPU measurements.

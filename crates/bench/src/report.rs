@@ -90,8 +90,10 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Resource rows.
     pub resources: Vec<ResourceRow>,
-    /// Targets of issue 5.
+    /// Targets of issue 5 (and of issue 10 when the charms were measured).
     pub targets: Vec<Target>,
+    /// Charm sizes and hook cost (issue 10), when `--charms` was given.
+    pub charm: Option<crate::charmcost::CharmCost>,
     /// Every trial.
     pub trials: Vec<TrialResult>,
 }
@@ -208,8 +210,15 @@ impl Report {
             rows,
             resources,
             targets,
+            charm: None,
             trials,
         }
+    }
+
+    /// Adds the charm sizes and hook cost, and issue 10's targets judged from them.
+    pub fn add_charm_cost(&mut self, cc: crate::charmcost::CharmCost) {
+        self.targets.extend(crate::charmcost::targets(&cc));
+        self.charm = Some(cc);
     }
 
     /// The report as Markdown.
@@ -300,8 +309,14 @@ impl Report {
                 );
             }
         }
-        let _ = writeln!(s, "\n## Targets of issue 5\n");
-        let _ = writeln!(s, "| target | measured (vrrpd) | result |");
+        if let Some(cc) = &self.charm {
+            crate::charmcost::markdown(&mut s, cc);
+        }
+        let _ = writeln!(
+            s,
+            "\n## Targets (issue 5: failover; issue 10: sizes, hooks)\n"
+        );
+        let _ = writeln!(s, "| target | measured | result |");
         let _ = writeln!(s, "|---|---|---|");
         for t in &self.targets {
             let res = match t.pass {

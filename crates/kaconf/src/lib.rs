@@ -2,7 +2,8 @@
 //! that `vrrpd` implements (keepalived 2.2.7 semantics and defaults) plus our own
 //! keywords: `vrrpd_check` health-check blocks (`tcp_connect IP PORT [watch]`, `http_get URL`)
 //! the `global_defs` keywords `vrrpd_metrics_listen` and `vrrpd_handoff_timeout`, and the
-//! `vrrp_instance` flag `vrrpd_v2_compat` (RFC 5798 §8.4 VRRPv2 interoperation).
+//! `vrrp_instance` keywords `vrrpd_v2_compat` (RFC 5798 §8.4 VRRPv2 interoperation) and
+//! `vrrpd_garp_burst` (GARP/NA repeats at offsets after becoming master).
 //!
 //! ```no_run
 //! let loaded = kaconf::load(std::path::Path::new("/etc/vrrpd/vrrpd.conf"))?;

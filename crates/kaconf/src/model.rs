@@ -363,6 +363,10 @@ pub struct VrrpInstance {
     /// `vrrpd_v2_compat [BOOL]` (vrrpd only, default false): RFC 5798 §8.4 VRRPv2
     /// interoperation of a VRRPv3 IPv4 instance (also send and accept VRRPv2 adverts).
     pub v2_compat: bool,
+    /// `vrrpd_garp_burst S…` (vrrpd only, default none): after the first GARP/NA burst, one
+    /// more per VIP at each offset (decimal seconds, ms resolution, strictly ascending, at
+    /// most 8, each ≤ 10 s); keepalived's `garp_master_*` keep their meaning.
+    pub garp_burst: Vec<Duration>,
 }
 
 impl VrrpInstance {

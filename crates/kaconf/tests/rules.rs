@@ -606,3 +606,29 @@ fn vrrpd_v2_compat_flag() {
         "vrrpd_v2_compat needs a VRRP version 3 IPv4 instance",
     );
 }
+
+/// Our instance keyword `vrrpd_garp_burst` (issue 13): decimal seconds, ms resolution,
+/// strictly ascending, 1..=8 offsets, each ≤ 10 s; absent = none (keepalived's behaviour).
+#[test]
+fn vrrpd_garp_burst_offsets() {
+    let inst = |extra: &str| {
+        format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 5\n version 3\n{extra} virtual_ipaddress {{ 192.0.2.1/24 }}\n}}\n")
+    };
+    let ms = std::time::Duration::from_millis;
+    let l = ok(&inst(" vrrpd_garp_burst 0.005 0.02 0.1\n"));
+    assert_eq!(l.config.instances[0].garp_burst, [ms(5), ms(20), ms(100)]);
+    assert!(ok(&inst("")).config.instances[0].garp_burst.is_empty());
+    for (bad, why) in [
+        (" vrrpd_garp_burst 0.02 0.005\n", "strictly ascending"),
+        (" vrrpd_garp_burst 0.005 0.005\n", "strictly ascending"),
+        (
+            " vrrpd_garp_burst 0.0005\n",
+            "more precision than milliseconds",
+        ),
+        (" vrrpd_garp_burst 11\n", "vrrpd_garp_burst"),
+        (" vrrpd_garp_burst 1 2 3 4 5 6 7 8 9\n", "vrrpd_garp_burst"),
+        (" vrrpd_garp_burst\n", "vrrpd_garp_burst"),
+    ] {
+        has_error(&err(&inst(bad)), 5, why);
+    }
+}

@@ -246,7 +246,18 @@ pub struct InstanceConfig {
     /// those from a router it also hears VRRPv3 from. Without it, v2 and v3 routers of one VRID
     /// drop each other's adverts and both become master.
     pub v2_compat: bool,
+    /// vrrpd extension (`vrrpd_garp_burst`): after the keepalived-compatible first burst
+    /// (`garp_master_repeat` at once), one more GARP/NA per VIP at each of these offsets from
+    /// becoming master, so one lost frame (or a client busy at that instant) costs no extra
+    /// outage; strictly ascending. Empty (the default) = keepalived's behaviour. Independent of
+    /// `garp_master_delay` (the second burst) and `garp_master_refresh`.
+    pub garp_burst: Vec<Duration>,
 }
+
+/// Most `garp_burst` offsets.
+pub const MAX_GARP_BURST: usize = 8;
+/// Largest `garp_burst` offset (beyond it, `garp_master_delay`/`refresh` are the tools).
+pub const MAX_GARP_BURST_OFFSET: Duration = Duration::from_secs(10);
 
 impl InstanceConfig {
     /// A configuration with keepalived 2.2.7's defaults: priority 100, 1 s interval,
@@ -282,6 +293,7 @@ impl InstanceConfig {
             tracks: Vec::new(),
             handoff_timeout: None,
             v2_compat: false,
+            garp_burst: Vec::new(),
         }
     }
 
@@ -399,6 +411,13 @@ impl InstanceConfig {
         }
         if self.preempt_delay > Duration::from_secs(1000) {
             return Err(ConfigError::PreemptDelay(self.preempt_delay));
+        }
+        let b = &self.garp_burst;
+        if b.len() > MAX_GARP_BURST
+            || b.windows(2).any(|w| w.first() >= w.get(1))
+            || b.last().is_some_and(|t| *t > MAX_GARP_BURST_OFFSET)
+        {
+            return Err(ConfigError::GarpBurst);
         }
         if let Some(t) = self.handoff_timeout {
             if t > MAX_HANDOFF {

@@ -27,6 +27,10 @@ pub enum ConfigError {
     /// VRRPv2 interoperation is for VRRPv3 IPv4 instances only (RFC 5798 §8.4).
     #[error("VRRPv2 compatibility needs a VRRPv3 IPv4 instance")]
     V2Compat,
+    /// `garp_burst` offsets not strictly ascending, more than [`crate::config::MAX_GARP_BURST`]
+    /// of them, or one beyond [`crate::config::MAX_GARP_BURST_OFFSET`].
+    #[error("GARP burst offsets must be strictly ascending, at most 8, each at most 10 s")]
+    GarpBurst,
     /// More VIPs than the 8-bit count field holds.
     #[error("{0} VIPs: at most 255 fit in an advert")]
     TooManyVips(usize),

@@ -43,6 +43,8 @@ pub struct Instance {
     down: Option<DownTimer>,
     garp_second: Option<(Instant, u32)>,
     garp_refresh_at: Option<Instant>,
+    /// `garp_burst`: when we became master, and the index of the next offset to send.
+    garp_burst_at: Option<(Instant, usize)>,
     /// keepalived `preempt_delay`: lower-priority adverts are accepted until then.
     preempt_hold_until: Option<Instant>,
     /// While LEAVING: the instant the handoff bound expires.
@@ -51,6 +53,10 @@ pub struct Instance {
     /// ignored (RFC 5798 §8.4.2).
     v3_sender: Option<IpAddr>,
     counters: Counters,
+    /// While BACKUP: when the master's last accepted advert arrived, and from whom.
+    last_arrival: Option<(Instant, IpAddr, Duration)>,
+    /// Gap between the master's accepted adverts minus the interval they announce.
+    gap_excess: crate::timing::Window,
 }
 
 // ===== impl Instance: public API =====
@@ -77,10 +83,13 @@ impl Instance {
             down: None,
             garp_second: None,
             garp_refresh_at: None,
+            garp_burst_at: None,
             preempt_hold_until: None,
             leave_until: None,
             v3_sender: None,
             counters: Counters::default(),
+            last_arrival: None,
+            gap_excess: crate::timing::Window::default(),
         })
     }
 
@@ -141,6 +150,7 @@ impl Instance {
                 self.adver_at,
                 self.garp_second.map(|(t, _)| t),
                 self.garp_refresh_at,
+                self.next_burst(),
             ]
             .into_iter()
             .flatten()
@@ -197,6 +207,14 @@ impl Instance {
         Ok(out)
     }
 
+    /// When the next advert is due (MASTER only); the edge measures its send lateness.
+    pub fn advert_due(&self) -> Option<Instant> {
+        match self.state {
+            State::Master => self.adver_at,
+            State::Init | State::Backup | State::Fault | State::Leaving => None,
+        }
+    }
+
     /// A serialisable snapshot of the instance.
     pub fn status(&self) -> InstanceStatus {
         InstanceStatus {
@@ -222,6 +240,7 @@ impl Instance {
             master_adver_interval_ms: millis(self.master_adver_interval),
             faults: self.faults(),
             counters: self.counters.clone(),
+            advert_gap_excess: self.gap_excess.stats(),
         }
     }
 
@@ -269,6 +288,7 @@ impl Instance {
                 self.adver_at = None;
                 self.garp_second = None;
                 self.garp_refresh_at = None;
+                self.garp_burst_at = None;
                 // RFC 5798 §6.4.3 Shutdown: send an advert with priority 0. keepalived also
                 // does so when a master enters FAULT (docs/keepalived-interop.md §5).
                 if matches!(to, State::Init | State::Fault | State::Leaving) {
@@ -290,6 +310,7 @@ impl Instance {
             State::Init | State::Fault => {}
         }
         self.state = to;
+        self.last_arrival = None;
         self.counters.transitions += 1;
         out.push(Action::StateChanged { from, to, reason });
         match to {
@@ -340,6 +361,34 @@ impl Instance {
         });
         self.garp_refresh_at =
             (!self.cfg.garp_master_refresh.is_zero()).then(|| now + self.cfg.garp_master_refresh);
+        self.garp_burst_at = (!self.cfg.garp_burst.is_empty()).then_some((now, 0));
+    }
+
+    /// When the next `garp_burst` repeat is due, if any is left.
+    fn next_burst(&self) -> Option<Instant> {
+        let (since, next) = self.garp_burst_at?;
+        self.cfg.garp_burst.get(next).map(|d| since + *d)
+    }
+
+    /// Send the `garp_burst` repeats due at `now`: one GARP/NA per VIP, however many offsets
+    /// passed meanwhile (a late loop does not send a backlog).
+    fn run_burst(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some((since, mut next)) = self.garp_burst_at else {
+            return;
+        };
+        let due = next;
+        while self
+            .cfg
+            .garp_burst
+            .get(next)
+            .is_some_and(|d| since + *d <= now)
+        {
+            next += 1;
+        }
+        if next > due {
+            self.announce(1, out);
+            self.garp_burst_at = Some((since, next));
+        }
     }
 
     fn release_vips(&mut self, out: &mut Vec<Action>) {
@@ -474,6 +523,7 @@ impl Instance {
                     self.send_adverts(self.effective_priority, out);
                     self.adver_at = Some(next_tick(t, self.cfg.advert_interval, now));
                 }
+                self.run_burst(now, out);
                 if let Some((_, count)) = self.garp_second.filter(|(t, _)| *t <= now) {
                     self.garp_second = None;
                     self.announce(count, out);
@@ -708,6 +758,7 @@ impl Instance {
                 skew_only: true,
             });
             self.master_addr = None;
+            self.last_arrival = None;
             return;
         }
         let ours = self.effective_priority;
@@ -732,6 +783,7 @@ impl Instance {
         // reset the Master_Down_Timer. Otherwise discard."
         if !self.cfg.preempt || adv.priority >= ours || hold {
             self.learn_interval(adv);
+            self.record_arrival(now, src);
             self.down = Some(DownTimer {
                 since: now,
                 skew_only: false,
@@ -739,6 +791,21 @@ impl Instance {
             self.master_addr = Some(src);
         }
         // else: keepalived "received lower priority advert, discarding"; timer keeps running.
+    }
+
+    /// Measure the gap since the previous advert that reset the Master_Down_Timer, beyond
+    /// the interval the master announces. Only between two adverts of the same master at the
+    /// same interval: a new master, an interval change or a priority-0 advert (above) start
+    /// over, so a takeover or a retune is not counted as jitter.
+    fn record_arrival(&mut self, now: Instant, src: IpAddr) {
+        let interval = self.master_adver_interval;
+        if let Some((prev, from, at)) = self.last_arrival {
+            if from == src && at == interval {
+                let gap = now.saturating_duration_since(prev);
+                self.gap_excess.record(gap.saturating_sub(interval));
+            }
+        }
+        self.last_arrival = Some((now, src, interval));
     }
 
     /// RFC 5798 §6.4.3 Master, receiving an ADVERTISEMENT.
@@ -767,6 +834,8 @@ impl Instance {
                 Reason::HigherAddress
             };
             self.change_state(now, State::Backup, reason, out);
+            // The Master_Down_Timer runs from this advert: the next gap is measured from it.
+            self.record_arrival(now, src);
             return;
         }
         // Lower priority: RFC 5798 discards it. keepalived (and RFC 9568 per its man page)

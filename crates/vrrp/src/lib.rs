@@ -21,6 +21,7 @@ pub mod priority;
 pub mod statefile;
 pub mod status;
 pub mod timers;
+pub mod timing;
 
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
 pub use conflicts::{ConflictCounts, ConflictKind};
@@ -28,5 +29,6 @@ pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};
 pub use events::{Action, Fault, Input, Reason, RxPacket, State};
 pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
-pub use statefile::{ConflictRecord, InstanceRecord, Mac, StateDoc, StateView};
+pub use statefile::{ConflictRecord, InstanceRecord, Mac, Skipped, StateDoc, StateView};
 pub use status::{Counters, DropReason, Drops, InstanceStatus};
+pub use timing::{Timing, TimingStats};

@@ -5,7 +5,7 @@
 //! links no more of the core than these types.
 //!
 //! Compatibility: fields added after version 1 was first written (`faults`, `conflicts`,
-//! `counters.conflicts`, `counters.v2_compat_received`) default when absent, so a file of an
+//! `counters.conflicts`, `counters.v2_compat_received`, `timing`) default when absent, so a file of an
 //! older worker still reads (a refresh reads the old worker's file once). Unknown fields are
 //! ignored, so a newer worker may add more without a version change; [`VERSION`] changes only
 //! when a field changes meaning.
@@ -18,6 +18,7 @@ use crate::config::{Family, Vip};
 use crate::conflicts::ConflictKind;
 use crate::events::{Fault, State};
 use crate::status::{Counters, InstanceStatus};
+use crate::timing::Timing;
 
 /// Format version this crate writes and reads.
 pub const VERSION: u32 = 1;
@@ -107,10 +108,15 @@ pub struct InstanceRecord<C = Counters> {
     /// writer; empty when nobody does (absent in files of older workers).
     #[serde(default)]
     pub conflicts: Vec<ConflictRecord>,
+    /// Measured lateness and jitter (µs; see [`crate::timing`]); all zero in files of older
+    /// workers.
+    #[serde(default)]
+    pub timing: Timing,
 }
 
 impl InstanceRecord {
-    /// From the core's snapshot plus the interface name and the edge's conflict record.
+    /// From the core's snapshot plus the interface name and the edge's conflict record; the
+    /// edge's own measurements (`timing.timer_late`, `timing.send_late`) are its to fill in.
     pub fn from_status(s: InstanceStatus, interface: &str, conflicts: &[ConflictRecord]) -> Self {
         InstanceRecord {
             name: s.name,
@@ -126,6 +132,10 @@ impl InstanceRecord {
             faults: s.faults,
             counters: s.counters,
             conflicts: conflicts.to_vec(),
+            timing: Timing {
+                advert_gap_excess: s.advert_gap_excess,
+                ..Timing::default()
+            },
         }
     }
 }

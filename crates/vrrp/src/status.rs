@@ -221,4 +221,8 @@ pub struct InstanceStatus {
     pub faults: Vec<Fault>,
     /// Counters.
     pub counters: Counters,
+    /// As BACKUP: the master's advert gaps beyond the interval it announces (see
+    /// [`crate::timing`]); absent in older snapshots.
+    #[serde(default)]
+    pub advert_gap_excess: crate::timing::TimingStats,
 }

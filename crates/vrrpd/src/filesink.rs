@@ -209,9 +209,9 @@ mod tests {
         // The companion is renamed into place after the main file: watch it, read the main.
         let (tx, rx) = std::sync::mpsc::channel();
         let (pp, cc) = (p.clone(), c.clone());
+        let before = std::fs::read(&c).unwrap();
         let watcher = std::thread::spawn(move || {
-            let before = std::fs::read(&cc).unwrap();
-            for _ in 0..20_000 {
+            for _ in 0..100_000 {
                 let now = std::fs::read(&cc).unwrap();
                 if now != before {
                     tx.send((now, std::fs::read(&pp).unwrap())).unwrap();

@@ -210,6 +210,7 @@ fn core_config(cfg: &kaconf::Config, inst: &kaconf::VrrpInstance) -> vrrp::Insta
     core.down_timer_adverts = u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX);
     core.handoff_timeout = cfg.global.handoff_timeout;
     core.v2_compat = inst.v2_compat;
+    core.garp_burst = inst.garp_burst.clone();
     // A non-default group (`vrrp_mcast_group4/6`) of the instance's family.
     let group = match core.family {
         vrrp::Family::Ipv4 => IpAddr::V4(cfg.global.mcast_group4),

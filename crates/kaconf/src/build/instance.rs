@@ -49,6 +49,7 @@ struct Raw {
     down_timer_adverts: Option<u32>,
     accept: Option<bool>,
     v2_compat: Option<bool>,
+    garp_burst: Option<Vec<Duration>>,
 }
 
 fn one_arg(st: &Stmt) -> Result<&str, String> {
@@ -549,6 +550,9 @@ fn garp_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
         "garp_master_refresh_repeat" => {
             raw.garp_refresh_repeat = repeat(ctx, st).or(raw.garp_refresh_repeat)
         }
+        "vrrpd_garp_burst" => {
+            raw.garp_burst = ctx.check(st, garp_burst(st)).or(raw.garp_burst.take())
+        }
         "garp_lower_prio_delay" => raw.lp_delay = ctx.check(st, whole_seconds(st)).or(raw.lp_delay),
         "garp_lower_prio_repeat" => {
             raw.lp_repeat = uint_arg(ctx, st, 0, i32::MAX as u64).or(raw.lp_repeat)
@@ -556,6 +560,24 @@ fn garp_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
         _ => return false,
     }
     true
+}
+
+/// `vrrpd_garp_burst 0.005 0.02 0.1`: offsets in decimal seconds (ms resolution), strictly
+/// ascending, at most `vrrp::config::MAX_GARP_BURST`, each ≤ 10 s.
+fn garp_burst(st: &Stmt) -> Result<Vec<Duration>, String> {
+    want_args(st, 1, vrrp::config::MAX_GARP_BURST)?;
+    let max_us = u64::try_from(vrrp::config::MAX_GARP_BURST_OFFSET.as_micros()).unwrap_or(u64::MAX);
+    let mut out: Vec<Duration> = Vec::new();
+    for a in st.args() {
+        let d = parse_time(a, 3, 0, max_us).map_err(|e| format!("vrrpd_garp_burst: {e}"))?;
+        if out.last().is_some_and(|p| *p >= d) {
+            return Err(format!(
+                "vrrpd_garp_burst: offsets must be strictly ascending ('{a}')"
+            ));
+        }
+        out.push(d);
+    }
+    Ok(out)
 }
 
 /// Advert behaviour, accept mode and refused keywords.
@@ -699,6 +721,7 @@ pub(crate) fn build(
         down_timer_adverts: raw.down_timer_adverts.unwrap_or(g.down_timer_adverts),
         accept: raw.accept.unwrap_or(true),
         v2_compat,
+        garp_burst: raw.garp_burst.unwrap_or_default(),
     })
 }
 

@@ -30,6 +30,8 @@ pub(crate) struct Running {
     pub retiring: bool,
     /// Who advertises on our VRID with another configuration (state file, logs).
     pub conflicts: crate::conflicts::ConflictLog,
+    /// Timer and send lateness (issue 13).
+    pub lateness: super::timing::Lateness,
 }
 
 impl Running {
@@ -44,6 +46,7 @@ impl Running {
             sock: None,
             retiring: false,
             conflicts: crate::conflicts::ConflictLog::default(),
+            lateness: super::timing::Lateness::default(),
         })
     }
 
@@ -214,10 +217,18 @@ impl Daemon {
 
     /// Feed one input to instance `id` and carry out the actions.
     pub(super) async fn feed(&mut self, id: InstanceId, input: vrrp::Input<'_>) {
+        self.feed_at(id, input, Instant::now()).await;
+    }
+
+    /// Feed one input that happened at `at` (≤ now; a queued packet's arrival) to instance
+    /// `id`: timers due by then run first, later ones at the next input.
+    async fn feed_at(&mut self, id: InstanceId, input: vrrp::Input<'_>, at: Instant) {
         let Some(r) = self.running.get_mut(id) else {
             return;
         };
-        let actions = r.inst.handle(Instant::now(), input);
+        let now = r.lateness.feed_time(at, Instant::now());
+        r.lateness.before_handle(&r.inst, now);
+        let actions = r.inst.handle(now, input);
         self.execute(id, actions).await;
     }
 
@@ -314,7 +325,13 @@ impl Daemon {
             debug!(instance = %name, "no socket; advert not sent");
             return;
         };
-        if let Err(e) = sock.send(src, dst, payload).await {
+        let result = sock.send(src, dst, payload).await;
+        if result.is_ok() {
+            if let Some(r) = self.running.get_mut(id) {
+                r.lateness.sent(Instant::now());
+            }
+        }
+        if let Err(e) = result {
             if self
                 .drops_log
                 .allow((name.to_string(), "send_error"), Instant::now())
@@ -391,7 +408,14 @@ impl Daemon {
         {
             return;
         }
-        self.feed(id, vrrp::Input::Packet(ev.pkt.as_rx())).await;
+        let now = Instant::now();
+        let at = ev
+            .pkt
+            .rx_time
+            .and_then(|rx| super::timing::arrival(now, std::time::SystemTime::now(), rx))
+            .unwrap_or(now);
+        self.feed_at(id, vrrp::Input::Packet(ev.pkt.as_rx()), at)
+            .await;
     }
 
     /// A link or address event from the netlink monitor.

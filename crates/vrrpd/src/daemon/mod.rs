@@ -10,6 +10,7 @@ mod edge;
 mod instance;
 mod reload;
 mod table;
+mod timing;
 mod watch;
 
 use std::collections::HashMap;
@@ -36,6 +37,13 @@ use table::Instances;
 
 /// How long the final forced shutdown (after the handoff phase) may take before we exit anyway.
 const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
+/// A Master_Down timer this late means the worker itself did not run (see
+/// `Daemon::stalled`): several times the ~1 ms tokio timers are late on an idle machine and
+/// 5 ms at p99 under load (README, issue 13), below every Master_Down_Interval (≥ 30 ms). A
+/// backup that was not stalled fails over exactly as before.
+const STALL: Duration = Duration::from_millis(25);
+/// How long timers wait after a stall for the queued packets to be read.
+const STALL_GRACE: Duration = Duration::from_millis(5);
 /// Slack on top of the longest handoff bound before the handoff phase gives up.
 const HANDOFF_SLACK: Duration = Duration::from_millis(200);
 
@@ -60,6 +68,8 @@ pub(crate) struct Daemon {
     metrics_tx: mpsc::Sender<crate::metrics::Request>,
     /// ARP/NA address-conflict watches (`watch.rs`).
     watches: watch::Watches,
+    /// After a stall: timers wait until then (see `stalled`).
+    stall_grace: Option<Instant>,
 }
 
 /// Where the loop's inputs come from.
@@ -167,6 +177,7 @@ pub async fn run(
         metrics: None,
         metrics_tx,
         watches: watch::Watches::new(watch_tx),
+        stall_grace: None,
     };
     d.set_metrics(spec.metrics_listen);
     info!(config = %config.display(), instances = spec.instances.len(), "vrrpd starting");
@@ -223,7 +234,15 @@ impl Daemon {
                     let _ = req.send(self.render_metrics());
                 }
                 (Wake::Watch(ev), _) => self.on_watch(ev),
-                (Wake::Timer, _) => self.on_timer().await,
+                (Wake::Timer, _) => {
+                    if !self.stalled() {
+                        // Packets already received go first, at their arrival times.
+                        while let Ok(ev) = sources.rx.try_recv() {
+                            self.on_packet(ev).await;
+                        }
+                        self.on_timer().await;
+                    }
+                }
             }
             match phase {
                 Phase::Running => {
@@ -240,6 +259,37 @@ impl Daemon {
         }
     }
 
+    /// Whether this timer wake comes after a stall of the worker (SIGSTOP, a paused VM,
+    /// starvation): a BACKUP's due Master_Down timer more than [`STALL`] late (a master's
+    /// adverts are never held back). Then the timers wait [`STALL_GRACE`]
+    /// more while the loop reads what the sockets queued meanwhile, fed at the kernel's
+    /// receive times: a master that kept advertising re-arms Master_Down before it is checked
+    /// (the adverts are there, only unread). Measured (tests/stress.rs): without it a backup
+    /// stopped for 1 s took over on SIGCONT and yielded on the next advert.
+    fn stalled(&mut self) -> bool {
+        let now = Instant::now();
+        if let Some(g) = self.stall_grace {
+            if now < g {
+                return true;
+            }
+            self.stall_grace = None;
+            return false;
+        }
+        let late = self
+            .running
+            .values()
+            .filter(|r| r.inst.state() == vrrp::State::Backup)
+            .filter_map(|r| r.inst.poll_timeout())
+            .filter(|t| *t <= now)
+            .map(|t| now - t)
+            .max();
+        if late.is_some_and(|l| l > STALL) {
+            self.stall_grace = Some(now + STALL_GRACE);
+            return true;
+        }
+        false
+    }
+
     /// After lost events the monitor's link table is stale (a lost "up" leaves it saying
     /// "down", so the next real "down" would be no transition): refill it from a fresh dump.
     async fn reseed(&self, monitor: &mut Monitor) {
@@ -250,6 +300,9 @@ impl Daemon {
     }
 
     fn next_wake(&self) -> Option<Instant> {
+        if self.stall_grace.is_some() {
+            return self.stall_grace;
+        }
         self.running
             .values()
             .filter_map(|r| r.inst.poll_timeout())
@@ -290,13 +343,23 @@ impl Daemon {
     }
 
     fn render_metrics(&self) -> String {
-        let statuses: Vec<(vrrp::InstanceStatus, &str)> = self
+        let statuses: Vec<(vrrp::InstanceStatus, &str, vrrp::Timing)> = self
             .visible()
-            .map(|r| (r.inst.status(), r.spec.interface.as_str()))
+            .map(|r| {
+                let status = r.inst.status();
+                let timing = r.lateness.export(&status);
+                (status, r.spec.interface.as_str(), timing)
+            })
             .collect();
         let samples: Vec<crate::metrics::render::Sample<'_>> = statuses
             .iter()
-            .map(|(status, interface)| crate::metrics::render::Sample { status, interface })
+            .map(
+                |(status, interface, timing)| crate::metrics::render::Sample {
+                    status,
+                    interface,
+                    timing: *timing,
+                },
+            )
             .collect();
         crate::metrics::render::render(&samples, crate::metrics::render::rss_bytes())
     }
@@ -311,11 +374,12 @@ impl Daemon {
         let states: Vec<InstanceRecord> = self
             .visible()
             .map(|r| {
-                InstanceRecord::from_status(
-                    r.inst.status(),
-                    &r.spec.interface,
-                    r.conflicts.entries(),
-                )
+                let status = r.inst.status();
+                let timing = r.lateness.export(&status);
+                let mut rec =
+                    InstanceRecord::from_status(status, &r.spec.interface, r.conflicts.entries());
+                rec.timing = timing;
+                rec
             })
             .collect();
         self.state_due = self.state.offer(now, states, self.urgent);

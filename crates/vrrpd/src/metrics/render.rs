@@ -21,6 +21,54 @@ pub struct Sample<'a> {
     pub status: &'a InstanceStatus,
     /// Interface name.
     pub interface: &'a str,
+    /// Measured lateness and jitter (core and edge).
+    pub timing: vrrp::Timing,
+}
+
+/// `measure` label values of the timing families, with their summaries.
+fn measures(t: &vrrp::Timing) -> [(&'static str, vrrp::TimingStats); 3] {
+    [
+        ("timer_late", t.timer_late),
+        ("send_late", t.send_late),
+        ("advert_gap_excess", t.advert_gap_excess),
+    ]
+}
+
+/// `vrrpd_timing_seconds{measure,quantile}` over the last `vrrp::timing::WINDOW` samples
+/// (quantile 1 = the window's maximum) and `vrrpd_timing_samples_total{measure}`.
+fn timing(out: &mut String, samples: &[Sample<'_>]) {
+    header(
+        out,
+        "vrrpd_timing_seconds",
+        "gauge",
+        "Timer fire vs deadline (timer_late), due advert vs send (send_late), master advert gap \
+         beyond its interval as a backup sees it (advert_gap_excess); over the last samples.",
+    );
+    for x in samples {
+        let l = labels(x);
+        for (m, st) in measures(&x.timing) {
+            for (q, us) in [("0.5", st.p50_us), ("0.99", st.p99_us), ("1", st.max_us)] {
+                let v = f64::from(us) / 1e6;
+                let _ = writeln!(
+                    out,
+                    "vrrpd_timing_seconds{{{l},measure=\"{m}\",quantile=\"{q}\"}} {v}"
+                );
+            }
+        }
+    }
+    header(
+        out,
+        "vrrpd_timing_samples_total",
+        "counter",
+        "Samples taken of each timing measure.",
+    );
+    for x in samples {
+        let l = labels(x);
+        for (m, st) in measures(&x.timing) {
+            let v = st.samples;
+            let _ = writeln!(out, "vrrpd_timing_samples_total{{{l},measure=\"{m}\"}} {v}");
+        }
+    }
 }
 
 /// Escape a label value (backslash, double quote, newline).
@@ -156,6 +204,7 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
         family(&mut out, samples, name, kind, help, value);
     }
     render_by_reason(&mut out, samples);
+    timing(&mut out, samples);
     if let Some(rss) = rss_bytes {
         header(
             &mut out,
@@ -243,10 +292,15 @@ mod tests {
     #[test]
     fn exposition_lines() {
         let s = status();
+        let mut timing = vrrp::Timing::default();
+        timing.send_late.p99_us = 1500;
+        timing.send_late.max_us = 2_000_000;
+        timing.timer_late.samples = 9;
         let text = render(
             &[Sample {
                 status: &s,
                 interface: "eth0",
+                timing,
             }],
             Some(4096),
         );
@@ -264,6 +318,10 @@ mod tests {
             format!("vrrpd_conflicts_total{{{l},kind=\"unknown_peer\"}} 0"),
             "# TYPE vrrpd_transitions_total counter".to_string(),
             "process_resident_memory_bytes 4096".to_string(),
+            format!("vrrpd_timing_seconds{{{l},measure=\"send_late\",quantile=\"0.99\"}} 0.0015"),
+            format!("vrrpd_timing_seconds{{{l},measure=\"send_late\",quantile=\"1\"}} 2"),
+            format!("vrrpd_timing_seconds{{{l},measure=\"timer_late\",quantile=\"0.5\"}} 0"),
+            format!("vrrpd_timing_samples_total{{{l},measure=\"timer_late\"}} 9"),
         ] {
             assert!(
                 text.lines().any(|x| x == want),
@@ -273,7 +331,7 @@ mod tests {
         // Every sample line is NAME{LABELS} VALUE or NAME VALUE; every family has a TYPE.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.rsplit_once(' ').unwrap();
-            assert!(value.parse::<u64>().is_ok(), "{line}");
+            assert!(value.parse::<f64>().is_ok_and(f64::is_finite), "{line}");
             let base = name.split('{').next().unwrap();
             assert!(text.contains(&format!("# TYPE {base} ")), "{line}");
         }

@@ -55,6 +55,16 @@ pub struct Received {
     pub ttl: u8,
     /// The VRRP message only (IP header and options removed).
     pub payload: Vec<u8>,
+    /// When the kernel received it (`SO_TIMESTAMPNS`, wall clock), if it said: after a stall
+    /// of the worker, the adverts queued meanwhile are fed to the core at their arrival.
+    pub rx_time: Option<std::time::SystemTime>,
+}
+
+/// The wall-clock time in an `SCM_TIMESTAMPNS` control message.
+fn kernel_time(ts: &nix::sys::time::TimeSpec) -> Option<std::time::SystemTime> {
+    let secs = u64::try_from(ts.tv_sec()).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec()).ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
 }
 
 impl Received {
@@ -176,6 +186,8 @@ impl VrrpSocket {
         let rx = raw_socket(Domain::IPV4, ifname)?;
         rx.set_multicast_all_v4(false)
             .map_err(e("setsockopt(IP_MULTICAST_ALL)"))?;
+        sockopt::set_int(rx.as_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
+            .map_err(e("setsockopt(SO_TIMESTAMPNS)"))?;
         let bind_to = match unicast {
             None => {
                 rx.join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
@@ -213,6 +225,8 @@ impl VrrpSocket {
             .map_err(e("setsockopt(IPV6_RECVHOPLIMIT)"))?;
         sockopt::set_int(s.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
             .map_err(e("setsockopt(IPV6_RECVPKTINFO)"))?;
+        sockopt::set_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
+            .map_err(e("setsockopt(SO_TIMESTAMPNS)"))?;
         s.set_multicast_hops_v6(255)
             .map_err(e("setsockopt(IPV6_MULTICAST_HOPS)"))?;
         s.set_unicast_hops_v6(255)
@@ -284,14 +298,31 @@ impl VrrpSocket {
     }
 
     async fn recv_v4(&self, buf: &mut [u8]) -> Result<Option<Received>, NetError> {
-        let n = self
+        let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+        let (n, rx_time) = self
             .rx
             .async_io(Interest::READABLE, |s| {
-                nix::sys::socket::recv(s.as_raw_fd(), buf, MsgFlags::MSG_TRUNC)
-                    .map_err(std::io::Error::from)
+                let mut iov = [std::io::IoSliceMut::new(buf)];
+                // MSG_TRUNC: the real length, so a packet larger than the buffer is seen.
+                let m = nix::sys::socket::recvmsg::<()>(
+                    s.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::MSG_TRUNC,
+                )
+                .map_err(std::io::Error::from)?;
+                let mut at = None;
+                if let Ok(cmsgs) = m.cmsgs() {
+                    for c in cmsgs {
+                        if let ControlMessageOwned::ScmTimestampns(ts) = c {
+                            at = kernel_time(&ts);
+                        }
+                    }
+                }
+                Ok((m.bytes, at))
             })
             .await
-            .map_err(|e| NetError::socket("recv", &self.ifname, e))?;
+            .map_err(|e| NetError::socket("recvmsg", &self.ifname, e))?;
         let Some(pkt) = buf.get(..n) else {
             self.drop_malformed(&format_args!("truncated: {n} bytes > {RECV_BUF}"));
             return Ok(None);
@@ -302,6 +333,7 @@ impl VrrpSocket {
                 dst: p.dst.into(),
                 ttl: p.ttl,
                 payload: p.payload.to_vec(),
+                rx_time,
             })),
             Ok(p) => {
                 self.drop_malformed(&format_args!("protocol {}", p.protocol));
@@ -315,8 +347,8 @@ impl VrrpSocket {
     }
 
     async fn recv_v6(&self, buf: &mut [u8]) -> Result<Option<Received>, NetError> {
-        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
-        let (n, flags, src, dst, hops) = self
+        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, nix::sys::time::TimeSpec);
+        let (n, flags, src, dst, hops, rx_time) = self
             .rx
             .async_io(Interest::READABLE, |s| {
                 let mut iov = [std::io::IoSliceMut::new(buf)];
@@ -329,6 +361,7 @@ impl VrrpSocket {
                 .map_err(std::io::Error::from)?;
                 let mut dst = None;
                 let mut hops = None;
+                let mut at = None;
                 if let Ok(cmsgs) = m.cmsgs() {
                     for c in cmsgs {
                         match c {
@@ -336,11 +369,12 @@ impl VrrpSocket {
                                 dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr))
                             }
                             ControlMessageOwned::Ipv6HopLimit(h) => hops = u8::try_from(h).ok(),
+                            ControlMessageOwned::ScmTimestampns(ts) => at = kernel_time(&ts),
                             _ => {}
                         }
                     }
                 }
-                Ok((m.bytes, m.flags, m.address.map(|a| a.ip()), dst, hops))
+                Ok((m.bytes, m.flags, m.address.map(|a| a.ip()), dst, hops, at))
             })
             .await
             .map_err(|e| NetError::socket("recvmsg", &self.ifname, e))?;
@@ -358,6 +392,7 @@ impl VrrpSocket {
             dst: dst.into(),
             ttl,
             payload: payload.to_vec(),
+            rx_time,
         }))
     }
 
