@@ -86,6 +86,18 @@ impl<'a> Converger<'a> {
         Ok(self.tools.status_set(s.level, &s.message)?)
     }
 
+    /// Sets the unit status `unit`, then (on the leader) the application status: `app`, else
+    /// `unit`.
+    fn statuses(
+        &self,
+        world: &World,
+        unit: &Status,
+        app: Option<&Status>,
+    ) -> Result<(), ConvergeError> {
+        self.status(unit)?;
+        self.app_status(world, unit, app)
+    }
+
     /// The leader's application status: `app`, else the unit's own (a status the leader set
     /// stays on the application until it sets another, so every leader hook sets one).
     fn app_status(
@@ -275,8 +287,7 @@ impl<'a> Converger<'a> {
                     &format!("not applying configuration: {}", status.message),
                 );
                 self.relation_writes(&desired::hold_writes(world))?;
-                self.status(&status)?;
-                self.app_status(world, &status, None)?;
+                self.statuses(world, &status, None)?;
             }
             Plan::Idle { status, clear } => {
                 self.stop_and_disable(world.worker.active)?;
@@ -284,8 +295,7 @@ impl<'a> Converger<'a> {
                 if world.published_vip.is_some() {
                     self.tools.state_delete(STATE_PUBLISHED_VIP)?;
                 }
-                self.status(&status)?;
-                self.app_status(world, &status, None)?;
+                self.statuses(world, &status, None)?;
             }
             Plan::Pause(status) => {
                 // Stopped *and* disabled: the reboot in the middle of a release upgrade must
@@ -300,8 +310,7 @@ impl<'a> Converger<'a> {
                     mode: 0o644,
                 };
                 self.write(&flag)?;
-                self.status(&status)?;
-                self.app_status(world, &status, None)?;
+                self.statuses(world, &status, None)?;
             }
             Plan::Remove => {
                 self.refresh_off();
@@ -332,6 +341,52 @@ impl<'a> Converger<'a> {
         legacy: Option<LegacyStop>,
         world: &World,
     ) -> Result<(), ConvergeError> {
+        let changed = self.install(&run, world)?;
+        let action = desired::service_action(world.worker.active, changed);
+        let notes = RunNotes {
+            legacy_note: run.legacy_note,
+            cert_note: run.cert_note.as_ref(),
+            strict_san_check: run.strict_san_check,
+            port: run.port,
+            vip: run.vip,
+            peers: &run.peer_reports,
+        };
+        let mut running = world.worker.active;
+        if let Some((verb, why)) = action {
+            self.log(LogLevel::Info, &format!("vrrpd: {} ({why})", verb.as_str()));
+            if let Err(e) = self.verb(verb) {
+                self.log(LogLevel::Error, &e.to_string());
+                let failed = WorkerOutcome::Failed(verb);
+                let unit = status::after_run(failed, notes, None);
+                return self.statuses(world, &unit, run.app_status.as_ref());
+            }
+            running = self.svc.is_active()?;
+        }
+        let fresh = matches!(action, Some((ServiceVerb::Start | ServiceVerb::Restart, _)));
+        // The previous charm's daemon goes once the worker runs (desired::legacy_stop).
+        if let Some(l) = legacy {
+            self.legacy_after_run(l, running, fresh)?;
+        }
+        if let Some(w) = &run.peer_publish {
+            self.relation_writes(std::slice::from_ref(w))?;
+        }
+        if !running {
+            let unit = status::after_run(WorkerOutcome::NotRunning, notes, None);
+            return self.statuses(world, &unit, run.app_status.as_ref());
+        }
+        self.publish(&run, world)?;
+        let unit = status::after_run(
+            WorkerOutcome::Running { fresh },
+            notes,
+            world.worker.state.as_ref(),
+        );
+        self.statuses(world, &unit, run.app_status.as_ref())
+    }
+
+    /// Installs the worker binary and writes the plan's files (applying a changed sysctl
+    /// file), makes the state file's directory, reloads systemd after a unit change and
+    /// enables the worker and the status refresh. Returns what changed.
+    fn install(&mut self, run: &RunPlan, world: &World) -> Result<Changed, ConvergeError> {
         let bin_changed = workerbin::install(&world.env.charm_dir, self.paths)?;
         if bin_changed {
             self.report.files_changed.push(self.paths.worker_binary());
@@ -359,55 +414,37 @@ impl<'a> Converger<'a> {
             self.verb(ServiceVerb::Enable)?;
         }
         self.refresh_on();
-        let changed = Changed {
+        Ok(Changed {
             binary: bin_changed,
             unit: unit_changed,
             config: conf_changed,
-        };
-        let action = desired::service_action(world.worker.active, changed);
-        let notes = RunNotes {
-            legacy_note: run.legacy_note,
-            cert_note: run.cert_note.as_ref(),
-            strict_san_check: run.strict_san_check,
-            port: run.port,
-            vip: run.vip,
-            peers: &run.peer_reports,
-        };
-        let mut running = world.worker.active;
-        if let Some((verb, why)) = action {
-            self.log(LogLevel::Info, &format!("vrrpd: {} ({why})", verb.as_str()));
-            if let Err(e) = self.verb(verb) {
-                self.log(LogLevel::Error, &e.to_string());
-                let failed = WorkerOutcome::Failed(verb);
-                let unit = status::after_run(failed, notes, None);
-                self.status(&unit)?;
-                return self.app_status(world, &unit, run.app_status.as_ref());
+        })
+    }
+
+    /// Replaces the previous charm's daemon once the worker runs, after waiting for a
+    /// `fresh`ly (re)started worker to listen; else leaves it running, with a warning.
+    fn legacy_after_run(
+        &mut self,
+        l: LegacyStop,
+        running: bool,
+        fresh: bool,
+    ) -> Result<(), ConvergeError> {
+        if running {
+            if fresh {
+                self.await_worker_listening();
             }
-            running = self.svc.is_active()?;
+            self.replace_legacy(l, true)
+        } else {
+            self.log(
+                LogLevel::Warning,
+                &format!("{} left running: vrrpd is not running", LEGACY.0),
+            );
+            Ok(())
         }
-        let action = action.map(|(verb, _)| verb);
-        // The previous charm's daemon goes once the worker runs (desired::legacy_stop).
-        if let Some(l) = legacy {
-            if running {
-                if matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart)) {
-                    self.await_worker_listening();
-                }
-                self.replace_legacy(l, true)?;
-            } else {
-                self.log(
-                    LogLevel::Warning,
-                    &format!("{} left running: vrrpd is not running", LEGACY.0),
-                );
-            }
-        }
-        if let Some(w) = &run.peer_publish {
-            self.relation_writes(std::slice::from_ref(w))?;
-        }
-        if !running {
-            let unit = status::after_run(WorkerOutcome::NotRunning, notes, None);
-            self.status(&unit)?;
-            return self.app_status(world, &unit, run.app_status.as_ref());
-        }
+    }
+
+    /// Publishes the running worker's relation data and remembers the published VIP.
+    fn publish(&mut self, run: &RunPlan, world: &World) -> Result<(), ConvergeError> {
         self.relation_writes(&run.publish)?;
         if world.published_vip.as_deref() != Some(run.published_vip.as_str()) {
             let remember = super::hooktools::Bag::from([(
@@ -416,13 +453,6 @@ impl<'a> Converger<'a> {
             )]);
             self.tools.state_set(&remember)?;
         }
-        let fresh = matches!(action, Some(ServiceVerb::Start | ServiceVerb::Restart));
-        let unit = status::after_run(
-            WorkerOutcome::Running { fresh },
-            notes,
-            world.worker.state.as_ref(),
-        );
-        self.status(&unit)?;
-        self.app_status(world, &unit, run.app_status.as_ref())
+        Ok(())
     }
 }

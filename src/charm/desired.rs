@@ -200,9 +200,59 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         Ok(n) => n,
         Err(msg) => return Ok(Plan::Hold(status::invalid_config(&msg, kept))),
     };
+    Ok(Plan::Run(Box::new(run_plan(world, paths, cfg, &net)?)))
+}
+
+/// The plan of a hook that runs the worker with a valid config on `net` (pure).
+fn run_plan(
+    world: &World,
+    paths: &Paths,
+    cfg: &CharmConfig,
+    net: &Network,
+) -> Result<RunPlan, RenderError> {
+    let spec = compat_worker_spec(world, cfg, net);
+    let legacy_note = spec.instances.iter().any(|i| i.v2_compat);
+    let (config, unit, sysctl) = worker_files(paths, cfg, &spec)?;
+    let refresh = refresh_files(paths, &world.env.unit.name)?;
+    let publish = world
+        .relations
+        .iter()
+        .filter_map(|r| write_for(r, &publication(cfg, &r.endpoint)))
+        .collect();
+    let peer_publish = peer_publication(world, cfg, net);
+    let lb_app = world.principal.as_deref().unwrap_or(DEFAULT_LB_APP);
+    let cert_note = world
+        .cert
+        .as_ref()
+        .and_then(|c| sanadvice::note(&Finding::of(c, &sanadvice::required(cfg)), lb_app));
+    Ok(RunPlan {
+        config,
+        unit,
+        sysctl,
+        refresh,
+        publish,
+        peer_publish,
+        cert_note,
+        strict_san_check: cfg.strict_san_check,
+        published_vip: cfg
+            .vips
+            .first()
+            .map(|v| v.addr.to_string())
+            .unwrap_or_default(),
+        legacy_note,
+        port: cfg.port,
+        vip: cfg.vips.first().map(|v| v.addr),
+        peer_reports: peer_reports(world),
+        app_status: app_status(world, cfg),
+    })
+}
+
+/// [`worker_spec`] for this unit, its VRRPv3 IPv4 instance marked VRRPv2-compatible when
+/// [`v2_compat_needed`].
+fn compat_worker_spec(world: &World, cfg: &CharmConfig, net: &Network) -> WorkerConfigSpec {
     let mut spec = worker_spec(
         cfg,
-        &net,
+        net,
         &world.env.unit.name,
         world.env.unit.number,
         world.peers.as_ref(),
@@ -212,11 +262,20 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         // Only a VRRPv3 IPv4 instance can interoperate (RFC 5798 §8.4); the old group is IPv4.
         i.v2_compat = compat && fam == Family::Ipv4 && i.version == Version::V3.number();
     }
-    let legacy_note = spec.instances.iter().any(|i| i.v2_compat);
+    spec
+}
+
+/// The worker config (0600), the systemd unit and the sysctl file (0644), rendered in that
+/// order.
+fn worker_files(
+    paths: &Paths,
+    cfg: &CharmConfig,
+    spec: &WorkerConfigSpec,
+) -> Result<(FileSpec, FileSpec, FileSpec), RenderError> {
     let families = cfg.families();
     let config = FileSpec {
         path: paths.worker_config(),
-        content: render::worker_config(&spec)?.into_bytes(),
+        content: render::worker_config(spec)?.into_bytes(),
         mode: 0o600,
     };
     let unit = FileSpec {
@@ -229,13 +288,13 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
         content: render::sysctl_file(families.contains(&Family::Ipv6))?.into_bytes(),
         mode: 0o644,
     };
-    let refresh = refresh_files(paths, &world.env.unit.name)?;
-    let publish = world
-        .relations
-        .iter()
-        .filter_map(|r| write_for(r, &publication(cfg, &r.endpoint)))
-        .collect();
-    let peer_publish = world.peers.as_ref().and_then(|p| {
+    Ok((config, unit, sysctl))
+}
+
+/// What this unit publishes on the peer relation (its VRRP source addresses, its worker's
+/// report, whether it replaced the previous charm's daemon), as the keys that differ.
+fn peer_publication(world: &World, cfg: &CharmConfig, net: &Network) -> Option<BagWrite> {
+    world.peers.as_ref().and_then(|p| {
         let mut want = Bag::new();
         want.insert(
             PEER_KEY_V4.into(),
@@ -255,32 +314,7 @@ pub fn plan(world: &World, paths: &Paths) -> Result<Plan, RenderError> {
             relation_id: p.id.clone(),
             changes,
         })
-    });
-    let lb_app = world.principal.as_deref().unwrap_or(DEFAULT_LB_APP);
-    let cert_note = world
-        .cert
-        .as_ref()
-        .and_then(|c| sanadvice::note(&Finding::of(c, &sanadvice::required(cfg)), lb_app));
-    Ok(Plan::Run(Box::new(RunPlan {
-        config,
-        unit,
-        sysctl,
-        refresh,
-        publish,
-        peer_publish,
-        cert_note,
-        strict_san_check: cfg.strict_san_check,
-        published_vip: cfg
-            .vips
-            .first()
-            .map(|v| v.addr.to_string())
-            .unwrap_or_default(),
-        legacy_note,
-        port: cfg.port,
-        vip: cfg.vips.first().map(|v| v.addr),
-        peer_reports: peer_reports(world),
-        app_status: app_status(world, cfg),
-    })))
+    })
 }
 
 /// This unit's report from its worker's state file.

@@ -117,6 +117,29 @@ pub fn read_host_facts() -> Result<HostFacts, NetInfoError> {
 struct Interrupted;
 
 fn collect(sock: &Netlink) -> Result<Result<HostFacts, NetInfoError>, Interrupted> {
+    let names = match link_names(sock)? {
+        Ok(names) => names,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut facts = HostFacts::default();
+    for name in names.values() {
+        facts.links.insert(name.clone(), LinkFacts::default());
+    }
+    if let Err(e) = read_addresses(sock, &names, &mut facts.links)? {
+        return Ok(Err(e));
+    }
+    for family in [libc::AF_INET, libc::AF_INET6] {
+        match default_route(sock, family, &names)? {
+            Ok(best) if family == libc::AF_INET => facts.default_v4 = best,
+            Ok(best) => facts.default_v6 = best,
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(facts))
+}
+
+/// Interface index → name, from a link dump.
+fn link_names(sock: &Netlink) -> Result<Result<BTreeMap<u32, String>, NetInfoError>, Interrupted> {
     let mut names: BTreeMap<u32, String> = BTreeMap::new();
     let links = sock.dump(RTM_GETLINK, &[0u8; IFINFOMSG_LEN], "link", |ty, payload| {
         if ty != RTM_NEWLINK || payload.len() < IFINFOMSG_LEN {
@@ -130,13 +153,16 @@ fn collect(sock: &Netlink) -> Result<Result<HostFacts, NetInfoError>, Interrupte
             }
         }
     })?;
-    if let Err(e) = links {
-        return Ok(Err(e));
-    }
-    let mut facts = HostFacts::default();
-    for name in names.values() {
-        facts.links.insert(name.clone(), LinkFacts::default());
-    }
+    Ok(links.map(|()| names))
+}
+
+/// Adds every address of an address dump to its interface in `links` (interfaces named by
+/// `names`), each interface's secondary IPv4 addresses after its primaries.
+fn read_addresses(
+    sock: &Netlink,
+    names: &BTreeMap<u32, String>,
+    links: &mut BTreeMap<String, LinkFacts>,
+) -> Result<Result<(), NetInfoError>, Interrupted> {
     let mut secondaries: BTreeMap<u32, Vec<Ipv4Addr>> = BTreeMap::new();
     let addrs = sock.dump(
         RTM_GETADDR,
@@ -146,59 +172,63 @@ fn collect(sock: &Netlink) -> Result<Result<HostFacts, NetInfoError>, Interrupte
             if ty != RTM_NEWADDR || payload.len() < IFADDRMSG_LEN {
                 return;
             }
-            let (family, flags, scope) = (payload[0], payload[2], payload[3]);
-            let index = u32::from_ne_bytes(word(payload, 4));
-            let Some(entry) = names.get(&index).and_then(|n| facts.links.get_mut(n)) else {
-                return;
-            };
-            let (mut local, mut address) = (None, None);
-            for (kind, value) in attrs(&payload[IFADDRMSG_LEN..]) {
-                match kind {
-                    IFA_LOCAL => local = Some(value),
-                    IFA_ADDRESS => address = Some(value),
-                    _ => {}
-                }
-            }
-            let Some(raw) = local.or(address) else {
-                return;
-            };
-            match (i32::from(family), raw.len()) {
-                (libc::AF_INET, 4) => {
-                    let a = Ipv4Addr::from(word(raw, 0));
-                    if flags & IFA_F_SECONDARY != 0 {
-                        secondaries.entry(index).or_default().push(a);
-                    } else {
-                        entry.v4.push(a);
-                    }
-                }
-                (libc::AF_INET6, 16) => {
-                    let mut b = [0u8; 16];
-                    b.copy_from_slice(raw);
-                    entry.v6.push(V6Addr {
-                        addr: Ipv6Addr::from(b),
-                        link_local: scope == RT_SCOPE_LINK,
-                    });
-                }
-                _ => {}
-            }
+            add_address(payload, names, links, &mut secondaries);
         },
     )?;
     if let Err(e) = addrs {
         return Ok(Err(e));
     }
     for (idx, extra) in secondaries {
-        if let Some(entry) = names.get(&idx).and_then(|n| facts.links.get_mut(n)) {
+        if let Some(entry) = names.get(&idx).and_then(|n| links.get_mut(n)) {
             entry.v4.extend(extra);
         }
     }
-    for family in [libc::AF_INET, libc::AF_INET6] {
-        match default_route(sock, family, &names)? {
-            Ok(best) if family == libc::AF_INET => facts.default_v4 = best,
-            Ok(best) => facts.default_v6 = best,
-            Err(e) => return Ok(Err(e)),
+    Ok(Ok(()))
+}
+
+/// Adds the address of one `RTM_NEWADDR` message (`payload`: at least a `struct ifaddrmsg`)
+/// to its interface, a secondary IPv4 address to `secondaries` instead.
+fn add_address(
+    payload: &[u8],
+    names: &BTreeMap<u32, String>,
+    links: &mut BTreeMap<String, LinkFacts>,
+    secondaries: &mut BTreeMap<u32, Vec<Ipv4Addr>>,
+) {
+    let (family, flags, scope) = (payload[0], payload[2], payload[3]);
+    let index = u32::from_ne_bytes(word(payload, 4));
+    let Some(entry) = names.get(&index).and_then(|n| links.get_mut(n)) else {
+        return;
+    };
+    let (mut local, mut address) = (None, None);
+    for (kind, value) in attrs(&payload[IFADDRMSG_LEN..]) {
+        match kind {
+            IFA_LOCAL => local = Some(value),
+            IFA_ADDRESS => address = Some(value),
+            _ => {}
         }
     }
-    Ok(Ok(facts))
+    let Some(raw) = local.or(address) else {
+        return;
+    };
+    match (i32::from(family), raw.len()) {
+        (libc::AF_INET, 4) => {
+            let a = Ipv4Addr::from(word(raw, 0));
+            if flags & IFA_F_SECONDARY != 0 {
+                secondaries.entry(index).or_default().push(a);
+            } else {
+                entry.v4.push(a);
+            }
+        }
+        (libc::AF_INET6, 16) => {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(raw);
+            entry.v6.push(V6Addr {
+                addr: Ipv6Addr::from(b),
+                link_local: scope == RT_SCOPE_LINK,
+            });
+        }
+        _ => {}
+    }
 }
 
 /// The interface of the main table's default unicast route with the lowest metric.
@@ -320,8 +350,6 @@ impl Netlink {
     /// Sends a dump request of `kind` with header `req` and feeds every answer's
     /// (type, payload) to `each` until NLMSG_DONE. The outer error means "start over"
     /// (`each` may then have seen part of an inconsistent dump: callers start from scratch).
-    // sendto(2)/recv(2) on that socket, with buffers of the lengths passed.
-    #[allow(unsafe_code)]
     fn dump(
         &self,
         kind: u16,
@@ -340,6 +368,35 @@ impl Netlink {
         msg.extend_from_slice(req);
         let dump_err = |source| Ok(Err(NetInfoError::Dump { what, source }));
         let malformed = |detail: String| Ok(Err(NetInfoError::Malformed { what, detail }));
+        if let Err(e) = self.send_to_kernel(&msg) {
+            return dump_err(e);
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut progress = DumpProgress {
+            seq,
+            what,
+            seen: 0,
+            interrupted: false,
+        };
+        loop {
+            let n = match self.recv(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return dump_err(e),
+            };
+            if n > buf.len() {
+                return malformed(format!("a {n}-byte datagram exceeds the buffer"));
+            }
+            if let Some(end) = progress.datagram(&buf[..n], &mut each) {
+                return end;
+            }
+        }
+    }
+
+    /// Sends `msg` to the kernel.
+    // sendto(2) on that socket, with a buffer of the length passed.
+    #[allow(unsafe_code)]
+    fn send_to_kernel(&self, msg: &[u8]) -> std::io::Result<()> {
         // SAFETY: a zeroed sockaddr_nl is valid; the kernel is pid 0.
         let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
@@ -355,65 +412,84 @@ impl Netlink {
             )
         };
         if sent < 0 {
-            return dump_err(std::io::Error::last_os_error());
+            return Err(std::io::Error::last_os_error());
         }
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut interrupted = false;
-        let mut seen = 0usize;
-        loop {
-            // SAFETY: recv into our buffer of its length; MSG_TRUNC reports the real length.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_TRUNC,
-                )
-            };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return dump_err(e);
+        Ok(())
+    }
+
+    /// Receives one datagram into `buf`; returns its real length (more than `buf.len()`
+    /// when it was truncated).
+    // recv(2) on that socket, into a buffer of the length passed.
+    #[allow(unsafe_code)]
+    fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // SAFETY: recv into our buffer of its length; MSG_TRUNC reports the real length.
+        let n = unsafe {
+            libc::recv(
+                self.fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_TRUNC,
+            )
+        };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+/// One dump's answer so far: its request's sequence number, the messages seen, and whether
+/// the kernel flagged any of them inconsistent.
+struct DumpProgress {
+    seq: u32,
+    what: &'static str,
+    seen: usize,
+    interrupted: bool,
+}
+
+impl DumpProgress {
+    /// Feeds the messages of one received datagram to `each`; `Some` ends the dump with
+    /// that result (NLMSG_DONE, an error message, or a malformed answer).
+    fn datagram(
+        &mut self,
+        mut rest: &[u8],
+        each: &mut impl FnMut(u16, &[u8]),
+    ) -> Option<Result<Result<(), NetInfoError>, Interrupted>> {
+        let what = self.what;
+        let dump_err = |source| Some(Ok(Err(NetInfoError::Dump { what, source })));
+        let malformed = |detail: String| Some(Ok(Err(NetInfoError::Malformed { what, detail })));
+        while rest.len() >= NLMSG_HDRLEN {
+            self.seen += 1;
+            if self.seen > MAX_MESSAGES {
+                return malformed(format!("more than {MAX_MESSAGES} messages"));
             }
-            let n = n as usize;
-            if n > buf.len() {
-                return malformed(format!("a {n}-byte datagram exceeds the buffer"));
+            let len = u32::from_ne_bytes(word(rest, 0)) as usize;
+            let ty = u16::from_ne_bytes([rest[4], rest[5]]);
+            let flags = u16::from_ne_bytes([rest[6], rest[7]]);
+            let mseq = u32::from_ne_bytes(word(rest, 8));
+            if len < NLMSG_HDRLEN || len > rest.len() {
+                return malformed(format!("message length {len} of {}", rest.len()));
             }
-            let mut rest = &buf[..n];
-            while rest.len() >= NLMSG_HDRLEN {
-                seen += 1;
-                if seen > MAX_MESSAGES {
-                    return malformed(format!("more than {MAX_MESSAGES} messages"));
-                }
-                let len = u32::from_ne_bytes(word(rest, 0)) as usize;
-                let ty = u16::from_ne_bytes([rest[4], rest[5]]);
-                let flags = u16::from_ne_bytes([rest[6], rest[7]]);
-                let mseq = u32::from_ne_bytes(word(rest, 8));
-                if len < NLMSG_HDRLEN || len > rest.len() {
-                    return malformed(format!("message length {len} of {}", rest.len()));
-                }
-                let payload = &rest[NLMSG_HDRLEN..len];
-                rest = rest.get(align4(len)..).unwrap_or_default();
-                if mseq != seq {
-                    continue; // an answer to an earlier request
-                }
-                interrupted |= flags & NLM_F_DUMP_INTR != 0;
-                match ty {
-                    NLMSG_DONE if interrupted => return Err(Interrupted),
-                    NLMSG_DONE => return Ok(Ok(())),
-                    NLMSG_ERROR => {
-                        let code = i32::from_ne_bytes(word(payload, 0));
-                        if payload.len() < 4 || code == 0 {
-                            return malformed("an error message without an error".into());
-                        }
-                        return dump_err(std::io::Error::from_raw_os_error(-code));
+            let payload = &rest[NLMSG_HDRLEN..len];
+            rest = rest.get(align4(len)..).unwrap_or_default();
+            if mseq != self.seq {
+                continue; // an answer to an earlier request
+            }
+            self.interrupted |= flags & NLM_F_DUMP_INTR != 0;
+            match ty {
+                NLMSG_DONE if self.interrupted => return Some(Err(Interrupted)),
+                NLMSG_DONE => return Some(Ok(Ok(()))),
+                NLMSG_ERROR => {
+                    let code = i32::from_ne_bytes(word(payload, 0));
+                    if payload.len() < 4 || code == 0 {
+                        return malformed("an error message without an error".into());
                     }
-                    _ => each(ty, payload),
+                    return dump_err(std::io::Error::from_raw_os_error(-code));
                 }
+                _ => each(ty, payload),
             }
         }
+        None
     }
 }
 

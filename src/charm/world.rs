@@ -241,55 +241,10 @@ impl World {
     ) -> Result<(Self, Vec<String>), WorldError> {
         let mut warnings = Vec::new();
         let config = CharmConfig::from_json(&tools.config_get()?);
-        let broken = env.broken_relation().map(str::to_string);
-        let mut relations = Vec::new();
-        for ep in PUBLISHED_ENDPOINTS {
-            for id in tools.relation_ids(ep)? {
-                if Some(&id) == broken.as_ref() {
-                    continue;
-                }
-                let local = tools.relation_get(&id, &env.unit.name)?;
-                relations.push(Relation {
-                    endpoint: ep.to_string(),
-                    id,
-                    local,
-                });
-            }
-        }
-        let peers = match tools.relation_ids(PEER_ENDPOINT)?.into_iter().next() {
-            Some(id) => {
-                let local = tools.relation_get(&id, &env.unit.name)?;
-                let mut peers = Vec::new();
-                for name in tools.relation_list(&id)? {
-                    match Unit::parse(&name) {
-                        Some(unit) => peers.push(Peer {
-                            data: tools.relation_get(&id, &name)?,
-                            unit,
-                        }),
-                        None => warnings
-                            .push(format!("ignoring peer with malformed unit name {name:?}")),
-                    }
-                }
-                peers.sort_by_key(|p| p.unit.number);
-                Some(PeerRelation { id, local, peers })
-            }
-            None => None,
-        };
+        let relations = read_relations(&env, tools)?;
+        let peers = read_peers(&env, tools, &mut warnings)?;
         let host = netinfo::read_host_facts()?;
-        let state = match workerstate::read(&paths.worker_state()) {
-            Ok(Some(s)) if !workerstate::writer_alive(&s, std::path::Path::new("/proc")) => {
-                warnings.push(format!(
-                    "ignoring stale worker state: its writer (pid {}) is gone",
-                    s.pid
-                ));
-                None
-            }
-            Ok(s) => s,
-            Err(e) => {
-                warnings.push(e.to_string());
-                None
-            }
-        };
+        let state = read_worker_state(paths, &mut warnings);
         let worker = WorkerFacts {
             active: WorkerService.is_active()?,
             state,
@@ -323,6 +278,70 @@ impl World {
             },
             warnings,
         ))
+    }
+}
+
+/// This unit's data on every `loadbalancer` and `website` relation but the one breaking.
+fn read_relations(env: &HookEnv, tools: &HookTools) -> Result<Vec<Relation>, WorldError> {
+    let broken = env.broken_relation().map(str::to_string);
+    let mut relations = Vec::new();
+    for ep in PUBLISHED_ENDPOINTS {
+        for id in tools.relation_ids(ep)? {
+            if Some(&id) == broken.as_ref() {
+                continue;
+            }
+            let local = tools.relation_get(&id, &env.unit.name)?;
+            relations.push(Relation {
+                endpoint: ep.to_string(),
+                id,
+                local,
+            });
+        }
+    }
+    Ok(relations)
+}
+
+/// The peer relation: this unit's data and every peer's (by unit number); a peer with a
+/// malformed unit name is skipped with a warning.
+fn read_peers(
+    env: &HookEnv,
+    tools: &HookTools,
+    warnings: &mut Vec<String>,
+) -> Result<Option<PeerRelation>, WorldError> {
+    let Some(id) = tools.relation_ids(PEER_ENDPOINT)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let local = tools.relation_get(&id, &env.unit.name)?;
+    let mut peers = Vec::new();
+    for name in tools.relation_list(&id)? {
+        match Unit::parse(&name) {
+            Some(unit) => peers.push(Peer {
+                data: tools.relation_get(&id, &name)?,
+                unit,
+            }),
+            None => warnings.push(format!("ignoring peer with malformed unit name {name:?}")),
+        }
+    }
+    peers.sort_by_key(|p| p.unit.number);
+    Ok(Some(PeerRelation { id, local, peers }))
+}
+
+/// The worker's state file, unless it is missing, unreadable (a warning) or stale: its
+/// writer is gone (a warning).
+fn read_worker_state(paths: &Paths, warnings: &mut Vec<String>) -> Option<vrrp::StateView> {
+    match workerstate::read(&paths.worker_state()) {
+        Ok(Some(s)) if !workerstate::writer_alive(&s, std::path::Path::new("/proc")) => {
+            warnings.push(format!(
+                "ignoring stale worker state: its writer (pid {}) is gone",
+                s.pid
+            ));
+            None
+        }
+        Ok(s) => s,
+        Err(e) => {
+            warnings.push(e.to_string());
+            None
+        }
     }
 }
 
