@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::{app_is, status_is, unit_on};
 use jujusim::demo::{self, holders, Narrator, VIP};
 use jujusim::proto::Request;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,15 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(120);
-
-/// The keepalived unit on machine `id`.
-fn unit_on(m: &juju_emu::Model, id: &str) -> String {
-    m.units
-        .values()
-        .find(|u| u.app == "keepalived" && u.machine == id)
-        .map(|u| u.name.clone())
-        .unwrap()
-}
 
 fn lb(sim: &jujusim::sim::Sim, machine: &str, verb: &str) {
     let args = vec![verb.to_string(), "kubeapi-lb".to_string()];
@@ -77,16 +69,6 @@ impl Drop for KeepDown {
             let _ = t.join();
         }
     }
-}
-
-fn status_is(m: &juju_emu::Model, unit: &str, level: &str, msg: &str) -> bool {
-    let s = &m.units[unit].workload_status;
-    s.status == level && s.message == msg
-}
-
-fn app_is(m: &juju_emu::Model, level: &str, msg: &str) -> bool {
-    let s = &m.apps["keepalived"].status;
-    s.status == level && s.message == msg
 }
 
 #[test]

@@ -95,3 +95,33 @@ pub fn service_pid(sim: &Sim, machine: &str, name: &str) -> Option<i32> {
         .as_i64()
         .and_then(|p| i32::try_from(p).ok())
 }
+
+/// The keepalived unit on machine `id`.
+pub fn unit_on(m: &juju_emu::Model, id: &str) -> String {
+    m.units
+        .values()
+        .find(|u| u.app == "keepalived" && u.machine == id)
+        .map(|u| u.name.clone())
+        .unwrap()
+}
+
+/// Whether `unit`'s workload status is exactly `level` `msg`.
+pub fn status_is(m: &juju_emu::Model, unit: &str, level: &str, msg: &str) -> bool {
+    let s = &m.units[unit].workload_status;
+    s.status == level && s.message == msg
+}
+
+/// Whether the keepalived application's status is exactly `level` `msg`.
+pub fn app_is(m: &juju_emu::Model, level: &str, msg: &str) -> bool {
+    let s = &m.apps["keepalived"].status;
+    s.status == level && s.message == msg
+}
+
+/// The one machine whose eth0 holds `ip` (panics unless exactly one does).
+pub fn sole_holder(sim: &Sim, ip: &str) -> String {
+    let hold = jujusim::demo::holders(sim, ip).unwrap();
+    let [(id, _)] = hold.as_slice() else {
+        panic!("one holder of {ip} expected: {hold:?}")
+    };
+    id.clone()
+}
