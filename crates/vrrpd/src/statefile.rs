@@ -22,15 +22,22 @@ pub fn unix_ms_now() -> u64 {
 }
 
 /// What a transition is, for the transitions file: any instance's role, master or holding
-/// changed (what `juju status` shows).
-type Roles = Vec<(String, vrrp::State, Option<IpAddr>, bool)>;
+/// changed, or a conflict from a new source or of a new kind was recorded (what `juju status`
+/// shows: the unit's status names the first conflict). Repeats of a known conflict (its count,
+/// last seen) are not transitions; the worker keeps at most 16 conflict records, so this stays
+/// bounded however many foreign adverts arrive.
+type Roles = Vec<(String, vrrp::State, Option<IpAddr>, bool, Vec<Clash>)>;
+
+/// One conflict as the status names it: its source and kind.
+type Clash = (IpAddr, vrrp::ConflictKind);
 
 fn roles(instances: &[InstanceRecord]) -> Roles {
     instances
         .iter()
         .map(|i| {
             let holds = !i.vips_held.is_empty();
-            (i.name.clone(), i.role, i.master_address, holds)
+            let clashes = i.conflicts.iter().map(|c| (c.source, c.kind)).collect();
+            (i.name.clone(), i.role, i.master_address, holds, clashes)
         })
         .collect()
 }
@@ -260,7 +267,7 @@ mod tests {
     }
 
     #[test]
-    fn transitions_file_changes_on_role_changes_only() {
+    fn transitions_file_changes_on_role_changes_and_new_conflicts_only() {
         let dir = tempfile::tempdir().unwrap();
         let (p, t) = (
             dir.path().join("state.json"),
@@ -293,8 +300,26 @@ mod tests {
         b.master_address = Some("192.0.2.11".parse().unwrap());
         w.offer(at(1_400), vec![b.clone()], true);
         b.master_address = Some("192.0.2.12".parse().unwrap());
+        let b_last = b.clone();
         w.offer(at(1_500), vec![b], true);
         assert_eq!(read(&w)["seq"], 4);
+        // A conflict from a new source is a transition (the status names it); its repeats
+        // (count, last seen) are not.
+        let mut c = b_last.clone();
+        c.conflicts = vec![vrrp::statefile::ConflictRecord {
+            source: "192.0.2.77".parse().unwrap(),
+            kind: vrrp::ConflictKind::OtherVips,
+            first_seen_unix_ms: 1,
+            last_seen_unix_ms: 1,
+            count: 1,
+            mac: None,
+        }];
+        w.offer(at(1_600), vec![c.clone()], true);
+        assert_eq!(read(&w)["seq"], 5);
+        c.conflicts[0].count = 9;
+        c.conflicts[0].last_seen_unix_ms = 9;
+        w.offer(at(1_700), vec![c], true);
+        assert_eq!(read(&w)["seq"], 5);
         // Without a transitions path, nothing but the state file.
         let q = dir.path().join("other.json");
         let mut plain = StateWriter::new(Some(q.clone()));
