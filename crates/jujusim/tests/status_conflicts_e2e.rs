@@ -4,14 +4,17 @@
 //! squatting on our VIP with gratuitous ARPs and ARP replies from its own MAC. Each runs in a
 //! model of its own (a worker keeps every conflict it saw and the status names the first one),
 //! one model at a time. The intruders are extra hosts of the simulator (namespaces on its
-//! bridge, 192.0.2.77 and .78), removed with the model; statuses follow through update-status
-//! (every 3 s here). Neither intruder may move our VIP.
+//! bridge, 192.0.2.77 and .78), removed with the model. The periodic update-status is turned
+//! off once the model is ready, so only the charm's status refresh can bring a conflict into
+//! `juju status` (vrrpd rewrites its transitions file when a conflict from a new source or of
+//! a new kind is recorded). Neither intruder may move our VIP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{sole_holder, unit_on};
 use jujusim::demo::{self, holders, Narrator, VIP};
+use jujusim::proto::Request;
 use netlab::Signal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,6 +99,13 @@ impl Drop for Intruder {
 fn deployed(sim: &jujusim::sim::Sim, charm: &Path) -> (String, String, String) {
     let m = demo::deploy_seed(sim, charm, &Narrator::new(true)).unwrap();
     assert!(demo::vip_ready(&m, "keepalived", 2));
+    // From here on only the charm's refresh (juju-exec … update-status) moves a status.
+    sim.call(
+        &Request::UpdateStatusInterval { ms: 0 },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    sim.wait_idle(Duration::from_secs(60)).unwrap();
     let holder = sole_holder(sim, VIP);
     let u_holder = unit_on(&m, &holder);
     let u_other = m
