@@ -197,15 +197,25 @@ fn the_burst_repeats_at_its_offsets() {
     let mut bed = bed("garp1");
     let s = takeover(&mut bed, Some("0.005 0.02 0.1"));
     report("charm burst (5 at once, +5, +20, +100 ms)", &s);
-    assert_eq!(s.garps_ms.len(), 8, "{:?}", s.garps_ms);
-    assert!(s.garps_ms[4] - s.garps_ms[0] < 5.0, "{:?}", s.garps_ms);
-    // Each repeat no earlier than its offset, and (generously, loaded machine) < 50 ms late.
-    for (k, want) in [(5, 5.0), (6, 20.0), (7, 100.0)] {
-        let got = s.garps_ms[k];
+    // The first burst: 5 back to back.
+    let g = &s.garps_ms;
+    assert!(g.len() >= 5 && g[4] - g[0] < 5.0, "{g:?}");
+    // Then one GARP per offset, none early and (generously, loaded machine) < 50 ms late. A
+    // timer that fires after a later offset has passed too sends one GARP for both (the core
+    // sends no backlog), so on a loaded machine 2 or 1 repeats may cover the 3 offsets.
+    let repeats = &g[5..];
+    assert!(
+        (1..=3).contains(&repeats.len()),
+        "expected 1–3 repeats: {g:?}"
+    );
+    assert!(
+        repeats.iter().all(|&r| r >= 5.0 - 0.5),
+        "a repeat before the first offset: {g:?}"
+    );
+    for want in [5.0, 20.0, 100.0] {
         assert!(
-            got >= want - 0.5 && got < want + 50.0,
-            "repeat {k}: {got} ms, want ≈ {want}: {:?}",
-            s.garps_ms
+            repeats.iter().any(|&r| r >= want - 0.5 && r < want + 50.0),
+            "no repeat for the +{want} ms offset: {g:?}"
         );
     }
     assert!(s.neigh_ms < 50.0, "{}", s.neigh_ms);
