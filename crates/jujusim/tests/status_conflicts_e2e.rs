@@ -13,8 +13,7 @@
 mod common;
 
 use common::{sole_holder, unit_on};
-use jujusim::demo::{self, holders, Narrator, VIP};
-use jujusim::proto::Request;
+use jujusim::demo::{holders, VIP};
 use netlab::Signal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,15 +96,8 @@ impl Drop for Intruder {
 /// The model with the documented deployment, `VIP ready` on both units; the VIP holder's
 /// machine and unit, the other unit.
 fn deployed(sim: &jujusim::sim::Sim, charm: &Path) -> (String, String, String) {
-    let m = demo::deploy_seed(sim, charm, &Narrator::new(true)).unwrap();
-    assert!(demo::vip_ready(&m, "keepalived", 2));
-    // From here on only the charm's refresh (juju-exec … update-status) moves a status.
-    sim.call(
-        &Request::UpdateStatusInterval { ms: 0 },
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    sim.wait_idle(Duration::from_secs(60)).unwrap();
+    let m = common::deploy_ready(sim, charm);
+    common::periodic_update_status_off(sim);
     let holder = sole_holder(sim, VIP);
     let u_holder = unit_on(&m, &holder);
     let u_other = m

@@ -10,7 +10,7 @@
 
 mod common;
 
-use jujusim::demo::{self, holders, Narrator, VIP};
+use jujusim::demo::{holders, VIP};
 use jujusim::proto::Request;
 use std::time::{Duration, Instant};
 
@@ -40,14 +40,8 @@ fn juju_status_names_the_new_holder_within_seconds_of_a_failover() {
         return;
     };
     let sim = &model.sim;
-    let m = demo::deploy_seed(sim, &charm, &Narrator::new(true)).unwrap();
-    assert!(demo::vip_ready(&m, "keepalived", 2));
-    sim.call(
-        &Request::UpdateStatusInterval { ms: 0 },
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    sim.wait_idle(Duration::from_secs(60)).unwrap();
+    common::deploy_ready(sim, &charm);
+    common::periodic_update_status_off(sim);
     let now = holders(sim, VIP).unwrap();
     let [(holder, _)] = now.as_slice() else {
         panic!("not one holder: {now:?}");

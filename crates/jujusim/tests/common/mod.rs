@@ -125,3 +125,22 @@ pub fn sole_holder(sim: &Sim, ip: &str) -> String {
     };
     id.clone()
 }
+
+/// The documented deployment (`demo::deploy_seed`) with the charm at `charm`, asserted `VIP
+/// ready` on both keepalived units; returns the model as it then stands.
+pub fn deploy_ready(sim: &Sim, charm: &std::path::Path) -> juju_emu::Model {
+    let m = jujusim::demo::deploy_seed(sim, charm, &jujusim::demo::Narrator::new(true)).unwrap();
+    assert!(jujusim::demo::vip_ready(&m, "keepalived", 2));
+    m
+}
+
+/// Turns the periodic update-status off and waits until the model is idle: from then on only
+/// the charm's own status refresh (`juju-exec … hooks/update-status`) can move a status.
+pub fn periodic_update_status_off(sim: &Sim) {
+    sim.call(
+        &jujusim::proto::Request::UpdateStatusInterval { ms: 0 },
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    sim.wait_idle(std::time::Duration::from_secs(60)).unwrap();
+}
