@@ -101,7 +101,7 @@ pub enum AdvertMode {
 pub enum AdvertReason {
     /// Fixed mode: the configured `advert_int`.
     Configured,
-    /// Became master (or started adapting): the ceiling, to start safe.
+    /// Started, or became master: the ceiling, to start safe.
     Start,
     /// A send this late needed a longer interval at once.
     Late {
@@ -133,7 +133,7 @@ impl fmt::Display for AdvertReason {
         let w = CLEAN_WINDOW.as_secs();
         match self {
             AdvertReason::Configured => write!(f, "fixed advert_int"),
-            AdvertReason::Start => write!(f, "became master: start at advert_int"),
+            AdvertReason::Start => write!(f, "start at advert_int"),
             AdvertReason::Late { late_us } => {
                 write!(f, "send lateness {:.1} ms", ms(late_us))
             }
