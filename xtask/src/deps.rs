@@ -87,6 +87,11 @@ pub const TOOLS: &[Tool] = &[
         "debootstrap",
         "real-systemd tier (root file system)",
     ),
+    tool(
+        "chrt",
+        "util-linux",
+        "vrrpd adaptive-interval test (SCHED_RR workers)",
+    ),
     tool("nsenter", "util-linux", "real-systemd tier"),
     tool("unshare", "util-linux", "real-systemd tier"),
     tool("mount", "mount", "real-systemd tier (overlay)"),

@@ -184,7 +184,8 @@ impl fmt::Display for AdvertChange {
 pub struct AdvertStatus {
     /// `fixed` or `auto`.
     pub mode: AdvertMode,
-    /// The interval in effect (what a master sends; `advert_int` otherwise), ms.
+    /// The interval in effect, ms: what a master sends, what a BACKUP learned from the master
+    /// (Master_Adver_Interval), `advert_int` otherwise.
     pub interval_ms: u64,
     /// The floor (`vrrpd_adaptive_interval`), ms; 0 when fixed.
     pub floor_ms: u64,

@@ -259,11 +259,17 @@ impl Instance {
         }
     }
 
-    /// The advert interval as exported: a non-master shows the interval it would start at.
+    /// The advert interval as exported: a master's own; a BACKUP's Master_Adver_Interval (the
+    /// interval the group runs at, as learned from the master); otherwise the starting one.
     fn advert_status(&self) -> crate::adaptive::AdvertStatus {
         let mut a = self.adaptive.status();
-        if self.state != State::Master {
-            a.interval_ms = a.ceiling_ms;
+        match self.state {
+            State::Master => {}
+            State::Backup => {
+                a.interval_ms = millis(self.master_adver_interval);
+                a.reason = "following the master's adverts".to_string();
+            }
+            State::Init | State::Fault | State::Leaving => a.interval_ms = a.ceiling_ms,
         }
         a
     }

@@ -129,8 +129,12 @@ fn a_punctual_master_settles_at_the_floor_and_the_backup_follows() {
         "{:?}",
         down - at
     );
-    // The backup side exports the interval it would start at, not the master's.
-    assert_eq!(p.b.status().advert.interval_ms, 100);
+    // The backup exports the interval it follows, and why.
+    let a = p.b.status().advert;
+    assert_eq!(
+        (a.interval_ms, a.reason.as_str()),
+        (30, "following the master's adverts")
+    );
 }
 
 #[test]

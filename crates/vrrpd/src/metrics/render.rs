@@ -75,15 +75,15 @@ fn timing(out: &mut String, samples: &[Sample<'_>]) {
 /// Name, help and value (ms) of one advert-interval gauge.
 type AdvertFamily = (&'static str, &'static str, fn(&vrrp::AdvertStatus) -> u64);
 
-/// `vrrpd_advert_interval_seconds{mode}` (the interval in effect: what a master sends, the
-/// starting interval otherwise) and its floor and ceiling; why it moved is
+/// `vrrpd_advert_interval_seconds{mode}` (the interval in effect: what a master sends, what a
+/// backup learned from the master, the starting interval otherwise) and its floor and ceiling; why it moved is
 /// `vrrpd_timing_seconds{measure="send_late"}`.
 fn advert(out: &mut String, samples: &[Sample<'_>]) {
     let secs = |v: u64| Duration::from_millis(v).as_secs_f64();
     let families: [AdvertFamily; 3] = [
         (
             "vrrpd_advert_interval_seconds",
-            "Advert interval in effect (mode auto: chosen from the measured send lateness).",
+            "Advert interval in effect: a master's own (mode auto: chosen from its send lateness), a backup's Master_Adver_Interval.",
             |a| a.interval_ms,
         ),
         (
