@@ -62,6 +62,9 @@ fn pair(tag: &str, backup: Kind) -> Bed {
     let conf = adaptive_conf(&bed, 0);
     bed.nodes[0].start_with_conf(&conf);
     realtime(&bed, 0, 10);
+    // The backup starts once the master holds the VIP: it never is master itself, so its
+    // transition count stays 1 (INIT → BACKUP) unless it fails over.
+    bed.wait_sole_holder(0, SETTLE);
     if backup == W {
         let conf = adaptive_conf(&bed, 1);
         bed.nodes[1].start_with_conf(&conf);
