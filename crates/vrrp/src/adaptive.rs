@@ -317,7 +317,11 @@ impl Adaptive {
             (_, None) => self.set(ceiling, AdvertReason::Configured),
             (false, Some(_)) => self.set(ceiling, AdvertReason::Start),
             (true, Some(f)) => {
-                self.set(self.interval.clamp(f, ceiling), AdvertReason::Reconfigured)
+                // Kept as it is (and why) when still within the new bounds.
+                let to = self.interval.clamp(f, ceiling);
+                (to != self.interval)
+                    .then(|| self.set(to, AdvertReason::Reconfigured))
+                    .flatten()
             }
         }
     }
@@ -530,6 +534,13 @@ mod tests {
         assert_eq!(c.to, ms(50));
         let c = a.reconfigure(ms(200), Some(ms(60))).unwrap();
         assert_eq!(c.to, ms(60));
+        let before = a.status();
+        assert_eq!(
+            a.reconfigure(ms(300), Some(ms(40))),
+            None,
+            "60 ms is within the new bounds"
+        );
+        assert_eq!(a.status().reason, before.reason, "and why is unchanged");
         let c = a.reconfigure(ms(200), None).unwrap();
         assert_eq!((c.to, c.reason), (ms(200), AdvertReason::Configured));
         assert_eq!(a.status().changes, 3);

@@ -235,6 +235,34 @@ fn a_stalled_master_steps_up_at_once_without_a_failover() {
         first_long > 35.0,
         "then the longer interval: {first_long} ms"
     );
+    // SIGHUP with a higher floor applies in place: no transition, the interval within the new
+    // bounds at once.
+    let conf = adaptive_conf(&bed, 0).replace(
+        "vrrpd_adaptive_interval 0.03",
+        "vrrpd_adaptive_interval 0.06",
+    );
+    std::fs::write(bed.nodes[0].conf_path(), conf).unwrap();
+    let master_transitions = transitions(&bed, 0);
+    bed.nodes[0].signal(netlab::Signal::SIGHUP);
+    let r = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+        advert(&bed, 0)["floor_ms"] == 60
+    });
+    assert!(r.is_some(), "floor not reloaded: {}", advert(&bed, 0));
+    let a = advert(&bed, 0);
+    assert!(a["interval_ms"].as_u64() >= Some(60), "{a}");
+    assert_eq!(
+        transitions(&bed, 0),
+        master_transitions,
+        "reconfigured in place"
+    );
+    bed.assert_stable(0, Duration::from_secs(1));
+    assert_eq!(transitions(&bed, 1), 1, "the backup never left BACKUP");
+    let b = advert(&bed, 1);
+    assert!(
+        b["interval_ms"].as_u64() >= Some(60),
+        "the backup follows: {b}"
+    );
+    eprintln!("MEASURE adaptive SIGHUP floor 0.06: master {a}");
 }
 
 #[test]
