@@ -105,6 +105,18 @@ fn wait_floor(bed: &Bed, backup_is_worker: bool) -> Duration {
     t0.elapsed()
 }
 
+/// Time node `i`'s worker spent on a CPU over `dur` (`/proc/PID/schedstat`, ns), in ms/s.
+fn cpu_ms_per_s(bed: &Bed, i: usize, dur: Duration) -> f64 {
+    let pid = bed.nodes[i].proc.as_ref().unwrap().pid();
+    let ns = || -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap();
+        s.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let (t0, n0) = (Instant::now(), ns());
+    std::thread::sleep(dur);
+    (ns() - n0) as f64 / 1e6 / t0.elapsed().as_secs_f64()
+}
+
 /// Pull the master's cable; the time until node 1 holds the VIP.
 fn cable_pull(bed: &Bed) -> Duration {
     let vip = bed.vip();
@@ -128,7 +140,15 @@ fn settles_at_the_floor_and_a_cable_pull_fails_over_in_three_intervals() {
     }
     let bed = pair("adfloor", W);
     bed.wait_role(1, "BACKUP", SETTLE);
+    // CPU of the master at the start and at 30 ms: a measurement only (a shared machine's CPU
+    // figures are too noisy for a bound here).
+    let at_start = cpu_ms_per_s(&bed, 0, Duration::from_secs(2));
+    let then = advert(&bed, 0)["interval_ms"].clone();
     wait_floor(&bed, true);
+    let at_floor = cpu_ms_per_s(&bed, 0, Duration::from_secs(3));
+    eprintln!(
+        "MEASURE adaptive: master CPU (debug build) {at_start:.2} ms/s at the start (interval {then} ms), {at_floor:.2} ms/s at 30 ms"
+    );
     let m = advert(&bed, 0);
     assert_eq!(m["mode"], "auto");
     assert_eq!(
