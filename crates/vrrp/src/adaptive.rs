@@ -96,11 +96,14 @@ pub enum AdvertMode {
 }
 
 /// Why the interval is what it is. Lateness values in µs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdvertReason {
     /// Fixed mode: the configured `advert_int`.
+    #[default]
     Configured,
+    /// A BACKUP: the interval is the master's, learned from its adverts (RFC 5798 §6.4.2).
+    Following,
     /// Started, or became master: the ceiling, to start safe.
     Start,
     /// A send this late needed a longer interval at once.
@@ -127,12 +130,41 @@ pub enum AdvertReason {
     Reconfigured,
 }
 
+impl AdvertReason {
+    /// Every kind, as [`code`](Self::code) names them (metrics label values).
+    pub const CODES: [&'static str; 8] = [
+        "configured",
+        "following",
+        "start",
+        "late",
+        "clean",
+        "floor",
+        "held",
+        "reconfigured",
+    ];
+
+    /// The kind without its numbers: one of [`CODES`](Self::CODES).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdvertReason::Configured => "configured",
+            AdvertReason::Following => "following",
+            AdvertReason::Start => "start",
+            AdvertReason::Late { .. } => "late",
+            AdvertReason::Clean { .. } => "clean",
+            AdvertReason::Floor { .. } => "floor",
+            AdvertReason::Held { .. } => "held",
+            AdvertReason::Reconfigured => "reconfigured",
+        }
+    }
+}
+
 impl fmt::Display for AdvertReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = |us: &u32| f64::from(*us) / 1000.0;
         let w = CLEAN_WINDOW.as_secs();
         match self {
             AdvertReason::Configured => write!(f, "fixed advert_int"),
+            AdvertReason::Following => write!(f, "following the master's adverts"),
             AdvertReason::Start => write!(f, "start at advert_int"),
             AdvertReason::Late { late_us } => {
                 write!(f, "send lateness {:.1} ms", ms(late_us))
@@ -324,6 +356,11 @@ impl Adaptive {
                     .flatten()
             }
         }
+    }
+
+    /// Why the interval is what it is.
+    pub fn reason(&self) -> AdvertReason {
+        self.reason
     }
 
     /// The exported view.
@@ -544,6 +581,22 @@ mod tests {
         let c = a.reconfigure(ms(200), None).unwrap();
         assert_eq!((c.to, c.reason), (ms(200), AdvertReason::Configured));
         assert_eq!(a.status().changes, 3);
+    }
+
+    #[test]
+    fn every_reason_code_is_listed() {
+        for r in [
+            AdvertReason::Configured,
+            AdvertReason::Following,
+            AdvertReason::Start,
+            AdvertReason::Late { late_us: 1 },
+            AdvertReason::Clean { worst_us: 1 },
+            AdvertReason::Floor { worst_us: 1 },
+            AdvertReason::Held { worst_us: 1 },
+            AdvertReason::Reconfigured,
+        ] {
+            assert!(AdvertReason::CODES.contains(&r.code()), "{r:?}");
+        }
     }
 
     #[test]

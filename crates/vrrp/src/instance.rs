@@ -256,6 +256,10 @@ impl Instance {
             counters: self.counters.clone(),
             advert_gap_excess: self.gap_excess.stats(),
             advert: self.advert_status(),
+            advert_reason: match self.state {
+                State::Backup => crate::adaptive::AdvertReason::Following,
+                _ => self.adaptive.reason(),
+            },
         }
     }
 
@@ -267,7 +271,7 @@ impl Instance {
             State::Master => {}
             State::Backup => {
                 a.interval_ms = millis(self.master_adver_interval);
-                a.reason = "following the master's adverts".to_string();
+                a.reason = crate::adaptive::AdvertReason::Following.to_string();
             }
             State::Init | State::Fault | State::Leaving => a.interval_ms = a.ceiling_ms,
         }

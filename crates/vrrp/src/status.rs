@@ -229,4 +229,7 @@ pub struct InstanceStatus {
     /// absent in older snapshots.
     #[serde(default)]
     pub advert: crate::adaptive::AdvertStatus,
+    /// Why, as a kind (`advert.reason` is the sentence; metrics label by the kind).
+    #[serde(default)]
+    pub advert_reason: crate::adaptive::AdvertReason,
 }

@@ -139,6 +139,8 @@ fn a_punctual_master_settles_at_the_floor_and_the_backup_follows() {
         (a.interval_ms, a.reason.as_str()),
         (30, "following the master's adverts")
     );
+    assert_eq!(p.b.status().advert_reason.code(), "following");
+    assert_eq!(p.m.status().advert_reason.code(), "floor");
 }
 
 #[test]

@@ -60,6 +60,7 @@ fn transitions(bed: &Bed, i: usize) -> u64 {
 fn pair(tag: &str, backup: Kind) -> Bed {
     let mut bed = Bed::new(tag, vec![(W, Inst::v3(250)), (backup, Inst::v3(240))]);
     let conf = adaptive_conf(&bed, 0);
+    bed.nodes[0].args = vec!["--metrics-listen".into(), "127.0.0.1:9650".into()];
     bed.nodes[0].start_with_conf(&conf);
     realtime(&bed, 0, 10);
     // The backup starts once the master holds the VIP: it never is master itself, so its
@@ -158,6 +159,20 @@ fn settles_at_the_floor_and_a_cable_pull_fails_over_in_three_intervals() {
     assert!(m["changes"].as_u64() >= Some(4), "{m}");
     let b = advert(&bed, 1);
     assert_eq!(b["reason"], "following the master's adverts", "{b}");
+    let text = common::scrape(&bed.nodes[0].host, "127.0.0.1:9650", "/metrics").expect("scrape");
+    let l = r#"{instance="VI_1",vrid="23",interface="eth0",family="ipv4""#;
+    for want in [
+        format!("vrrpd_advert_interval_seconds{l},mode=\"auto\"}} 0.03"),
+        format!("vrrpd_advert_interval_floor_seconds{l}}} 0.03"),
+        format!("vrrpd_advert_interval_ceiling_seconds{l}}} 0.1"),
+    ] {
+        assert!(text.lines().any(|x| x == want), "{want} missing in\n{text}");
+    }
+    let why = ["clean", "floor"].iter().any(|r| {
+        let line = format!("vrrpd_advert_interval_reason{l},reason=\"{r}\"}} 1");
+        text.lines().any(|x| x == line)
+    });
+    assert!(why, "reason neither clean nor floor:\n{text}");
     assert_eq!(transitions(&bed, 1), 1, "the backup never left BACKUP");
     let logs = bed.nodes[0].logs();
     assert!(

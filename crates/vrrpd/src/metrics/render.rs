@@ -97,6 +97,25 @@ fn advert(out: &mut String, samples: &[Sample<'_>]) {
             |a| a.ceiling_ms,
         ),
     ];
+    header(
+        out,
+        "vrrpd_advert_interval_reason",
+        "gauge",
+        "Why the advert interval is what it is: 1 for the current reason (late: a late send \
+         stepped it up; clean: a clean window stepped it down; floor/held: a window ended without \
+         a change; following: a backup's Master_Adver_Interval), 0 for the others.",
+    );
+    for x in samples {
+        let l = labels(x);
+        let now = x.status.advert_reason.code();
+        for code in vrrp::AdvertReason::CODES {
+            let v = u8::from(code == now);
+            let _ = writeln!(
+                out,
+                "vrrpd_advert_interval_reason{{{l},reason=\"{code}\"}} {v}"
+            );
+        }
+    }
     for (k, (name, help, value)) in families.into_iter().enumerate() {
         header(out, name, "gauge", help);
         for x in samples {
@@ -344,6 +363,7 @@ mod tests {
             reason: "at the floor".into(),
             changes: 4,
         };
+        s.advert_reason = vrrp::AdvertReason::Floor { worst_us: 1300 };
         s
     }
 
@@ -384,6 +404,8 @@ mod tests {
             format!("vrrpd_advert_interval_floor_seconds{{{l}}} 0.03"),
             format!("vrrpd_advert_interval_ceiling_seconds{{{l}}} 0.1"),
             format!("vrrpd_advert_interval_changes_total{{{l}}} 4"),
+            format!("vrrpd_advert_interval_reason{{{l},reason=\"floor\"}} 1"),
+            format!("vrrpd_advert_interval_reason{{{l},reason=\"late\"}} 0"),
         ] {
             assert!(
                 text.lines().any(|x| x == want),
