@@ -77,33 +77,66 @@ fn rc(r: libc::c_int) -> io::Result<()> {
     }
 }
 
+/// The kernel's `struct sched_param` (one int). The calls below are raw system calls: musl's
+/// `sched_setscheduler`/`sched_getscheduler`/`sched_getparam` return ENOSYS by design (POSIX
+/// means the process, Linux acts on one thread), and its `sched_param` has more fields.
+#[repr(C)]
+struct KernelSchedParam {
+    sched_priority: libc::c_int,
+}
+
+fn syscall_rc(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
 /// Sets the calling thread's policy, with SCHED_RESET_ON_FORK.
 fn set_policy(policy: libc::c_int, priority: u8) -> io::Result<()> {
-    let param = libc::sched_param {
+    let param = KernelSchedParam {
         sched_priority: libc::c_int::from(priority),
     };
-    // SAFETY: pid 0 names the calling thread; `param` is an initialised sched_param that
-    // outlives the call and the kernel only reads it. No memory is changed.
+    // SAFETY: sched_setscheduler(2) with pid 0 (the calling thread), a policy and a pointer to
+    // an initialised struct of the kernel's layout that outlives the call; the kernel only
+    // reads it. No memory of ours is changed.
     #[allow(unsafe_code)]
-    let r = unsafe { libc::sched_setscheduler(0, policy | libc::SCHED_RESET_ON_FORK, &param) };
-    rc(r)
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setscheduler,
+            0 as libc::pid_t,
+            policy | libc::SCHED_RESET_ON_FORK,
+            &param as *const KernelSchedParam,
+        )
+    };
+    syscall_rc(r).map(|_| ())
 }
 
 /// The calling thread's policy and priority, as the kernel has them.
 fn current() -> (SchedPolicy, u8) {
-    // SAFETY: pid 0 names the calling thread; no pointer is passed.
+    // SAFETY: sched_getscheduler(2) with pid 0 (the calling thread); no pointer is passed.
     #[allow(unsafe_code)]
-    let policy = unsafe { libc::sched_getscheduler(0) };
-    let mut param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: `param` is a valid, writable sched_param for the duration of the call.
+    let policy = unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0 as libc::pid_t) };
+    let mut param = KernelSchedParam { sched_priority: 0 };
+    // SAFETY: sched_getparam(2) writes one struct of the kernel's layout into `param`, which
+    // is valid and writable for the duration of the call.
     #[allow(unsafe_code)]
-    let r = unsafe { libc::sched_getparam(0, &mut param) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_sched_getparam,
+            0 as libc::pid_t,
+            &mut param as *mut KernelSchedParam,
+        )
+    };
     let prio = if r == 0 {
         u8::try_from(param.sched_priority).unwrap_or(0)
     } else {
         0
     };
-    if policy >= 0 && policy & !libc::SCHED_RESET_ON_FORK == libc::SCHED_RR {
+    let rr = libc::c_long::from(libc::SCHED_RR);
+    let reset = libc::c_long::from(libc::SCHED_RESET_ON_FORK);
+    if policy >= 0 && policy & !reset == rr {
         (SchedPolicy::Rr, prio)
     } else {
         (SchedPolicy::Other, 0)
