@@ -161,7 +161,7 @@ fn unit_and_sysctl_files() {
         "ExecReload=/bin/kill -HUP $MAINPID\n",
         "ExecStopPost=/usr/local/sbin/vrrpd --cleanup --config /etc/vrrpd/vrrpd.conf\n",
         "Restart=always\n",
-        "AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN CAP_IPC_LOCK\n",
+        "AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN CAP_IPC_LOCK CAP_SYS_NICE\n",
         "LimitMEMLOCK=infinity\n",
     ] {
         assert!(unit.contains(line), "missing {line}");
