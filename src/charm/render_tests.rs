@@ -84,25 +84,11 @@ fn worker_config_matches_golden_files() {
     );
 }
 
-/// What the worker's parser in this tree accepts of the charm's rendering: the same config
-/// on a fixed interval (`vrrpd_adaptive_interval` is the adaptive interval's keyword, issue 13
-/// part auto, not in this tree's kaconf yet), and no warning but kaconf's "not implemented"
-/// for `vrrp_rt_priority` (part rt implements it).
-fn parse_as_this_worker(mut s: WorkerConfigSpec) -> kaconf::Loaded {
-    for i in &mut s.instances {
-        i.adaptive_floor = None;
-    }
+/// The worker's parser accepts the charm's rendering without a warning.
+fn parse_cleanly(s: WorkerConfigSpec) -> kaconf::Loaded {
     let text = worker_config(&s).unwrap();
     let loaded = kaconf::parse_str(&text, "vrrpd.conf").unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let unexpected: Vec<_> = loaded
-        .warnings
-        .iter()
-        .filter(|w| {
-            !w.to_string()
-                .contains("'vrrp_rt_priority' in global_defs is not implemented")
-        })
-        .collect();
-    assert!(unexpected.is_empty(), "{unexpected:?}\n{text}");
+    assert!(loaded.warnings.is_empty(), "{:?}\n{text}", loaded.warnings);
     loaded
 }
 
@@ -114,7 +100,7 @@ fn rendered_configs_parse_cleanly_with_the_workers_parser() {
         (false, true, false),
         (true, true, true),
     ] {
-        let loaded = parse_as_this_worker(spec(u, a, v6));
+        let loaded = parse_cleanly(spec(u, a, v6));
         let c = &loaded.config;
         assert_eq!(c.instances.len(), if v6 { 2 } else { 1 });
         let i = &c.instances[0];
@@ -140,6 +126,13 @@ fn rendered_configs_parse_cleanly_with_the_workers_parser() {
             }
         );
         assert_eq!(c.global.metrics_listen, None);
+        // Issue 13: SCHED_RR 50; the automatic VRRPv3 instances adapt between 30 and 100 ms.
+        assert_eq!(c.global.sched.rt_priority, Some(50));
+        let ms = std::time::Duration::from_millis;
+        for i in &c.instances {
+            let want = (!a || i.name.starts_with("VI6")).then(|| ms(30));
+            assert_eq!(i.adaptive_interval, want, "{}", i.name);
+        }
     }
 }
 
@@ -155,7 +148,7 @@ fn metrics_listener_is_rendered_only_when_set() {
             )),
             "{text}"
         );
-        let loaded = parse_as_this_worker(s);
+        let loaded = parse_cleanly(s);
         assert_eq!(
             loaded.config.global.metrics_listen,
             Some(addr.parse().unwrap())

@@ -3,7 +3,9 @@
 //! pulled, and `juju status` must name the new holder MASTER within seconds: vrrpd rewrites its
 //! transitions file, the simulator's systemd starts `vrrpd-status-refresh.service` from the
 //! `.path` unit, and its script runs `juju-exec -u keepalived/N hooks/update-status` through the
-//! simulator (under the machine lock). Also: the simulator's juju-exec refuses inside a hook
+//! simulator (under the machine lock). Before the pull, issue 13: at the charm's defaults both
+//! units render the automatic interval and the holder's worker steps its advert interval below
+//! 100 ms by itself. Also: the simulator's juju-exec refuses inside a hook
 //! and names a unit that is not on the machine. Root and the packed charm required (skipped
 //! otherwise).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,6 +22,69 @@ fn status_line(text: &str, unit: &str) -> String {
         .find(|l| l.trim_start().starts_with(unit))
         .unwrap_or_default()
         .to_string()
+}
+
+/// The first instance's `advert` object in machine `id`'s worker state file (`Null` when the
+/// file is missing or not JSON yet).
+fn advert(sim: &jujusim::sim::Sim, id: &str) -> serde_json::Value {
+    let p = sim.md.machine_root(id).join("run/vrrpd/state.json");
+    std::fs::read_to_string(p)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .map(|v| v["instances"][0]["advert"].clone())
+        .unwrap_or_default()
+}
+
+/// Waits up to `secs` for `ok` on machine `id`'s `advert`; returns the time it took and the
+/// last `advert` seen (`None` on timeout).
+fn wait_advert(
+    sim: &jujusim::sim::Sim,
+    id: &str,
+    secs: u64,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> (Option<Duration>, serde_json::Value) {
+    let t0 = Instant::now();
+    let mut last = advert(sim, id);
+    while t0.elapsed() < Duration::from_secs(secs) {
+        if ok(&last) {
+            return (Some(t0.elapsed()), last);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        last = advert(sim, id);
+    }
+    (ok(&last).then(|| t0.elapsed()), last)
+}
+
+/// Issue 13 at the charm's defaults: both machines render `advert_int 0.1` +
+/// `vrrpd_adaptive_interval 0.03`; the holder's state file shows `advert.mode` `auto` and an
+/// interval below 100 ms within 60 s (it steps down only after clean measurement windows), and
+/// the backup follows the interval the master advertises (RFC 5798 §6.4.2).
+fn holder_adapts_below_100ms(sim: &jujusim::sim::Sim, holder: &str, backup: &str) {
+    for id in [holder, backup] {
+        let conf =
+            std::fs::read_to_string(sim.md.machine_root(id).join("etc/vrrpd/vrrpd.conf")).unwrap();
+        assert!(
+            conf.contains("    advert_int 0.1\n")
+                && conf.contains("    vrrpd_adaptive_interval 0.03\n"),
+            "{conf}"
+        );
+    }
+    let below = |a: &serde_json::Value| a["interval_ms"].as_u64().is_some_and(|ms| ms < 100);
+    let (took, a) = wait_advert(sim, holder, 60, |a| a["mode"] == "auto" && below(a));
+    let took = took.unwrap_or_else(|| panic!("holder not below 100 ms in 60 s: advert {a}"));
+    assert!(a["floor_ms"] == 30 && a["ceiling_ms"] == 100, "{a}");
+    eprintln!(
+        "MEASURE holder's advert interval {} ms ({} changes, {}) {took:?} after VIP ready",
+        a["interval_ms"], a["changes"], a["reason"]
+    );
+    let (followed, b) = wait_advert(sim, backup, 5, below);
+    assert!(followed.is_some(), "the backup does not follow: advert {b}");
+    // How far it goes here (load-dependent by design: reported, not asserted).
+    let (floor, a) = wait_advert(sim, holder, 60, |a| a["interval_ms"] == 30);
+    eprintln!(
+        "MEASURE holder at the 30 ms floor: {floor:?} later (interval {} ms, {})",
+        a["interval_ms"], a["reason"]
+    );
 }
 
 /// The keepalived unit on machine `id`.
@@ -61,6 +126,8 @@ fn juju_status_names_the_new_holder_within_seconds_of_a_failover() {
     let text = sim.status_text(None).unwrap();
     assert!(status_line(&text, &from).contains("MASTER"), "{text}");
     assert!(status_line(&text, &to).contains("BACKUP"), "{text}");
+    let backup = sim.model().unwrap().units[&to].machine.clone();
+    holder_adapts_below_100ms(sim, &holder, &backup);
 
     // The path unit is waiting on every machine; the refresh unit is not running.
     let svcs = sim
