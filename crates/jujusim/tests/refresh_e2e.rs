@@ -269,6 +269,21 @@ fn refresh_from_the_python_charm_moves_the_vip_once() {
         );
         let worker = std::fs::read_to_string(root(id).join("etc/vrrpd/vrrpd.conf")).unwrap();
         assert!(worker.contains("    vrrpd_v2_compat\n"), "{worker}");
+        // Issue 13: keepalived may be in the group, so a fixed 100 ms, not the automatic
+        // interval; the worker says so in its state file.
+        assert!(
+            worker.contains("    advert_int 0.1\n") && !worker.contains("vrrpd_adaptive_interval"),
+            "{worker}"
+        );
+        let state: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root(id).join("run/vrrpd/state.json")).unwrap(),
+        )
+        .unwrap();
+        let advert = &state["instances"][0]["advert"];
+        assert!(
+            advert["mode"] == "fixed" && advert["interval_ms"] == 100,
+            "{advert}"
+        );
     }
     for u in m.units.values().filter(|u| u.app == "keepalived") {
         let msg = &u.workload_status.message;
