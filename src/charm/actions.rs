@@ -54,6 +54,7 @@ pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
         out.insert(format!("{k}.faults"), faults.join(", "));
         out.insert(format!("{k}.conflicts"), conflicts_text(i).join("; "));
         out.insert(format!("{k}.timing"), timing_text(&i.timing));
+        out.insert(format!("{k}.advert-interval"), advert_text(&i.advert));
     }
     out
 }
@@ -101,6 +102,7 @@ pub fn vrrp_status_json(active: bool, state: Option<&StateView>, units: &[UnitRe
                 "faults": i.faults.iter().map(workerstate::fault_text).collect::<Vec<_>>(),
                 "conflicts": conflicts_text(i),
                 "timing": timing_text(&i.timing),
+                "advert_interval": advert_text(&i.advert),
             })
         })
         .collect();
@@ -230,6 +232,19 @@ fn timing_text(t: &vrrp::Timing) -> String {
     }
 }
 
+/// The advert interval in effect and why (issue 13): `30 ms (auto 30–100 ms, 4 changes): …`,
+/// `100 ms (fixed)`; `-` in files of workers before the adaptive interval.
+fn advert_text(a: &vrrp::AdvertStatus) -> String {
+    match a.mode {
+        _ if a.interval_ms == 0 => "-".to_string(),
+        vrrp::AdvertMode::Fixed => format!("{} ms (fixed)", a.interval_ms),
+        vrrp::AdvertMode::Auto => format!(
+            "{} ms (auto {}–{} ms, {} changes): {}",
+            a.interval_ms, a.floor_ms, a.ceiling_ms, a.changes, a.reason
+        ),
+    }
+}
+
 /// Runs the action `name`. Unknown actions fail the action, not the charm.
 pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
     match name {
@@ -293,6 +308,28 @@ mod tests {
             "timer late p99 1.2 ms max 3.0 ms; advert gap excess p99 0.0 ms max 27.0 ms"
         );
         assert_eq!(vrrp_status_results(false, None).len(), 1);
+        assert_eq!(
+            r.get("vi-23.advert-interval").map(String::as_str),
+            Some("-")
+        );
+        let a = vrrp::AdvertStatus {
+            mode: vrrp::AdvertMode::Auto,
+            interval_ms: 30,
+            floor_ms: 30,
+            ceiling_ms: 100,
+            reason: "at the floor; worst send lateness 1.3 ms over 5 s".into(),
+            changes: 4,
+        };
+        assert_eq!(
+            advert_text(&a),
+            "30 ms (auto 30–100 ms, 4 changes): at the floor; worst send lateness 1.3 ms over 5 s"
+        );
+        let fixed = vrrp::AdvertStatus {
+            interval_ms: 100,
+            ceiling_ms: 100,
+            ..vrrp::AdvertStatus::default()
+        };
+        assert_eq!(advert_text(&fixed), "100 ms (fixed)");
         assert_eq!(r.get("scheduling").map(String::as_str), Some("SCHED_OTHER"));
         let s = vrrp::Scheduling {
             policy: vrrp::SchedPolicy::Rr,

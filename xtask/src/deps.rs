@@ -90,7 +90,7 @@ pub const TOOLS: &[Tool] = &[
     tool(
         "chrt",
         "util-linux",
-        "vrrpd scheduling test (vrrp_rt_priority)",
+        "vrrpd adaptive-interval and scheduling tests (SCHED_RR workers, vrrp_rt_priority)",
     ),
     tool("nsenter", "util-linux", "real-systemd tier"),
     tool(

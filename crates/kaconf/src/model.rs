@@ -398,6 +398,11 @@ pub struct VrrpInstance {
     /// more per VIP at each offset (decimal seconds, ms resolution, strictly ascending, at
     /// most 8, each ≤ 10 s); keepalived's `garp_master_*` keep their meaning.
     pub garp_burst: Vec<Duration>,
+    /// `vrrpd_adaptive_interval FLOOR` (vrrpd only, VRRPv3 only, default none = fixed): as
+    /// MASTER choose the advert interval between FLOOR and `advert_int` (the ceiling and the
+    /// start) from the measured send lateness; whole centiseconds, at most `advert_int`, never
+    /// with `vrrpd_v2_compat`.
+    pub adaptive_interval: Option<Duration>,
 }
 
 impl VrrpInstance {

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod adaptive;
 pub mod checksum;
 pub mod config;
 pub mod conflicts;
@@ -23,6 +24,7 @@ pub mod status;
 pub mod timers;
 pub mod timing;
 
+pub use adaptive::{AdvertChange, AdvertMode, AdvertReason, AdvertStatus};
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
 pub use conflicts::{ConflictCounts, ConflictKind};
 pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};

@@ -5,7 +5,7 @@
 //! links no more of the core than these types.
 //!
 //! Compatibility: fields added after version 1 was first written (`faults`, `conflicts`,
-//! `counters.conflicts`, `counters.v2_compat_received`, `timing`) default when absent, so a file of an
+//! `counters.conflicts`, `counters.v2_compat_received`, `timing`, `advert`) default when absent, so a file of an
 //! older worker still reads (a refresh reads the old worker's file once). Unknown fields are
 //! ignored, so a newer worker may add more without a version change; [`VERSION`] changes only
 //! when a field changes meaning.
@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::adaptive::AdvertStatus;
 use crate::config::{Family, Vip};
 use crate::conflicts::ConflictKind;
 use crate::events::{Fault, State};
@@ -147,6 +148,11 @@ pub struct InstanceRecord<C = Counters> {
     /// workers.
     #[serde(default)]
     pub timing: Timing,
+    /// The advert interval in effect and why: `{"mode":"fixed"|"auto","interval_ms",
+    /// "floor_ms","ceiling_ms","reason","changes"}` ([`crate::adaptive`]); a fixed 0 ms
+    /// interval in files of older workers.
+    #[serde(default)]
+    pub advert: AdvertStatus,
 }
 
 impl InstanceRecord {
@@ -171,6 +177,7 @@ impl InstanceRecord {
                 advert_gap_excess: s.advert_gap_excess,
                 ..Timing::default()
             },
+            advert: s.advert,
         }
     }
 }

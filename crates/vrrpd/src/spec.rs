@@ -214,6 +214,7 @@ fn core_config(cfg: &kaconf::Config, inst: &kaconf::VrrpInstance) -> vrrp::Insta
     core.handoff_timeout = cfg.global.handoff_timeout;
     core.v2_compat = inst.v2_compat;
     core.garp_burst = inst.garp_burst.clone();
+    core.adaptive_floor = inst.adaptive_interval;
     // A non-default group (`vrrp_mcast_group4/6`) of the instance's family.
     let group = match core.family {
         vrrp::Family::Ipv4 => IpAddr::V4(cfg.global.mcast_group4),

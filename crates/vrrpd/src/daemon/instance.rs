@@ -293,6 +293,8 @@ impl Daemon {
                 }
                 vrrp::Action::Dropped { src, reason } => self.log_drop(&name, src, reason),
                 vrrp::Action::Conflict { src, kind } => self.record_conflict(id, src, kind),
+                // The state file shows it at its next (≤ 1 s) write.
+                vrrp::Action::AdvertInterval(change) => info!(instance = %name, "{change}"),
             }
         }
     }
