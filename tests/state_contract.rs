@@ -224,3 +224,37 @@ fn files_of_older_workers_still_read() {
         Some("FAULT: LB check failing")
     );
 }
+
+/// The top-level `scheduling` (issue 13, `vrrp_rt_priority`): written by the worker, read back
+/// by the charm; files of older workers read as SCHED_OTHER with nothing requested.
+#[test]
+fn scheduling_reads_back_and_defaults_in_older_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let mut w = vrrpd::statefile::StateWriter::new(Some(path.clone()));
+    let put = vrrp::Scheduling {
+        policy: vrrp::SchedPolicy::Rr,
+        priority: 50,
+        requested: 50,
+        rlimit_rttime_us: 10_000,
+        error: None,
+    };
+    w.set_scheduling(put.clone());
+    w.offer(
+        Instant::now(),
+        vec![record("VI_1", State::Master, vec![], &[])],
+        true,
+    );
+    w.flush();
+    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(raw["scheduling"]["policy"], "rr");
+    assert_eq!(raw["scheduling"]["priority"], 50);
+    assert!(raw["scheduling"]["error"].is_null());
+    let view = workerstate::read(&path).unwrap().unwrap();
+    assert_eq!(view.scheduling, put);
+
+    std::fs::write(&path, FIRST_WORKER).unwrap();
+    let old = workerstate::read(&path).unwrap().unwrap();
+    assert_eq!(old.scheduling, vrrp::Scheduling::default());
+    assert_eq!(old.scheduling.policy, vrrp::SchedPolicy::Other);
+}

@@ -33,6 +33,9 @@ pub fn key_part(name: &str) -> String {
 pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
     let mut out = Bag::new();
     out.insert("worker-active".into(), active.to_string());
+    if let Some(s) = state {
+        out.insert("scheduling".into(), scheduling_text(&s.scheduling));
+    }
     for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
         let k = key_part(&i.name);
         out.insert(format!("{k}.role"), i.role.as_str().to_string());
@@ -54,6 +57,22 @@ pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
         out.insert(format!("{k}.advert-interval"), advert_text(&i.advert));
     }
     out
+}
+
+/// The worker's event-loop scheduling: `SCHED_RR 50`, `SCHED_OTHER`, or why not the requested
+/// `vrrp_rt_priority`.
+fn scheduling_text(s: &vrrp::Scheduling) -> String {
+    match (s.policy, &s.error) {
+        (vrrp::SchedPolicy::Rr, None) => format!("SCHED_RR {}", s.priority),
+        (vrrp::SchedPolicy::Rr, Some(e)) => format!("SCHED_RR {} ({e})", s.priority),
+        (vrrp::SchedPolicy::Other, Some(e)) => {
+            format!(
+                "SCHED_OTHER (vrrp_rt_priority {} not in effect: {e})",
+                s.requested
+            )
+        }
+        (vrrp::SchedPolicy::Other, None) => "SCHED_OTHER".into(),
+    }
 }
 
 /// An instance's conflicts, one text each: `192.0.2.77 advertises other VIPs (3 adverts)`.
@@ -95,12 +114,16 @@ pub fn vrrp_status_json(active: bool, state: Option<&StateView>, units: &[UnitRe
                 "fault": u.fault})
         })
         .collect();
-    json!({"worker_active": active, "instances": instances, "units": units})
+    let scheduling = state.map(|s| scheduling_text(&s.scheduling));
+    json!({"worker_active": active, "scheduling": scheduling, "instances": instances, "units": units})
 }
 
 /// The same facts as a table: one line per instance, then one per unit.
 pub fn vrrp_status_table(active: bool, state: Option<&StateView>, units: &[UnitReport]) -> String {
     let mut out = format!("worker active: {active}\n");
+    if let Some(s) = state {
+        out.push_str(&format!("scheduling: {}\n", scheduling_text(&s.scheduling)));
+    }
     out.push_str("INSTANCE\tROLE\tPRIORITY\tMASTER\tVIPS HELD\tFAULTS\tCONFLICTS\n");
     for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
         let vips: Vec<String> = i.vips_held.iter().map(ToString::to_string).collect();
@@ -307,5 +330,13 @@ mod tests {
             ..vrrp::AdvertStatus::default()
         };
         assert_eq!(advert_text(&fixed), "100 ms (fixed)");
+        assert_eq!(r.get("scheduling").map(String::as_str), Some("SCHED_OTHER"));
+        let s = vrrp::Scheduling {
+            policy: vrrp::SchedPolicy::Rr,
+            priority: 50,
+            requested: 50,
+            ..vrrp::Scheduling::default()
+        };
+        assert_eq!(scheduling_text(&s), "SCHED_RR 50");
     }
 }

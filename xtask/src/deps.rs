@@ -90,9 +90,14 @@ pub const TOOLS: &[Tool] = &[
     tool(
         "chrt",
         "util-linux",
-        "vrrpd adaptive-interval test (SCHED_RR workers)",
+        "vrrpd adaptive-interval and scheduling tests (SCHED_RR workers, vrrp_rt_priority)",
     ),
     tool("nsenter", "util-linux", "real-systemd tier"),
+    tool(
+        "setpriv",
+        "util-linux",
+        "vrrpd scheduling test (no CAP_SYS_NICE)",
+    ),
     tool("unshare", "util-linux", "real-systemd tier"),
     tool("mount", "mount", "real-systemd tier (overlay)"),
 ];

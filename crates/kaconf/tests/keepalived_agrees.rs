@@ -130,6 +130,7 @@ const KEEPALIVED_VALID: &[&str] = &[
     "valid/tracking.conf",
     "valid/include-tree/main.conf",
     "valid/ignored-keywords.conf",
+    "valid/scheduling.conf",
 ];
 
 #[test]

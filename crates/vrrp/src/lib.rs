@@ -31,6 +31,8 @@ pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};
 pub use events::{Action, Fault, Input, Reason, RxPacket, State};
 pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
-pub use statefile::{ConflictRecord, InstanceRecord, Mac, Skipped, StateDoc, StateView};
+pub use statefile::{
+    ConflictRecord, InstanceRecord, Mac, SchedPolicy, Scheduling, Skipped, StateDoc, StateView,
+};
 pub use status::{Counters, DropReason, Drops, InstanceStatus};
 pub use timing::{Timing, TimingStats};

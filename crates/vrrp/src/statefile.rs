@@ -40,6 +40,41 @@ pub struct StateDoc<C = Counters> {
     /// One entry per running instance.
     #[serde(default)]
     pub instances: Vec<InstanceRecord<C>>,
+    /// How the worker's event loop is scheduled (absent in files of older workers: `other`,
+    /// nothing requested).
+    #[serde(default)]
+    pub scheduling: Scheduling,
+}
+
+/// The scheduling policy of the worker's event-loop thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedPolicy {
+    /// SCHED_OTHER (normal time sharing).
+    #[default]
+    Other,
+    /// SCHED_RR (real time, round robin), as keepalived's `vrrp_rt_priority`.
+    Rr,
+}
+
+/// What `vrrp_rt_priority` asked for and what is in effect.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Scheduling {
+    /// The policy in effect.
+    #[serde(default)]
+    pub policy: SchedPolicy,
+    /// The SCHED_RR priority in effect (0 under SCHED_OTHER).
+    #[serde(default)]
+    pub priority: u8,
+    /// The configured `vrrp_rt_priority` (0: none).
+    #[serde(default)]
+    pub requested: u8,
+    /// RLIMIT_RTTIME hard limit in effect while real-time, µs (0: none set).
+    #[serde(default)]
+    pub rlimit_rttime_us: u32,
+    /// Why the request is not (fully) in effect, e.g. the kernel refused SCHED_RR.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// The file as a reader that skips the counters sees it.

@@ -21,6 +21,8 @@ pub struct DaemonSpec {
     pub checks: Vec<CheckSpec>,
     /// `global_defs { vrrpd_metrics_listen ADDR:PORT }` (the `--metrics-listen` flag wins).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_priority` (see `crate::sched`).
+    pub sched: kaconf::SchedDefs,
 }
 
 /// One VIP as the edge manages it.
@@ -116,6 +118,7 @@ pub fn build(cfg: &kaconf::Config) -> Result<(DaemonSpec, Vec<String>), Vec<Spec
             instances,
             checks,
             metrics_listen: cfg.global.metrics_listen,
+            sched: cfg.global.sched,
         };
         Ok((spec, scripts.warnings))
     } else {

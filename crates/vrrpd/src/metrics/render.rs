@@ -286,6 +286,27 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
     out
 }
 
+/// `vrrpd_scheduling_rt_priority`: the SCHED_RR priority of the event loop (0: SCHED_OTHER)
+/// and, labelled, what `vrrp_rt_priority` asked for (0: nothing).
+pub fn scheduling(out: &mut String, s: &vrrp::Scheduling) {
+    header(
+        out,
+        "vrrpd_scheduling_rt_priority",
+        "gauge",
+        "SCHED_RR priority of the event loop in effect (0: SCHED_OTHER), and requested.",
+    );
+    let _ = writeln!(
+        out,
+        "vrrpd_scheduling_rt_priority{{which=\"effective\"}} {}",
+        s.priority
+    );
+    let _ = writeln!(
+        out,
+        "vrrpd_scheduling_rt_priority{{which=\"requested\"}} {}",
+        s.requested
+    );
+}
+
 /// `vrrpd_drops_total` by reason and `vrrpd_conflicts_total` by kind.
 fn render_by_reason(out: &mut String, samples: &[Sample<'_>]) {
     header(
@@ -365,6 +386,20 @@ mod tests {
         };
         s.advert_reason = vrrp::AdvertReason::Floor { worst_us: 1300 };
         s
+    }
+
+    #[test]
+    fn scheduling_lines() {
+        let mut out = String::new();
+        let s = vrrp::Scheduling {
+            policy: vrrp::SchedPolicy::Other,
+            requested: 50,
+            error: Some("EPERM".into()),
+            ..vrrp::Scheduling::default()
+        };
+        scheduling(&mut out, &s);
+        assert!(out.contains("vrrpd_scheduling_rt_priority{which=\"effective\"} 0\n"));
+        assert!(out.contains("vrrpd_scheduling_rt_priority{which=\"requested\"} 50\n"));
     }
 
     #[test]
