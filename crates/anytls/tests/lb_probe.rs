@@ -71,15 +71,20 @@ impl Server {
         let mut addr = None;
         for _ in 0..5 {
             let mut line = String::new();
-            if out.read_line(&mut line).unwrap() == 0 {
+            if out.read_line(&mut line).unwrap_or(0) == 0 {
                 break;
             }
             if let Some(a) = line.trim().strip_prefix("ACCEPT ") {
-                addr = Some(a.parse().unwrap());
+                addr = a.parse().ok();
                 break;
             }
         }
-        let addr = addr.expect("openssl s_server did not say where it listens");
+        let Some(addr) = addr else {
+            // Not yet owned by a `Server`: stop it here so a failed start leaves no process.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("openssl s_server did not say where it listens");
+        };
         Server {
             child,
             addr,
