@@ -4,7 +4,9 @@
 //! address or name they dialled, so every VIP must be an **IP** SAN and `vip_hostname` a **DNS**
 //! SAN of the certificate the load balancer serves (see docs/charmed-kubernetes.md §2).
 //! [`probe`] opens TLS to `127.0.0.1:<port>` (the same listener the VIP reaches), accepts any
-//! chain (we read the certificate, we do not trust it) and returns the leaf's SANs;
+//! chain (we read the certificate, we do not trust it; the handshake signature is verified,
+//! with `anytls::lb_probe_config`'s suites, which nginx there always accepts) and returns the
+//! leaf's SANs;
 //! [`missing`] is the pure comparison.
 use std::fmt;
 use std::io::{Read, Write};
@@ -247,7 +249,7 @@ impl CertCheck {
 }
 
 fn client_config() -> Result<Arc<ClientConfig>, ProbeError> {
-    anytls::client_config().map_err(|e| ProbeError::Handshake(e.to_string()))
+    anytls::lb_probe_config().map_err(|e| ProbeError::Handshake(e.to_string()))
 }
 
 /// The server name to send: SNI `hostname` when it is a valid DNS name, else the IP (which

@@ -516,6 +516,13 @@ impl Case {
             if mode.as_ref().ok() != Some(&0o600) {
                 return fail(format!("(e) {u}: worker config mode {mode:?}"));
             }
+            // Issue 13: the automatic interval's keyword is only ever `vrrpd_adaptive_interval
+            // 0.03` (the floor the charm chooses); kaconf parses it with the rest.
+            if let Some(l) = conf.lines().map(str::trim).find(|l| {
+                l.starts_with("vrrpd_adaptive_interval") && *l != "vrrpd_adaptive_interval 0.03"
+            }) {
+                return fail(format!("{u}: unexpected adaptive interval line {l:?}"));
+            }
             if let Err(e) = kaconf::parse_str(&conf, "vrrpd.conf") {
                 return fail(format!("{u}: rendered config does not parse: {e}\n{conf}"));
             }

@@ -159,9 +159,9 @@ fn both_cores_busy() {
 }
 
 /// The same at 30 ms adverts (the automatic interval's floor), the workers at SCHED_RR 40
-/// (`vrrp_rt_priority 40`, the value proposed for the charm: below the kernel's threaded IRQ
-/// handlers, SCHED_FIFO 50, which deliver the adverts). `VRRPD_STRESS_NO_RT=1` runs it at
-/// normal priority instead, for the comparison.
+/// (`vrrp_rt_priority 40`: below the kernel's threaded IRQ handlers, SCHED_FIFO 50, which
+/// deliver the adverts; the charm renders 50, which measured the same). `VRRPD_STRESS_NO_RT=1`
+/// runs it at normal priority instead, for the comparison.
 #[test]
 fn both_cores_busy_at_30_ms() {
     if skip() {

@@ -87,8 +87,10 @@ pub struct VrrpSocket {
     family: Family,
     mode: Mode,
     rx: AsyncFd<Socket>,
-    /// IPv4 only: the `IP_HDRINCL` send socket. IPv6 sends on `rx`.
-    tx: Option<AsyncFd<Socket>>,
+    /// IPv4 only: the `IP_HDRINCL` send socket (non-blocking, not in the reactor: it receives
+    /// nothing, and registered it would wake the loop with an EPOLLOUT edge after every send).
+    /// IPv6 sends on `rx`.
+    tx: Option<Socket>,
     next_id: AtomicU16,
     malformed: AtomicU64,
 }
@@ -171,7 +173,7 @@ impl VrrpSocket {
             family,
             mode,
             rx: register(rx, ifname)?,
-            tx: tx.map(|t| register(t, ifname)).transpose()?,
+            tx,
             next_id: AtomicU16::new(1),
             malformed: AtomicU64::new(0),
         })
@@ -437,7 +439,7 @@ impl VrrpSocket {
 
     async fn send_v4(
         &self,
-        tx: &AsyncFd<Socket>,
+        tx: &Socket,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         payload: &[u8],
@@ -461,12 +463,11 @@ impl VrrpSocket {
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));
         // Header and payload as two slices of one sendmsg: nothing is copied or allocated per
         // advert (the kernel gathers them into one datagram).
+        // Non-blocking: a full send buffer (EAGAIN) fails this advert at once instead of
+        // holding up the loop; the next one goes out on time.
+        let bufs = [IoSlice::new(&header), IoSlice::new(payload)];
         let n = tx
-            .async_io(Interest::WRITABLE, |s| {
-                let bufs = [IoSlice::new(&header), IoSlice::new(payload)];
-                s.send_to_vectored_with_flags(&bufs, &to, flags)
-            })
-            .await
+            .send_to_vectored_with_flags(&bufs, &to, flags)
             .map_err(|e| NetError::socket("sendmsg", &self.ifname, e))?;
         if n != header.len() + payload.len() {
             return Err(NetError::socket(
