@@ -140,6 +140,15 @@ impl Host {
         self.ifindex()
     }
 
+    /// SIGKILLs every process in the host's namespace at once (`ip netns pids`), as a machine
+    /// that vanished: nothing of it runs on to send a last frame. Threads of other processes
+    /// that entered the namespace (a lab's watchers) are not processes of it and live on.
+    /// Deleting the namespace would not do this: `ip netns del` only unmounts its name, and the
+    /// namespace lives on, with its interfaces, while a process is in it.
+    pub fn kill_all(&self) {
+        crate::names::kill_all_in(&self.netns);
+    }
+
     /// Runs `ip -n <netns> args…` and returns stdout.
     pub fn ip(&self, args: &[&str]) -> Result<String> {
         cmd::ip_in(&self.netns, args)
