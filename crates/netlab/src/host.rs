@@ -149,6 +149,32 @@ impl Host {
         crate::names::kill_all_in(&self.netns);
     }
 
+    /// Sends `sig` to every process in the host's namespace (e.g. SIGSTOP / SIGCONT to pause
+    /// and resume the whole machine); returns how many were signalled.
+    pub fn signal_all(&self, sig: crate::Signal) -> usize {
+        crate::names::signal_all_in(&self.netns, sig)
+    }
+
+    /// Lets the bridge forward frames from and to the host's port, or not (`bridge link set
+    /// dev PORT state 3|0`: forwarding / disabled). Unlike [`Host::set_cable`] the host keeps
+    /// its carrier and sees no link event: its frames just go nowhere, as a paused VM's.
+    pub fn set_forwarding(&self, on: bool) -> Result<()> {
+        cmd::run(
+            "bridge",
+            &[
+                "-n",
+                &self.shared.switch_ns,
+                "link",
+                "set",
+                "dev",
+                &self.port,
+                "state",
+                if on { "3" } else { "0" },
+            ],
+        )
+        .map(drop)
+    }
+
     /// Runs `ip -n <netns> args…` and returns stdout.
     pub fn ip(&self, args: &[&str]) -> Result<String> {
         cmd::ip_in(&self.netns, args)

@@ -71,3 +71,28 @@ fn relay_adds_five_plus_minus_five_ms_each_way() {
         .status
         .success());
 }
+
+/// A port whose forwarding is off passes nothing, and the host keeps its carrier.
+#[test]
+fn forwarding_off_blocks_the_port_without_a_link_event() {
+    if netlab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("fwd").unwrap();
+    let a = lab.add_host("a").unwrap();
+    let b = lab.add_host("b").unwrap();
+    a.add_addr("192.0.2.1/24").unwrap();
+    b.add_addr("192.0.2.2/24").unwrap();
+    a.run("ping", &["-c1", "-W2", "192.0.2.2"]).unwrap();
+    b.set_forwarding(false).unwrap();
+    let ping = |w: &str| {
+        a.exec("ping", &["-c1", "-W", w, "192.0.2.2"])
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(!ping("1"), "a blocked port forwarded");
+    assert!(b.link().unwrap().flags.iter().any(|f| f == "LOWER_UP"));
+    b.set_forwarding(true).unwrap();
+    assert!(ping("2"), "the port did not forward again");
+}
