@@ -282,82 +282,7 @@ impl Report {
         }
         self.resume_markdown(&mut s);
         self.stress_markdown(&mut s);
-        if !self.resources.is_empty() {
-            let _ = writeln!(s, "\n## Resources at idle (all processes of the daemon)\n");
-            let _ = writeln!(s, "CPU per instance: the CPU column divided by the instances; vrrpd's interval: what its first instance advertised at the end of the window (state file `advert`: `auto` = chosen by the adaptive interval).\n");
-            let _ = writeln!(s, "| setup | keepalived RSS (peak) | vrrpd RSS (peak) | ratio | keepalived CPU | vrrpd CPU | ratio | CPU per instance (k / v) | vrrpd interval |");
-            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-            let mut setups: Vec<&str> = Vec::new();
-            for r in &self.resources {
-                if !setups.contains(&r.setup.as_str()) {
-                    setups.push(&r.setup);
-                }
-            }
-            for setup in setups {
-                let get = |d: DaemonKind| {
-                    self.resources
-                        .iter()
-                        .find(|r| r.setup == setup && r.daemon == d && r.error.is_none())
-                };
-                let (k, v) = (get(DaemonKind::Keepalived), get(DaemonKind::Vrrpd));
-                let rss = |r: Option<&ResourceRow>| {
-                    r.map(|r| {
-                        format!(
-                            "{:.1} MiB ({:.1}; {} proc)",
-                            r.rss_kib as f64 / 1024.0,
-                            r.hwm_kib as f64 / 1024.0,
-                            r.processes
-                        )
-                    })
-                    .unwrap_or_else(|| "–".into())
-                };
-                let cpu = |r: Option<&ResourceRow>| {
-                    r.map(|r| format!("{:.2} ms/s", r.cpu_ms_per_s))
-                        .unwrap_or_else(|| "–".into())
-                };
-                let (rr, cr) = match (k, v) {
-                    (Some(k), Some(v)) => (
-                        ratio(v.rss_kib as f64, k.rss_kib as f64),
-                        ratio(v.cpu_ms_per_s, k.cpu_ms_per_s),
-                    ),
-                    _ => (None, None),
-                };
-                let per = |r: Option<&ResourceRow>| {
-                    r.map(|r| format!("{:.2}", r.cpu_ms_per_s / f64::from(r.instances.max(1))))
-                        .unwrap_or_else(|| "–".into())
-                };
-                let interval = v
-                    .and_then(|v| {
-                        let ms = v.advert_interval_ms?;
-                        Some(format!(
-                            "{ms:.0} ms ({})",
-                            v.advert_mode.as_deref().unwrap_or("?")
-                        ))
-                    })
-                    .unwrap_or_else(|| "–".into());
-                let _ = writeln!(
-                    s,
-                    "| {setup} | {} | {} | {} | {} | {} | {} | {} / {} ms/s | {interval} |",
-                    rss(k),
-                    rss(v),
-                    fmt_ratio(rr),
-                    cpu(k),
-                    cpu(v),
-                    fmt_ratio(cr),
-                    per(k),
-                    per(v)
-                );
-            }
-            for r in self.resources.iter().filter(|r| r.error.is_some()) {
-                let _ = writeln!(
-                    s,
-                    "\n- {} {}: {}",
-                    r.daemon.label(),
-                    r.setup,
-                    r.error.as_deref().unwrap_or("")
-                );
-            }
-        }
+        self.resources_markdown(&mut s);
         if let Some(cc) = &self.charm {
             crate::charmcost::markdown(&mut s, cc);
         }
@@ -498,6 +423,87 @@ fn targets(rows: &[Row], resources: &[ResourceRow], period_ms: u64) -> Vec<Targe
 }
 
 impl Report {
+    /// The resources table (nothing when resources were skipped).
+    fn resources_markdown(&self, s: &mut String) {
+        if self.resources.is_empty() {
+            return;
+        }
+        let _ = writeln!(s, "\n## Resources at idle (all processes of the daemon)\n");
+        let _ = writeln!(s, "CPU per instance: the CPU column divided by the instances; vrrpd's interval: what its first instance advertised at the end of the window (state file `advert`: `auto` = chosen by the adaptive interval).\n");
+        let _ = writeln!(s, "| setup | keepalived RSS (peak) | vrrpd RSS (peak) | ratio | keepalived CPU | vrrpd CPU | ratio | CPU per instance (k / v) | vrrpd interval |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut setups: Vec<&str> = Vec::new();
+        for r in &self.resources {
+            if !setups.contains(&r.setup.as_str()) {
+                setups.push(&r.setup);
+            }
+        }
+        for setup in setups {
+            let get = |d: DaemonKind| {
+                self.resources
+                    .iter()
+                    .find(|r| r.setup == setup && r.daemon == d && r.error.is_none())
+            };
+            let (k, v) = (get(DaemonKind::Keepalived), get(DaemonKind::Vrrpd));
+            let rss = |r: Option<&ResourceRow>| {
+                r.map(|r| {
+                    format!(
+                        "{:.1} MiB ({:.1}; {} proc)",
+                        r.rss_kib as f64 / 1024.0,
+                        r.hwm_kib as f64 / 1024.0,
+                        r.processes
+                    )
+                })
+                .unwrap_or_else(|| "–".into())
+            };
+            let cpu = |r: Option<&ResourceRow>| {
+                r.map(|r| format!("{:.2} ms/s", r.cpu_ms_per_s))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let (rr, cr) = match (k, v) {
+                (Some(k), Some(v)) => (
+                    ratio(v.rss_kib as f64, k.rss_kib as f64),
+                    ratio(v.cpu_ms_per_s, k.cpu_ms_per_s),
+                ),
+                _ => (None, None),
+            };
+            let per = |r: Option<&ResourceRow>| {
+                r.map(|r| format!("{:.2}", r.cpu_ms_per_s / f64::from(r.instances.max(1))))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let interval = v
+                .and_then(|v| {
+                    let ms = v.advert_interval_ms?;
+                    Some(format!(
+                        "{ms:.0} ms ({})",
+                        v.advert_mode.as_deref().unwrap_or("?")
+                    ))
+                })
+                .unwrap_or_else(|| "–".into());
+            let _ = writeln!(
+                s,
+                "| {setup} | {} | {} | {} | {} | {} | {} | {} / {} ms/s | {interval} |",
+                rss(k),
+                rss(v),
+                fmt_ratio(rr),
+                cpu(k),
+                cpu(v),
+                fmt_ratio(cr),
+                per(k),
+                per(v)
+            );
+        }
+        for r in self.resources.iter().filter(|r| r.error.is_some()) {
+            let _ = writeln!(
+                s,
+                "\n- {} {}: {}",
+                r.daemon.label(),
+                r.setup,
+                r.error.as_deref().unwrap_or("")
+            );
+        }
+    }
+
     /// Who held the VIP after each paused master resumed (nothing without such trials).
     fn resume_markdown(&self, s: &mut String) {
         let paused: Vec<&TrialResult> = self
