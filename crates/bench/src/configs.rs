@@ -66,8 +66,21 @@ fn bash_check() -> String {
 /// interval we run.
 pub const SAME_ADVERT_INT: &str = "0.03";
 
-/// The `vrrp_rt_priority` the charm renders (and the bench's raised-priority stress case uses).
+/// The `vrrp_rt_priority` of the raised-priority stress case when the charm renders none.
 pub const RT_PRIORITY: u8 = 50;
+
+/// The `vrrp_rt_priority` the charm renders at its defaults (the raised-priority stress case
+/// runs both daemons at it), [`RT_PRIORITY`] if it renders none.
+pub fn rt_priority() -> u8 {
+    our_charm(0, "eth0", Ipv4Addr::new(192, 0, 2, 10))
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.trim().strip_prefix("vrrp_rt_priority "))
+                .and_then(|p| p.trim().parse().ok())
+        })
+        .unwrap_or(RT_PRIORITY)
+}
 
 /// Configuration (a): identical text for both daemons (`unit` 0 is the intended master).
 pub fn same(unit: u32, iface: &str) -> String {

@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use netlab::{Jitter, Signal};
 use serde::Serialize;
 
-use crate::configs::{self, RT_PRIORITY};
+use crate::configs;
 use crate::daemon::{Daemon, DaemonKind};
 use crate::topo::{self, Topo};
 use crate::vipwatch::VipWatch;
@@ -26,7 +26,8 @@ use crate::vipwatch::VipWatch;
 pub enum StressCase {
     /// Both cores 100 %: two busy loops per load-balancer host (four on two cores), nice 0.
     Cpu,
-    /// The same with `vrrp_rt_priority 50` in both daemons' global_defs.
+    /// The same with `vrrp_rt_priority` in both daemons' global_defs (the charm's value,
+    /// [`configs::rt_priority`]).
     CpuRt,
     /// 5 ms ± 5 ms delay on every frame between master and backup (userspace relay).
     Jitter,
@@ -69,7 +70,10 @@ impl StressCase {
         match self {
             StressCase::Cpu => format!("both cores 100 % for {n} s"),
             StressCase::CpuRt => {
-                format!("both cores 100 % for {n} s, vrrp_rt_priority {RT_PRIORITY}")
+                format!(
+                    "both cores 100 % for {n} s, vrrp_rt_priority {}",
+                    configs::rt_priority()
+                )
             }
             StressCase::Jitter => format!("5 ms ± 5 ms delay jitter for {n} s"),
             StressCase::Multicast => format!("5,000 pps unrelated multicast for {n} s"),
@@ -151,7 +155,7 @@ fn try_case(r: &mut StressResult, quick: bool, vrrpd: &Path) -> anyhow::Result<(
     } else {
         Topo::new("stress")?
     };
-    let rt = (case == StressCase::CpuRt).then_some(RT_PRIORITY);
+    let rt = (case == StressCase::CpuRt).then(configs::rt_priority);
     let master = Daemon::start(
         &topo.lbs[0],
         daemon,

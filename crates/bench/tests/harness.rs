@@ -166,7 +166,7 @@ fn every_configuration_is_accepted_by_its_daemon() {
         (DaemonKind::Vrrpd, configs::same(0, "eth0")),
         (
             DaemonKind::Vrrpd,
-            configs::same_with(0, "eth0", Some(configs::RT_PRIORITY)),
+            configs::same_with(0, "eth0", Some(configs::rt_priority())),
         ),
         (
             DaemonKind::Vrrpd,
@@ -178,7 +178,7 @@ fn every_configuration_is_accepted_by_its_daemon() {
         cases.push((DaemonKind::Keepalived, configs::same(1, "eth0")));
         cases.push((
             DaemonKind::Keepalived,
-            configs::same_with(1, "eth0", Some(configs::RT_PRIORITY)),
+            configs::same_with(1, "eth0", Some(configs::rt_priority())),
         ));
         cases.push((DaemonKind::Keepalived, configs::old_charm(0, "eth0")));
         old_charm_case = cases.len() - 1;
