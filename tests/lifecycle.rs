@@ -46,6 +46,14 @@ fn install_to_active_publish_and_idempotence() {
             "priority from the unit number: {conf}"
         );
         assert!(conf.contains("    nopreempt\n") && conf.contains("tcp_connect 127.0.0.1 443"));
+        // Issue 13: both units are this charm's (each published it in its first peer hook), so
+        // the first rendering is already the automatic interval: no reload follows.
+        assert!(
+            conf.contains("    advert_int 0.1\n")
+                && conf.contains("    vrrpd_adaptive_interval 0.03\n")
+                && conf.contains("    vrrp_rt_priority 50\n"),
+            "{conf}"
+        );
         assert_eq!(
             lab.read(u, SYSCTL).lines().last(),
             Some("net.ipv4.ip_nonlocal_bind=1")

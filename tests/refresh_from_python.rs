@@ -126,6 +126,12 @@ fn refresh_starts_the_worker_then_stops_and_disables_the_old_daemon() {
         // The worker speaks VRRPv2 too while old keepalived units may remain.
         let conf = lab.read(u, CONF);
         assert!(conf.contains("    version 3\n") && conf.contains("    vrrpd_v2_compat\n"));
+        // ... on a fixed interval: keepalived (VRRPv2) members need the same one in every
+        // advert, and the worker refuses an adaptive v2-compatible instance (issue 13).
+        assert!(
+            conf.contains("    advert_int 0.1\n") && !conf.contains("vrrpd_adaptive_interval"),
+            "{conf}"
+        );
         assert!(lab
             .file(u, "var/lib/keepalived-charm/replaced-keepalived-service")
             .exists());
@@ -148,12 +154,15 @@ fn refresh_starts_the_worker_then_stops_and_disables_the_old_daemon() {
         );
     }
 
-    // Later hooks find nothing to stop; the note stays while VRRPv2 compatibility is on.
+    // Later hooks find nothing to stop; the note stays while VRRPv2 compatibility is on, and
+    // so does the fixed interval (a subordinate cannot tell when the last keepalived is gone).
     let n = lab.service_calls(&units[0]).len();
     lab.config(&[("port", "6443")]);
     lab.settle();
     assert_eq!(lab.service_calls(&units[0])[n..], ["reload vrrpd.service"]);
     assert!(lab.status(&units[0]).1.contains(NOTE));
+    let conf = lab.read(&units[0], CONF);
+    assert!(conf.contains("    advert_int 0.1\n") && !conf.contains("vrrpd_adaptive_interval"));
 }
 
 #[test]
@@ -178,6 +187,19 @@ fn an_invalid_config_after_refresh_leaves_the_old_daemon_serving() {
     );
     assert!(lab.file(u, LEGACY_ACTIVE).exists() && lab.file(u, LEGACY_ENABLED).exists());
     assert!(!lab.active(u));
+    // Its peers learn that keepalived still runs here (they keep a fixed advert interval).
+    let m = lab.juju.model().unwrap();
+    let peer = m
+        .relations
+        .values()
+        .find(|r| r.peer && r.ends[0].app == "keepalived")
+        .expect("peer relation created by the refresh")
+        .id;
+    let data = lab.data(peer, u);
+    assert_eq!(
+        (data.get("vrrpd-charm"), data.get("replaced-keepalived")),
+        (Some(&"1".to_string()), Some(&"1".to_string()))
+    );
     // Fixed config: replaced, worker started.
     lab.config(&[("network_interface", "lo")]);
     lab.settle();

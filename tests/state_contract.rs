@@ -20,6 +20,9 @@ fn record(
         vec!["192.0.2.250/24".parse().unwrap()],
     );
     cfg.priority = 150;
+    cfg.version = vrrp::Version::V3;
+    cfg.advert_interval = std::time::Duration::from_millis(100);
+    cfg.adaptive_floor = Some(std::time::Duration::from_millis(30));
     let mut s = vrrp::Instance::new(cfg).unwrap().status();
     s.role = role;
     s.faults = faults;
@@ -139,6 +142,22 @@ fn every_role_fault_and_conflict_written_by_the_worker_reads_back() {
     }
     assert_eq!(doc.instances[2].timing.advert_gap_excess.max_us, 27_000);
     assert_eq!(doc.instances[2].timing.timer_late.p99_us, 1_200);
+    for (got, put) in doc.instances.iter().zip(&written) {
+        assert_eq!(got.advert, put.advert, "advert reads back as written");
+    }
+    let a = &doc.instances[2].advert;
+    assert_eq!(
+        (a.mode, a.interval_ms, a.floor_ms, a.ceiling_ms, a.changes),
+        (vrrp::AdvertMode::Auto, 100, 30, 100, 0),
+        "the worker's own adaptive instance, before its first window"
+    );
+    // The names the team agreed on (issue 13): one object per instance.
+    let v = serde_json::to_value(&whole.instances[2]).unwrap();
+    assert_eq!(
+        v["advert"],
+        serde_json::json!({"mode": "auto", "interval_ms": 100, "floor_ms": 30,
+            "ceiling_ms": 100, "reason": "start at advert_int", "changes": 0})
+    );
     assert!(!workerstate::all_up(&doc));
     assert!(workerstate::writer_alive(
         &doc,
@@ -190,6 +209,11 @@ fn files_of_older_workers_still_read() {
         "no timing before issue 13"
     );
     assert_eq!(whole.instances[0].timing, vrrp::Timing::default());
+    assert_eq!(
+        i.advert,
+        vrrp::AdvertStatus::default(),
+        "no advert interval before issue 13's second half"
+    );
     assert_eq!(workerstate::role_summary(&doc).as_deref(), Some("MASTER"));
 
     std::fs::write(&path, FAULTS_WORKER).unwrap();
@@ -199,4 +223,38 @@ fn files_of_older_workers_still_read() {
         workerstate::role_summary(&doc).as_deref(),
         Some("FAULT: LB check failing")
     );
+}
+
+/// The top-level `scheduling` (issue 13, `vrrp_rt_priority`): written by the worker, read back
+/// by the charm; files of older workers read as SCHED_OTHER with nothing requested.
+#[test]
+fn scheduling_reads_back_and_defaults_in_older_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let mut w = vrrpd::statefile::StateWriter::new(Some(path.clone()));
+    let put = vrrp::Scheduling {
+        policy: vrrp::SchedPolicy::Rr,
+        priority: 50,
+        requested: 50,
+        rlimit_rttime_us: 10_000,
+        error: None,
+    };
+    w.set_scheduling(put.clone());
+    w.offer(
+        Instant::now(),
+        vec![record("VI_1", State::Master, vec![], &[])],
+        true,
+    );
+    w.flush();
+    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(raw["scheduling"]["policy"], "rr");
+    assert_eq!(raw["scheduling"]["priority"], 50);
+    assert!(raw["scheduling"]["error"].is_null());
+    let view = workerstate::read(&path).unwrap().unwrap();
+    assert_eq!(view.scheduling, put);
+
+    std::fs::write(&path, FIRST_WORKER).unwrap();
+    let old = workerstate::read(&path).unwrap().unwrap();
+    assert_eq!(old.scheduling, vrrp::Scheduling::default());
+    assert_eq!(old.scheduling.policy, vrrp::SchedPolicy::Other);
 }

@@ -33,6 +33,9 @@ pub fn key_part(name: &str) -> String {
 pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
     let mut out = Bag::new();
     out.insert("worker-active".into(), active.to_string());
+    if let Some(s) = state {
+        out.insert("scheduling".into(), scheduling_text(&s.scheduling));
+    }
     for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
         let k = key_part(&i.name);
         out.insert(format!("{k}.role"), i.role.as_str().to_string());
@@ -51,8 +54,25 @@ pub fn vrrp_status_results(active: bool, state: Option<&StateView>) -> Bag {
         out.insert(format!("{k}.faults"), faults.join(", "));
         out.insert(format!("{k}.conflicts"), conflicts_text(i).join("; "));
         out.insert(format!("{k}.timing"), timing_text(&i.timing));
+        out.insert(format!("{k}.advert-interval"), advert_text(&i.advert));
     }
     out
+}
+
+/// The worker's event-loop scheduling: `SCHED_RR 50`, `SCHED_OTHER`, or why not the requested
+/// `vrrp_rt_priority`.
+fn scheduling_text(s: &vrrp::Scheduling) -> String {
+    match (s.policy, &s.error) {
+        (vrrp::SchedPolicy::Rr, None) => format!("SCHED_RR {}", s.priority),
+        (vrrp::SchedPolicy::Rr, Some(e)) => format!("SCHED_RR {} ({e})", s.priority),
+        (vrrp::SchedPolicy::Other, Some(e)) => {
+            format!(
+                "SCHED_OTHER (vrrp_rt_priority {} not in effect: {e})",
+                s.requested
+            )
+        }
+        (vrrp::SchedPolicy::Other, None) => "SCHED_OTHER".into(),
+    }
 }
 
 /// An instance's conflicts, one text each: `192.0.2.77 advertises other VIPs (3 adverts)`.
@@ -82,6 +102,7 @@ pub fn vrrp_status_json(active: bool, state: Option<&StateView>, units: &[UnitRe
                 "faults": i.faults.iter().map(workerstate::fault_text).collect::<Vec<_>>(),
                 "conflicts": conflicts_text(i),
                 "timing": timing_text(&i.timing),
+                "advert_interval": advert_text(&i.advert),
             })
         })
         .collect();
@@ -93,12 +114,16 @@ pub fn vrrp_status_json(active: bool, state: Option<&StateView>, units: &[UnitRe
                 "fault": u.fault})
         })
         .collect();
-    json!({"worker_active": active, "instances": instances, "units": units})
+    let scheduling = state.map(|s| scheduling_text(&s.scheduling));
+    json!({"worker_active": active, "scheduling": scheduling, "instances": instances, "units": units})
 }
 
 /// The same facts as a table: one line per instance, then one per unit.
 pub fn vrrp_status_table(active: bool, state: Option<&StateView>, units: &[UnitReport]) -> String {
     let mut out = format!("worker active: {active}\n");
+    if let Some(s) = state {
+        out.push_str(&format!("scheduling: {}\n", scheduling_text(&s.scheduling)));
+    }
     out.push_str("INSTANCE\tROLE\tPRIORITY\tMASTER\tVIPS HELD\tFAULTS\tCONFLICTS\n");
     for i in state.map(|s| s.instances.as_slice()).unwrap_or_default() {
         let vips: Vec<String> = i.vips_held.iter().map(ToString::to_string).collect();
@@ -207,6 +232,19 @@ fn timing_text(t: &vrrp::Timing) -> String {
     }
 }
 
+/// The advert interval in effect and why (issue 13): `30 ms (auto 30–100 ms, 4 changes): …`,
+/// `100 ms (fixed)`; `-` in files of workers before the adaptive interval.
+fn advert_text(a: &vrrp::AdvertStatus) -> String {
+    match a.mode {
+        _ if a.interval_ms == 0 => "-".to_string(),
+        vrrp::AdvertMode::Fixed => format!("{} ms (fixed)", a.interval_ms),
+        vrrp::AdvertMode::Auto => format!(
+            "{} ms (auto {}–{} ms, {} changes): {}",
+            a.interval_ms, a.floor_ms, a.ceiling_ms, a.changes, a.reason
+        ),
+    }
+}
+
 /// Runs the action `name`. Unknown actions fail the action, not the charm.
 pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
     match name {
@@ -270,5 +308,35 @@ mod tests {
             "timer late p99 1.2 ms max 3.0 ms; advert gap excess p99 0.0 ms max 27.0 ms"
         );
         assert_eq!(vrrp_status_results(false, None).len(), 1);
+        assert_eq!(
+            r.get("vi-23.advert-interval").map(String::as_str),
+            Some("-")
+        );
+        let a = vrrp::AdvertStatus {
+            mode: vrrp::AdvertMode::Auto,
+            interval_ms: 30,
+            floor_ms: 30,
+            ceiling_ms: 100,
+            reason: "at the floor; worst send lateness 1.3 ms over 5 s".into(),
+            changes: 4,
+        };
+        assert_eq!(
+            advert_text(&a),
+            "30 ms (auto 30–100 ms, 4 changes): at the floor; worst send lateness 1.3 ms over 5 s"
+        );
+        let fixed = vrrp::AdvertStatus {
+            interval_ms: 100,
+            ceiling_ms: 100,
+            ..vrrp::AdvertStatus::default()
+        };
+        assert_eq!(advert_text(&fixed), "100 ms (fixed)");
+        assert_eq!(r.get("scheduling").map(String::as_str), Some("SCHED_OTHER"));
+        let s = vrrp::Scheduling {
+            policy: vrrp::SchedPolicy::Rr,
+            priority: 50,
+            requested: 50,
+            ..vrrp::Scheduling::default()
+        };
+        assert_eq!(scheduling_text(&s), "SCHED_RR 50");
     }
 }

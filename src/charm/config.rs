@@ -140,7 +140,8 @@ pub struct CharmConfig {
     pub healthcheck_interval: u32,
     /// VRRP version for IPv4 instances (IPv6 always uses v3).
     pub vrrp_version: Version,
-    /// Advert interval in centiseconds; `None` = automatic (1 s for v2, 0.1 s for v3).
+    /// Advert interval in centiseconds; `None` = automatic (1 s for v2; for v3 0.1 s as the
+    /// ceiling of an adaptive interval, see [`CharmConfig::adaptive`]).
     pub advert_interval_cs: Option<u16>,
     /// Whether a higher-priority unit takes the VIP back.
     pub preempt: bool,
@@ -173,7 +174,16 @@ impl CharmConfig {
             .collect()
     }
 
-    /// The advert interval in centiseconds for an instance of `version`.
+    /// Whether an instance of `version` asks for the adaptive interval: `advert_interval` 0
+    /// (automatic) and VRRPv3 (VRRPv2 carries whole seconds and its peers require equal
+    /// intervals). [`CharmConfig::advert_cs`] is then the ceiling and the starting interval.
+    /// Whether the charm renders it also depends on the group (`desired::keepalived_may_be_in_group`).
+    pub fn adaptive(&self, version: Version) -> bool {
+        self.advert_interval_cs.is_none() && version == Version::V3
+    }
+
+    /// The advert interval in centiseconds for an instance of `version` (fixed, or the ceiling
+    /// of the adaptive interval).
     pub fn advert_cs(&self, version: Version) -> u16 {
         match (self.advert_interval_cs, version) {
             (Some(cs), _) => cs,

@@ -146,10 +146,17 @@ fn empty_vip_idles_and_clears_only_our_keys() {
         status,
         Status::new(StatusLevel::Blocked, "Please configure virtual ips")
     );
-    assert!(
-        clear.is_empty(),
-        "nothing was published, nothing to clear: {clear:?}"
-    );
+    // Nothing was published, nothing to clear; only this charm's presence on the peer relation.
+    let presence = BagWrite {
+        relation_id: "peers:1".into(),
+        changes: bag(&[("vrrpd-charm", "1")]),
+    };
+    assert_eq!(clear, std::slice::from_ref(&presence));
+    w.peers.as_mut().unwrap().local = presence.changes.clone();
+    let Plan::Idle { clear, .. } = plan(&w, &paths()).unwrap() else {
+        panic!()
+    };
+    assert!(clear.is_empty(), "{clear:?}");
     w.relations[0]
         .local
         .insert("public-address".into(), "10.0.0.1".into());
@@ -269,13 +276,22 @@ fn valid_config_renders_and_publishes_identical_data_on_every_unit() {
     assert!(conf.contains("    nopreempt\n"));
     assert!(conf.contains("    tcp_connect 127.0.0.1 6443 watch\n"));
     assert!(conf.contains("    advert_int 0.1\n") && conf.contains("    version 3\n"));
+    assert!(
+        conf.contains("    vrrpd_adaptive_interval 0.03\n"),
+        "automatic by default"
+    );
+    assert!(conf.contains("    vrrp_rt_priority 50\n"));
     assert!(!conf.contains("unicast"), "multicast by default");
     assert_eq!(text(&a.sysctl), "# Written by the keepalived charm: let the load balancer bind VIPs this unit does not hold.\nnet.ipv4.ip_nonlocal_bind=1\n");
     assert_eq!(
         a.peer_publish,
         Some(BagWrite {
             relation_id: "peers:1".into(),
-            changes: bag(&[("vrrp-ipv4", "192.0.2.11"), ("vrrp-ipv6", "2001:db8::11")])
+            changes: bag(&[
+                ("vrrp-ipv4", "192.0.2.11"),
+                ("vrrp-ipv6", "2001:db8::11"),
+                ("vrrpd-charm", "1")
+            ])
         })
     );
     let unit = text(&a.unit);
@@ -293,8 +309,11 @@ fn already_published_data_is_not_rewritten() {
         ("private-address", "10.1.2.3"),
         ("port", "443"),
     ]));
-    w.peers.as_mut().unwrap().local =
-        bag(&[("vrrp-ipv4", "192.0.2.11"), ("vrrp-ipv6", "2001:db8::11")]);
+    w.peers.as_mut().unwrap().local = bag(&[
+        ("vrrp-ipv4", "192.0.2.11"),
+        ("vrrp-ipv6", "2001:db8::11"),
+        ("vrrpd-charm", "1"),
+    ]);
     let r = run_plan(&w);
     assert!(r.publish.is_empty(), "{:?}", r.publish);
     assert_eq!(r.peer_publish, None);
@@ -560,6 +579,22 @@ fn the_certificate_check_becomes_a_note_on_the_ready_status() {
 fn hold_puts_back_the_published_vip_only_where_we_published() {
     let mut w = world(json!({"virtual_ip": "999.1.1.1"}), 0, Event::ConfigChanged);
     assert!(matches!(plan(&w, &paths()).unwrap(), Plan::Hold(_)));
+    // This charm's presence on the peer relation, also when holding (with the old daemon left
+    // running: peers then keep a fixed interval).
+    assert_eq!(
+        hold_writes(&w),
+        [BagWrite {
+            relation_id: "peers:1".into(),
+            changes: bag(&[("vrrpd-charm", "1")]),
+        }]
+    );
+    w.legacy = legacy(true, true, false);
+    assert_eq!(
+        hold_writes(&w)[0].changes,
+        bag(&[("vrrpd-charm", "1"), ("replaced-keepalived", "1")])
+    );
+    w.legacy = LegacyFacts::default();
+    w.peers.as_mut().unwrap().local = bag(&[("vrrpd-charm", "1")]);
     // Nothing remembered: nothing to put back.
     assert!(hold_writes(&w).is_empty());
     w.published_vip = Some("192.0.2.250".into());
@@ -823,4 +858,140 @@ fn phase_event_paused_and_changes_decide_the_plan() {
         };
         assert_eq!(service_action(active, c), want, "active={active} {c:?}");
     }
+}
+
+/// The instances' `(advert_int, vrrpd_adaptive_interval floor)` as rendered for `w`.
+fn intervals(w: &World) -> Vec<(String, Option<String>)> {
+    let conf = text(&run_plan(w).config);
+    conf.split("vrrp_instance ")
+        .skip(1)
+        .map(|inst| {
+            let value = |k: &str| {
+                inst.lines()
+                    .find_map(|l| l.trim().strip_prefix(k))
+                    .map(|v| v.trim().to_string())
+            };
+            (
+                value("advert_int ").unwrap(),
+                value("vrrpd_adaptive_interval "),
+            )
+        })
+        .collect()
+}
+
+fn auto() -> (String, Option<String>) {
+    ("0.1".into(), Some("0.03".into()))
+}
+
+fn fixed(s: &str) -> (String, Option<String>) {
+    (s.into(), None)
+}
+
+/// Issue 13: `advert_interval` 0 with VRRPv3 is the adaptive interval between 0.03 and 0.1 s
+/// (both families); an explicit value and VRRPv2 stay fixed.
+#[test]
+fn automatic_interval_is_adaptive_only_with_vrrpv3_and_no_explicit_value() {
+    let w = |cfg: Value| world(cfg, 0, Event::ConfigChanged);
+    let dual = "10.1.2.3/16 2001:db8::10/64";
+    assert_eq!(intervals(&w(json!({"virtual_ip": dual}))), [auto(), auto()]);
+    assert_eq!(
+        intervals(&w(json!({"virtual_ip": dual, "advert_interval": 0.0}))),
+        [auto(), auto()]
+    );
+    assert_eq!(
+        intervals(&w(json!({"virtual_ip": dual, "advert_interval": 0.1}))),
+        [fixed("0.1"), fixed("0.1")],
+        "an explicit value is a fixed interval, even the ceiling's"
+    );
+    assert_eq!(
+        intervals(&w(
+            json!({"virtual_ip": "10.1.2.3", "advert_interval": 0.03})
+        )),
+        [fixed("0.03")]
+    );
+    // VRRPv2: whole seconds, fixed; its IPv6 twin instance is VRRPv3 and automatic.
+    assert_eq!(
+        intervals(&w(json!({"virtual_ip": dual, "vrrp_version": 2}))),
+        [fixed("1"), auto()]
+    );
+    assert_eq!(
+        intervals(&w(
+            json!({"virtual_ip": dual, "vrrp_version": 2, "advert_interval": 2})
+        )),
+        [fixed("2"), fixed("2")]
+    );
+    // Unicast changes nothing about the interval.
+    assert_eq!(
+        intervals(&w(json!({"virtual_ip": "10.1.2.3", "unicast": true}))),
+        [auto()]
+    );
+}
+
+/// Issue 13: the automatic interval falls back to a fixed 0.1 s while the previous charm's
+/// keepalived may be in the group, and is automatic again once every peer is ours.
+#[test]
+fn keepalived_in_the_group_means_a_fixed_interval() {
+    let dual = json!({"virtual_ip": "10.1.2.3/16 2001:db8::10/64"});
+    let base = world(dual.clone(), 1, Event::ConfigChanged);
+    assert_eq!(keepalived_may_be_in_group(&base), None);
+    assert_eq!(intervals(&base), [auto(), auto()]);
+    // The old daemon on this host (running, or only enabled), or replaced here: v2-compat, fixed.
+    for l in [
+        legacy(true, true, false),
+        legacy(false, true, false),
+        legacy(false, false, true),
+    ] {
+        let mut w = base.clone();
+        w.legacy = l;
+        let why = keepalived_may_be_in_group(&w).expect("keepalived may be in the group");
+        assert!(why.contains("VRRPv2-compatible"), "{why}");
+        assert_eq!(intervals(&w), [fixed("0.1"), fixed("0.1")], "{l:?}");
+        let conf = text(&run_plan(&w).config);
+        assert!(conf.contains("vrrpd_v2_compat") && !conf.contains("vrrpd_adaptive_interval"));
+    }
+    // A peer says it replaced the old daemon (this unit was added during the refresh).
+    let mut w = base.clone();
+    w.peers.as_mut().unwrap().peers[2]
+        .data
+        .insert(PEER_KEY_LEGACY.into(), "1".into());
+    assert_eq!(intervals(&w), [fixed("0.1"), fixed("0.1")]);
+    // A peer without our keys (Juju's own only: it may run the old charm, which had no peer
+    // endpoint): fixed, for both families; our keys may also be present with empty values.
+    for data in [
+        seeded("192.0.2.13"),
+        bag(&[("vrrp-ipv4", ""), ("vrrp-ipv6", ""), ("vrrp-role", "")]),
+    ] {
+        let mut w = base.clone();
+        w.peers.as_mut().unwrap().peers[1].data = data;
+        assert_eq!(
+            keepalived_may_be_in_group(&w).as_deref(),
+            Some("keepalived/2 may still run the previous charm")
+        );
+        assert_eq!(intervals(&w), [fixed("0.1"), fixed("0.1")]);
+        assert!(!text(&run_plan(&w).config).contains("vrrpd_v2_compat"));
+        // ... until it publishes this charm's presence (any hook) or one address (either
+        // family, as this charm's earlier versions did): automatic again.
+        for (k, v) in [(PEER_KEY_CHARM, "1"), (PEER_KEY_V6, "2001:db8::13")] {
+            let mut w = w.clone();
+            w.peers.as_mut().unwrap().peers[1]
+                .data
+                .insert(k.into(), v.into());
+            assert_eq!(keepalived_may_be_in_group(&w), None);
+            assert_eq!(intervals(&w), [auto(), auto()]);
+        }
+    }
+    // No peer relation yet, or no peers: nothing but this unit, automatic.
+    let mut w = base.clone();
+    w.peers.as_mut().unwrap().peers.clear();
+    assert_eq!(intervals(&w), [auto(), auto()]);
+    w.peers = None;
+    assert_eq!(intervals(&w), [auto(), auto()]);
+    // An explicit interval is fixed either way; VRRPv2 keeps its whole seconds.
+    let mut w = world(
+        json!({"virtual_ip": "10.1.2.3", "vrrp_version": 2}),
+        1,
+        Event::ConfigChanged,
+    );
+    w.legacy = legacy(false, false, true);
+    assert_eq!(intervals(&w), [fixed("1")]);
 }

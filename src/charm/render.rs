@@ -43,8 +43,11 @@ pub struct InstanceSpec {
     pub priority: u8,
     /// 2 or 3.
     pub version: u8,
-    /// Advert interval in decimal seconds.
+    /// Advert interval in decimal seconds (with `adaptive_floor`: the ceiling and the start).
     pub advert_int: String,
+    /// `vrrpd_adaptive_interval FLOOR` (decimal seconds): the master chooses its interval between
+    /// FLOOR and `advert_int` (see `desired::AUTO_FLOOR_CS`); `None` = fixed `advert_int`.
+    pub adaptive_floor: Option<String>,
     /// Render `nopreempt`.
     pub nopreempt: bool,
     /// PASS authentication (v2 only).
@@ -68,6 +71,9 @@ pub struct WorkerConfigSpec {
     pub unit: String,
     /// `global_defs router_id`.
     pub router_name: String,
+    /// `global_defs vrrp_rt_priority` (SCHED_RR priority of the VRRP loop; see
+    /// `desired::RT_PRIORITY`).
+    pub rt_priority: u8,
     /// The health check.
     pub check: CheckSpec,
     /// `vrrpd_metrics_listen ADDR:PORT` (IPv6 bracketed), when metrics are on.

@@ -516,7 +516,20 @@ impl Case {
             if mode.as_ref().ok() != Some(&0o600) {
                 return fail(format!("(e) {u}: worker config mode {mode:?}"));
             }
-            if let Err(e) = kaconf::parse_str(&conf, "vrrpd.conf") {
+            // Issue 13: the automatic interval's keyword is only ever `vrrpd_adaptive_interval
+            // 0.03`; this tree's kaconf does not know it yet (part auto adds it), so it is
+            // checked here and left out of the parse until then.
+            if let Some(l) = conf.lines().map(str::trim).find(|l| {
+                l.starts_with("vrrpd_adaptive_interval") && *l != "vrrpd_adaptive_interval 0.03"
+            }) {
+                return fail(format!("{u}: unexpected adaptive interval line {l:?}"));
+            }
+            let parsed: String = conf
+                .lines()
+                .filter(|l| !l.trim().starts_with("vrrpd_adaptive_interval"))
+                .flat_map(|l| [l, "\n"])
+                .collect();
+            if let Err(e) = kaconf::parse_str(&parsed, "vrrpd.conf") {
                 return fail(format!("{u}: rendered config does not parse: {e}\n{conf}"));
             }
             let listen: Vec<Option<SocketAddr>> = conf

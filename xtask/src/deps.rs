@@ -87,7 +87,17 @@ pub const TOOLS: &[Tool] = &[
         "debootstrap",
         "real-systemd tier (root file system)",
     ),
+    tool(
+        "chrt",
+        "util-linux",
+        "vrrpd adaptive-interval and scheduling tests (SCHED_RR workers, vrrp_rt_priority)",
+    ),
     tool("nsenter", "util-linux", "real-systemd tier"),
+    tool(
+        "setpriv",
+        "util-linux",
+        "vrrpd scheduling test (no CAP_SYS_NICE)",
+    ),
     tool("unshare", "util-linux", "real-systemd tier"),
     tool("mount", "mount", "real-systemd tier (overlay)"),
 ];

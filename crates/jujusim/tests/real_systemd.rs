@@ -331,6 +331,56 @@ fn simulator_machines_run_real_systemd() {
     assert!(left.is_empty(), "container cgroups left: {left:?}");
 }
 
+/// `vrrp_rt_priority 50` added to the worker's config and reloaded under the rendered unit
+/// (CAP_SYS_NICE, no RestrictRealtime=): the loop thread runs SCHED_RR 50 with
+/// SCHED_RESET_ON_FORK and the state file says so. The container's processes stay in the host's
+/// root cpu cgroup (nspawn mounts the v1 controllers read-only), which has the real-time budget
+/// (`cpu.rt_runtime_us`) that CONFIG_RT_GROUP_SCHED asks for. The charm's next config write
+/// takes the line out again (charm13 renders it).
+fn rt_priority_under_real_systemd(c: &Container, pid: u32) {
+    let t0 = Instant::now();
+    c.run(
+        "sed",
+        &[
+            "-i",
+            "s/^global_defs {$/global_defs {\\n    vrrp_rt_priority 50/",
+            "/etc/vrrpd/vrrpd.conf",
+        ],
+    )
+    .unwrap();
+    let conf = c.run("cat", &["/etc/vrrpd/vrrpd.conf"]).unwrap();
+    assert!(conf.contains("\n    vrrp_rt_priority 50\n"), "{conf}");
+    c.run("systemctl", &["reload", "vrrpd.service"]).unwrap();
+    let scheduling = || -> serde_json::Value {
+        c.run("cat", &["/run/vrrpd/state.json"])
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map_or(serde_json::Value::Null, |v| v["scheduling"].clone())
+    };
+    wait_for(
+        "state file: vrrp_rt_priority 50 requested",
+        Duration::from_secs(5),
+        || scheduling()["requested"] == 50,
+    );
+    let s = scheduling();
+    let chrt = c.run("chrt", &["-p", &pid.to_string()]).unwrap();
+    eprintln!(
+        "MEASURE real systemd: scheduling {s}; chrt: {}",
+        chrt.replace('\n', "; ")
+    );
+    assert_eq!(
+        (&s["policy"], &s["priority"]),
+        (&"rr".into(), &50.into()),
+        "{s}"
+    );
+    assert!(chrt.contains("SCHED_RR|SCHED_RESET_ON_FORK"), "{chrt}");
+    assert_eq!(main_pid(c), pid, "reload kept the PID");
+    measure(
+        "vrrp_rt_priority 50 → SCHED_RR under the unit",
+        t0.elapsed(),
+    );
+}
+
 #[test]
 fn packed_charm_under_real_systemd() {
     let Some((charm, _serial)) = prerequisites() else {
@@ -435,13 +485,14 @@ fn packed_charm_under_real_systemd() {
     measure("worker started → VIP held", held);
     assert_eq!(status(&juju).0, "active", "{:?}", status(&juju));
 
-    // Full hardening in force: exactly NET_ADMIN + NET_RAW, no new privileges, seccomp
-    // filter on, `/` read-only in the worker's mount namespace.
+    // Full hardening in force: exactly NET_ADMIN + NET_RAW + SYS_NICE (CAP_IPC_LOCK is not in
+    // nspawn's set), no new privileges, seccomp filter on, `/` read-only in the worker's mount
+    // namespace.
     let t0 = Instant::now();
     let pid = main_pid(&c);
     assert!(pid > 0);
-    assert_eq!(proc_status(&c, pid, "CapEff"), "0000000000003000");
-    assert_eq!(proc_status(&c, pid, "CapBnd"), "0000000000003000");
+    assert_eq!(proc_status(&c, pid, "CapEff"), "0000000000803000");
+    assert_eq!(proc_status(&c, pid, "CapBnd"), "0000000000803000");
     assert_eq!(proc_status(&c, pid, "NoNewPrivs"), "1");
     assert_eq!(proc_status(&c, pid, "Seccomp"), "2", "seccomp filter mode");
     let mountinfo = c.run("cat", &[&format!("/proc/{pid}/mountinfo")]).unwrap();
@@ -522,6 +573,7 @@ fn packed_charm_under_real_systemd() {
     }
     assert_eq!(main_pid(&c), pid, "reload kept the PID");
     assert_eq!(is_active(&c), "active");
+    rt_priority_under_real_systemd(&c, pid);
 
     // journald: plain lines at the right priority. Removing the VIP behind the master's back
     // makes it log a warning (and put the VIP back).

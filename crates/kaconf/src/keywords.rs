@@ -83,11 +83,8 @@ pub(crate) const IGNORED_GLOBAL: &[&str] = &[
     "nftables_ipvs_start_fwmark",
     "nftables_counters",
     "vrrp_skip_check_adv_addr",
-    "vrrp_priority",
     "vrrp_no_swap",
-    "vrrp_rt_priority",
     "vrrp_cpu_affinity",
-    "vrrp_rlimit_rttime",
     "notify_fifo",
     "notify_fifo_script",
     "vrrp_notify_fifo",
@@ -208,7 +205,6 @@ mod tests {
         // Aliases and deprecated names present in the 2.2.7 parser sources but not on the page.
         let undocumented = [
             "lvs_flush_onstop",
-            "vrrp_rlimit_rttime",
             "checker_rlimit_rttime",
             "bfd_rlimit_rttime",
             "lvs_process_name",

@@ -2,8 +2,9 @@
 //! that `vrrpd` implements (keepalived 2.2.7 semantics and defaults) plus our own
 //! keywords: `vrrpd_check` health-check blocks (`tcp_connect IP PORT [watch]`, `http_get URL`)
 //! the `global_defs` keywords `vrrpd_metrics_listen` and `vrrpd_handoff_timeout`, and the
-//! `vrrp_instance` keywords `vrrpd_v2_compat` (RFC 5798 §8.4 VRRPv2 interoperation) and
-//! `vrrpd_garp_burst` (GARP/NA repeats at offsets after becoming master).
+//! `vrrp_instance` keywords `vrrpd_v2_compat` (RFC 5798 §8.4 VRRPv2 interoperation),
+//! `vrrpd_garp_burst` (GARP/NA repeats at offsets after becoming master) and
+//! `vrrpd_adaptive_interval` (the master chooses its advert interval above a floor).
 //!
 //! ```no_run
 //! let loaded = kaconf::load(std::path::Path::new("/etc/vrrpd/vrrpd.conf"))?;

@@ -107,6 +107,36 @@ pub struct GlobalDefs {
     /// `vrrpd_handoff_timeout SECONDS` (vrrpd only): the make-before-break bound of a leaving
     /// master; 0 = release at once. `None` = automatic (MDI of a priority-1 backup + 1 interval).
     pub handoff_timeout: Option<Duration>,
+    /// Scheduling of the VRRP process (`vrrp_rt_priority`, `vrrp_rlimit_rttime`,
+    /// `vrrp_priority`).
+    pub sched: SchedDefs,
+}
+
+/// keepalived's process scheduling keywords for VRRP (global_parser.c, process.c in 2.2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SchedDefs {
+    /// `vrrp_rt_priority N`: run at SCHED_RR priority N (1..=99; keepalived clamps other values
+    /// with a configuration error). `None` (keepalived's 0): normal scheduling.
+    pub rt_priority: Option<u8>,
+    /// `vrrp_rlimit_rttime USEC` (alias `vrrp_rlimit_rtime`, deprecated): RLIMIT_RTTIME while
+    /// real-time, hard limit USEC and soft limit USEC / 2 (SIGXCPU). Default 10000.
+    pub rlimit_rttime_us: u32,
+    /// `vrrp_priority N`: the nice value (-20..=19), used only without `vrrp_rt_priority`.
+    /// Default 0 (unchanged).
+    pub nice: i8,
+}
+
+/// keepalived's `RT_RLIMIT_DEFAULT` (µs).
+pub const RT_RLIMIT_DEFAULT_US: u32 = 10_000;
+
+impl Default for SchedDefs {
+    fn default() -> Self {
+        SchedDefs {
+            rt_priority: None,
+            rlimit_rttime_us: RT_RLIMIT_DEFAULT_US,
+            nice: 0,
+        }
+    }
 }
 
 impl Default for GlobalDefs {
@@ -126,6 +156,7 @@ impl Default for GlobalDefs {
             check_unicast_src: false,
             metrics_listen: None,
             handoff_timeout: None,
+            sched: SchedDefs::default(),
         }
     }
 }
@@ -367,6 +398,11 @@ pub struct VrrpInstance {
     /// more per VIP at each offset (decimal seconds, ms resolution, strictly ascending, at
     /// most 8, each ≤ 10 s); keepalived's `garp_master_*` keep their meaning.
     pub garp_burst: Vec<Duration>,
+    /// `vrrpd_adaptive_interval FLOOR` (vrrpd only, VRRPv3 only, default none = fixed): as
+    /// MASTER choose the advert interval between FLOOR and `advert_int` (the ceiling and the
+    /// start) from the measured send lateness; whole centiseconds, at most `advert_int`, never
+    /// with `vrrpd_v2_compat`.
+    pub adaptive_interval: Option<Duration>,
 }
 
 impl VrrpInstance {

@@ -55,6 +55,7 @@ pub(crate) fn parse_time(
     if frac.len() > digits {
         let unit = match digits {
             0 => "whole seconds",
+            2 => "centiseconds",
             3 => "milliseconds",
             6 => "microseconds",
             _ => "the supported resolution",

@@ -252,6 +252,16 @@ const INVALID: &[(&str, u32, &str)] = &[
         "priority: '0' is outside the range [1, 255]",
     ),
     (
+        "rt-priority-range.conf",
+        2,
+        "vrrp_rt_priority: '150' is outside the range [1, 99]",
+    ),
+    (
+        "rlimit-rttime-zero.conf",
+        2,
+        "vrrp_rlimit_rttime: '0' is outside the range [1, 4294967295]",
+    ),
+    (
         "unicast-peer-family.conf",
         5,
         "unicast peer 2001:db8::2 is not of the instance's address family",
@@ -288,6 +298,22 @@ fn every_fixture_is_covered() {
     let mut listed: Vec<String> = INVALID.iter().map(|(n, _, _)| n.to_string()).collect();
     listed.sort();
     assert_eq!(on_disk, listed);
+}
+
+#[test]
+fn scheduling_keywords() {
+    let l = load_ok("valid/scheduling.conf");
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let s = l.config.global.sched;
+    assert_eq!(s.rt_priority, Some(50));
+    assert_eq!(s.rlimit_rttime_us, 20_000);
+    assert_eq!(s.nice, -5);
+    // keepalived's defaults: no real-time priority, RLIMIT_RTTIME 10000 µs, nice unchanged.
+    let d = load_ok("valid/charm-classic.conf").config.global.sched;
+    assert_eq!(
+        (d.rt_priority, d.rlimit_rttime_us, d.nice),
+        (None, 10_000, 0)
+    );
 }
 
 #[test]

@@ -130,6 +130,7 @@ const KEEPALIVED_VALID: &[&str] = &[
     "valid/tracking.conf",
     "valid/include-tree/main.conf",
     "valid/ignored-keywords.conf",
+    "valid/scheduling.conf",
 ];
 
 #[test]
@@ -185,4 +186,26 @@ fn keepalived_rejects_our_own_keyword() {
     assert!(kaconf::load(&path).is_ok());
     let err = keepalived_accepts(&ns, &path).expect_err("keepalived should complain");
     assert!(err.contains("Unknown keyword 'vrrpd_check'"), "{err}");
+}
+
+#[test]
+fn keepalived_rejects_vrrpd_adaptive_interval() {
+    // Ours too (issue 13): keepalived 2.2.7 does not know it, so a config that adapts the
+    // interval is vrrpd-only, like vrrpd_garp_burst.
+    if !available() {
+        return;
+    }
+    let ns = Netns::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("adaptive.conf");
+    let text = "vrrp_instance V {\n interface lo\n virtual_router_id 5\n version 3\n \
+                advert_int 0.1\n vrrpd_adaptive_interval 0.03\n \
+                virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n";
+    std::fs::write(&path, text).expect("write");
+    assert!(kaconf::load(&path).is_ok());
+    let err = keepalived_accepts(&ns, &path).expect_err("keepalived should complain");
+    assert!(
+        err.contains("Unknown keyword 'vrrpd_adaptive_interval'"),
+        "{err}"
+    );
 }

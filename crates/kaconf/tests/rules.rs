@@ -632,3 +632,56 @@ fn vrrpd_garp_burst_offsets() {
         has_error(&err(&inst(bad)), 5, why);
     }
 }
+
+/// Our instance keyword `vrrpd_adaptive_interval FLOOR` (issue 13): whole centiseconds, VRRPv3
+/// only, not with `vrrpd_v2_compat` (VRRPv2 peers require equal intervals), at most
+/// `advert_int`; absent = a fixed interval.
+#[test]
+fn vrrpd_adaptive_interval_floor() {
+    let inst = |extra: &str| {
+        format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 5\n{extra} virtual_ipaddress {{ 192.0.2.1/24 }}\n}}\n")
+    };
+    let ms = std::time::Duration::from_millis;
+    let l = ok(&inst(
+        " version 3\n advert_int 0.1\n vrrpd_adaptive_interval 0.03\n",
+    ));
+    assert_eq!(l.config.instances[0].adaptive_interval, Some(ms(30)));
+    assert_eq!(
+        ok(&inst(" version 3\n")).config.instances[0].adaptive_interval,
+        None
+    );
+    for (bad, line, why) in [
+        (
+            " version 3\n vrrpd_adaptive_interval 0.035\n",
+            5,
+            "more precision than centiseconds",
+        ),
+        (
+            " version 3\n vrrpd_adaptive_interval 0\n",
+            5,
+            "vrrpd_adaptive_interval",
+        ),
+        (
+            " version 3\n vrrpd_adaptive_interval\n",
+            5,
+            "vrrpd_adaptive_interval",
+        ),
+        (
+            " version 3\n advert_int 0.1\n vrrpd_adaptive_interval 0.2\n",
+            6,
+            "vrrpd_adaptive_interval is above advert_int",
+        ),
+        (
+            " version 2\n vrrpd_adaptive_interval 0.03\n",
+            5,
+            "vrrpd_adaptive_interval needs VRRP version 3",
+        ),
+        (
+            " version 3\n vrrpd_v2_compat\n advert_int 0.1\n vrrpd_adaptive_interval 0.03\n",
+            7,
+            "cannot be used with vrrpd_v2_compat",
+        ),
+    ] {
+        has_error(&err(&inst(bad)), line, why);
+    }
+}

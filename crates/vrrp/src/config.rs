@@ -252,6 +252,12 @@ pub struct InstanceConfig {
     /// outage; strictly ascending. Empty (the default) = keepalived's behaviour. Independent of
     /// `garp_master_delay` (the second burst) and `garp_master_refresh`.
     pub garp_burst: Vec<Duration>,
+    /// vrrpd extension (`vrrpd_adaptive_interval FLOOR`, [`crate::adaptive`]): as MASTER, choose
+    /// the advert interval between this floor and `advert_interval` (the ceiling, and the
+    /// start) from the measured send lateness. VRRPv3 only, whole centiseconds, at most
+    /// `advert_interval`; never with `v2_compat` (VRRPv2 peers require equal intervals).
+    /// `None` (the default) = the fixed `advert_interval`.
+    pub adaptive_floor: Option<Duration>,
 }
 
 /// Most `garp_burst` offsets.
@@ -294,6 +300,7 @@ impl InstanceConfig {
             handoff_timeout: None,
             v2_compat: false,
             garp_burst: Vec::new(),
+            adaptive_floor: None,
         }
     }
 
@@ -418,6 +425,16 @@ impl InstanceConfig {
             || b.last().is_some_and(|t| *t > MAX_GARP_BURST_OFFSET)
         {
             return Err(ConfigError::GarpBurst);
+        }
+        if let Some(f) = self.adaptive_floor {
+            if self.version != Version::V3
+                || self.v2_compat
+                || f.as_nanos() % 10_000_000 != 0
+                || f < Duration::from_millis(10)
+                || f > iv
+            {
+                return Err(ConfigError::AdaptiveInterval(f));
+            }
         }
         if let Some(t) = self.handoff_timeout {
             if t > MAX_HANDOFF {

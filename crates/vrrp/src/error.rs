@@ -31,6 +31,10 @@ pub enum ConfigError {
     /// of them, or one beyond [`crate::config::MAX_GARP_BURST_OFFSET`].
     #[error("GARP burst offsets must be strictly ascending, at most 8, each at most 10 s")]
     GarpBurst,
+    /// `adaptive_floor` on VRRPv2 or with `v2_compat`, not whole centiseconds, or above the
+    /// advert interval.
+    #[error("adaptive interval floor {0:?} invalid: VRRPv3 only, not with VRRPv2 compatibility (v2 peers require equal intervals), centiseconds from 0.01 s up to advert_int")]
+    AdaptiveInterval(Duration),
     /// More VIPs than the 8-bit count field holds.
     #[error("{0} VIPs: at most 255 fit in an advert")]
     TooManyVips(usize),

@@ -164,6 +164,9 @@ pub enum Action {
         /// Why.
         reason: DropReason,
     },
+    /// The master's adaptive advert interval changed (`vrrpd_adaptive_interval`); the edge
+    /// logs one line (the change's `Display`).
+    AdvertInterval(crate::adaptive::AdvertChange),
     /// A conflicting advert on our VRID (already counted; see [`crate::conflicts`]). It
     /// changed nothing; the edge records the source and logs it rate-limited.
     Conflict {

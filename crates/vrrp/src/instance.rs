@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::adaptive::Adaptive;
 use crate::config::{Family, InstanceConfig, Version, Vip};
 use crate::conflicts::ConflictKind;
 use crate::error::{ConfigError, DecodeError, ReconfigureError};
@@ -57,6 +58,8 @@ pub struct Instance {
     last_arrival: Option<(Instant, IpAddr, Duration)>,
     /// Gap between the master's accepted adverts minus the interval they announce.
     gap_excess: crate::timing::Window,
+    /// The master's advert interval: fixed, or adaptive (`adaptive_floor`).
+    adaptive: Adaptive,
 }
 
 // ===== impl Instance: public API =====
@@ -69,6 +72,7 @@ impl Instance {
         cfg.validate()?;
         let track_up = vec![true; cfg.tracks.len()];
         let effective_priority = effective_priority(cfg.priority, &cfg.tracks, &track_up);
+        let adaptive = Adaptive::new(cfg.advert_interval, cfg.adaptive_floor);
         Ok(Instance {
             master_adver_interval: cfg.advert_interval,
             cfg,
@@ -90,6 +94,7 @@ impl Instance {
             counters: Counters::default(),
             last_arrival: None,
             gap_excess: crate::timing::Window::default(),
+            adaptive,
         })
     }
 
@@ -183,6 +188,10 @@ impl Instance {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
         let old = std::mem::replace(&mut self.cfg, cfg);
+        let old_interval = self.adaptive.interval();
+        let change = self
+            .adaptive
+            .reconfigure(self.cfg.advert_interval, self.cfg.adaptive_floor);
         self.track_up = (0..self.cfg.tracks.len())
             .map(|i| track_up.get(i).copied().unwrap_or(true))
             .collect();
@@ -190,10 +199,12 @@ impl Instance {
             self.master_adver_interval = self.cfg.advert_interval;
         }
         if self.state == State::Master {
-            if old.advert_interval != self.cfg.advert_interval {
-                let next = now + self.cfg.advert_interval;
+            if old_interval != self.adaptive.interval() {
+                // A longer interval takes effect after the advert already due announces it.
+                let next = now + self.adaptive.interval();
                 self.adver_at = Some(self.adver_at.map_or(next, |t| t.min(next)));
             }
+            out.extend(change.map(Action::AdvertInterval));
             if old.garp_master_refresh != self.cfg.garp_master_refresh {
                 self.garp_refresh_at = (!self.cfg.garp_master_refresh.is_zero())
                     .then(|| now + self.cfg.garp_master_refresh);
@@ -237,11 +248,34 @@ impl Instance {
                 Vec::new()
             },
             advert_interval_ms: millis(self.cfg.advert_interval),
-            master_adver_interval_ms: millis(self.master_adver_interval),
+            master_adver_interval_ms: millis(match self.state {
+                State::Master => self.adaptive.interval(),
+                _ => self.master_adver_interval,
+            }),
             faults: self.faults(),
             counters: self.counters.clone(),
             advert_gap_excess: self.gap_excess.stats(),
+            advert: self.advert_status(),
+            advert_reason: match self.state {
+                State::Backup => crate::adaptive::AdvertReason::Following,
+                _ => self.adaptive.reason(),
+            },
         }
+    }
+
+    /// The advert interval as exported: a master's own; a BACKUP's Master_Adver_Interval (the
+    /// interval the group runs at, as learned from the master); otherwise the starting one.
+    fn advert_status(&self) -> crate::adaptive::AdvertStatus {
+        let mut a = self.adaptive.status();
+        match self.state {
+            State::Master => {}
+            State::Backup => {
+                a.interval_ms = millis(self.master_adver_interval);
+                a.reason = crate::adaptive::AdvertReason::Following.to_string();
+            }
+            State::Init | State::Fault | State::Leaving => a.interval_ms = a.ceiling_ms,
+        }
+        a
     }
 
     /// The VIPs the core has asked the IO edge to hold (empty unless MASTER or LEAVING).
@@ -346,8 +380,11 @@ impl Instance {
         self.master_adver_interval = self.cfg.advert_interval;
         self.master_addr = self.source;
         self.down = None;
+        // Start safe: an adaptive interval begins at the ceiling on every mastership.
+        let change = self.adaptive.reset(now);
         self.send_adverts(self.effective_priority, out);
-        self.adver_at = Some(now + self.cfg.advert_interval);
+        self.adver_at = Some(now + self.adaptive.interval());
+        out.extend(change.map(Action::AdvertInterval));
         if !self.cfg.vips.is_empty() {
             self.vips_held = true;
             out.push(Action::AddVips(self.cfg.vips.clone()));
@@ -482,7 +519,7 @@ impl Instance {
         self.effective_priority = p;
         if self.state == State::Master {
             self.send_adverts(p, out);
-            self.adver_at = Some(now + self.cfg.advert_interval);
+            self.adver_at = Some(now + self.adaptive.interval());
         }
     }
 }
@@ -520,8 +557,12 @@ impl Instance {
             State::Master => {
                 // RFC 5798 §6.4.3: Adver_Timer fires → send an advert, restart the timer.
                 if let Some(t) = self.adver_at.filter(|t| *t <= now) {
+                    // The adaptive interval learns from this advert's lateness first, so the
+                    // advert announces the interval it chose.
+                    let sent = self.adaptive.on_send(now, t);
                     self.send_adverts(self.effective_priority, out);
-                    self.adver_at = Some(next_tick(t, self.cfg.advert_interval, now));
+                    self.adver_at = Some(next_tick(t, sent.next_gap, now));
+                    out.extend(sent.change.map(Action::AdvertInterval));
                 }
                 self.run_burst(now, out);
                 if let Some((_, count)) = self.garp_second.filter(|(t, _)| *t <= now) {
@@ -565,7 +606,10 @@ impl Instance {
             version: self.cfg.version,
             vrid: self.cfg.vrid,
             priority,
-            interval: self.cfg.interval_wire(),
+            interval: match self.cfg.version {
+                Version::V3 => crate::adaptive::wire(self.adaptive.interval()),
+                Version::V2 => self.cfg.interval_wire(),
+            },
             auth_type: if self.cfg.auth_pass.is_some() {
                 AUTH_PASS
             } else {
@@ -814,7 +858,7 @@ impl Instance {
         if adv.priority == 0 {
             // "If the Priority is zero: send an ADVERTISEMENT, reset the Adver_Timer."
             self.send_adverts(ours, out);
-            self.adver_at = Some(now + self.cfg.advert_interval);
+            self.adver_at = Some(now + self.adaptive.interval());
             return;
         }
         // "If the Priority is greater than the local Priority, or equal and the primary

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod adaptive;
 pub mod checksum;
 pub mod config;
 pub mod conflicts;
@@ -23,12 +24,15 @@ pub mod status;
 pub mod timers;
 pub mod timing;
 
+pub use adaptive::{AdvertChange, AdvertMode, AdvertReason, AdvertStatus};
 pub use config::{Family, InstanceConfig, Track, V3Checksum, Version, Vip};
 pub use conflicts::{ConflictCounts, ConflictKind};
 pub use error::{ConfigError, DecodeError, EncodeError, ReconfigureError};
 pub use events::{Action, Fault, Input, Reason, RxPacket, State};
 pub use instance::Instance;
 pub use packet::{Advert, ChecksumForm, Decoded};
-pub use statefile::{ConflictRecord, InstanceRecord, Mac, Skipped, StateDoc, StateView};
+pub use statefile::{
+    ConflictRecord, InstanceRecord, Mac, SchedPolicy, Scheduling, Skipped, StateDoc, StateView,
+};
 pub use status::{Counters, DropReason, Drops, InstanceStatus};
 pub use timing::{Timing, TimingStats};

@@ -5,7 +5,7 @@
 //! links no more of the core than these types.
 //!
 //! Compatibility: fields added after version 1 was first written (`faults`, `conflicts`,
-//! `counters.conflicts`, `counters.v2_compat_received`, `timing`) default when absent, so a file of an
+//! `counters.conflicts`, `counters.v2_compat_received`, `timing`, `advert`) default when absent, so a file of an
 //! older worker still reads (a refresh reads the old worker's file once). Unknown fields are
 //! ignored, so a newer worker may add more without a version change; [`VERSION`] changes only
 //! when a field changes meaning.
@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::adaptive::AdvertStatus;
 use crate::config::{Family, Vip};
 use crate::conflicts::ConflictKind;
 use crate::events::{Fault, State};
@@ -39,6 +40,41 @@ pub struct StateDoc<C = Counters> {
     /// One entry per running instance.
     #[serde(default)]
     pub instances: Vec<InstanceRecord<C>>,
+    /// How the worker's event loop is scheduled (absent in files of older workers: `other`,
+    /// nothing requested).
+    #[serde(default)]
+    pub scheduling: Scheduling,
+}
+
+/// The scheduling policy of the worker's event-loop thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedPolicy {
+    /// SCHED_OTHER (normal time sharing).
+    #[default]
+    Other,
+    /// SCHED_RR (real time, round robin), as keepalived's `vrrp_rt_priority`.
+    Rr,
+}
+
+/// What `vrrp_rt_priority` asked for and what is in effect.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Scheduling {
+    /// The policy in effect.
+    #[serde(default)]
+    pub policy: SchedPolicy,
+    /// The SCHED_RR priority in effect (0 under SCHED_OTHER).
+    #[serde(default)]
+    pub priority: u8,
+    /// The configured `vrrp_rt_priority` (0: none).
+    #[serde(default)]
+    pub requested: u8,
+    /// RLIMIT_RTTIME hard limit in effect while real-time, µs (0: none set).
+    #[serde(default)]
+    pub rlimit_rttime_us: u32,
+    /// Why the request is not (fully) in effect, e.g. the kernel refused SCHED_RR.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// The file as a reader that skips the counters sees it.
@@ -112,6 +148,11 @@ pub struct InstanceRecord<C = Counters> {
     /// workers.
     #[serde(default)]
     pub timing: Timing,
+    /// The advert interval in effect and why: `{"mode":"fixed"|"auto","interval_ms",
+    /// "floor_ms","ceiling_ms","reason","changes"}` ([`crate::adaptive`]); a fixed 0 ms
+    /// interval in files of older workers.
+    #[serde(default)]
+    pub advert: AdvertStatus,
 }
 
 impl InstanceRecord {
@@ -136,6 +177,7 @@ impl InstanceRecord {
                 advert_gap_excess: s.advert_gap_excess,
                 ..Timing::default()
             },
+            advert: s.advert,
         }
     }
 }

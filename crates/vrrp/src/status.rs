@@ -213,7 +213,7 @@ pub struct InstanceStatus {
     pub source_address: Option<IpAddr>,
     /// VIPs the core has asked the IO edge to hold.
     pub vips_held: Vec<Vip>,
-    /// Our advert interval in milliseconds.
+    /// Our configured advert interval (`advert_int`) in milliseconds.
     pub advert_interval_ms: u64,
     /// Master_Adver_Interval in milliseconds (learned from the master in v3 BACKUP).
     pub master_adver_interval_ms: u64,
@@ -225,4 +225,11 @@ pub struct InstanceStatus {
     /// [`crate::timing`]); absent in older snapshots.
     #[serde(default)]
     pub advert_gap_excess: crate::timing::TimingStats,
+    /// The advert interval in effect and why (fixed or adaptive, [`crate::adaptive`]);
+    /// absent in older snapshots.
+    #[serde(default)]
+    pub advert: crate::adaptive::AdvertStatus,
+    /// Why, as a kind (`advert.reason` is the sentence; metrics label by the kind).
+    #[serde(default)]
+    pub advert_reason: crate::adaptive::AdvertReason,
 }

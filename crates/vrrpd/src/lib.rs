@@ -15,5 +15,6 @@ pub mod memlock;
 mod metrics;
 pub mod net;
 mod ratelimit;
+pub mod sched;
 mod spec;
 pub mod statefile;

@@ -21,6 +21,8 @@ pub struct DaemonSpec {
     pub checks: Vec<CheckSpec>,
     /// `global_defs { vrrpd_metrics_listen ADDR:PORT }` (the `--metrics-listen` flag wins).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_priority` (see `crate::sched`).
+    pub sched: kaconf::SchedDefs,
 }
 
 /// One VIP as the edge manages it.
@@ -116,6 +118,7 @@ pub fn build(cfg: &kaconf::Config) -> Result<(DaemonSpec, Vec<String>), Vec<Spec
             instances,
             checks,
             metrics_listen: cfg.global.metrics_listen,
+            sched: cfg.global.sched,
         };
         Ok((spec, scripts.warnings))
     } else {
@@ -211,6 +214,7 @@ fn core_config(cfg: &kaconf::Config, inst: &kaconf::VrrpInstance) -> vrrp::Insta
     core.handoff_timeout = cfg.global.handoff_timeout;
     core.v2_compat = inst.v2_compat;
     core.garp_burst = inst.garp_burst.clone();
+    core.adaptive_floor = inst.adaptive_interval;
     // A non-default group (`vrrp_mcast_group4/6`) of the instance's family.
     let group = match core.family {
         vrrp::Family::Ipv4 => IpAddr::V4(cfg.global.mcast_group4),

@@ -64,6 +64,8 @@ pub struct StateWriter {
     transitions: bool,
     last_roles: Option<Roles>,
     seq: u64,
+    /// The event loop's scheduling, written at the top of every file.
+    scheduling: vrrp::Scheduling,
 }
 
 impl StateWriter {
@@ -83,6 +85,7 @@ impl StateWriter {
             transitions: has,
             last_roles: None,
             seq: 0,
+            scheduling: vrrp::Scheduling::default(),
         }
     }
 
@@ -108,6 +111,12 @@ impl StateWriter {
         let mut bytes = serde_json::to_vec(&doc).ok()?;
         bytes.push(b'\n');
         Some(bytes)
+    }
+
+    /// The scheduling written from the next write on (the caller offers urgently to have it
+    /// written at once).
+    pub fn set_scheduling(&mut self, s: vrrp::Scheduling) {
+        self.scheduling = s;
     }
 
     /// Waits until every state handed over is in the file (tests; shutdown drops the writer,
@@ -143,6 +152,7 @@ impl StateWriter {
             pid: std::process::id(),
             updated_unix_ms: unix_ms_now(),
             instances,
+            scheduling: self.scheduling.clone(),
         };
         match serde_json::to_vec(&doc) {
             Ok(mut bytes) => {

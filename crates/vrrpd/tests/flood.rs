@@ -3,6 +3,8 @@
 //! truncated, and for a v2 PASS instance wrong passwords and auth types. Nothing may change
 //! (master stays master, backup stays backup, no transition), the workers' CPU time and RSS
 //! stay bounded, the drop log is rate-limited, and the drop counters match what was sent.
+//! `VRRPD_FLOOD_RT=40` runs the workers at SCHED_RR 40 (a worker killed by RLIMIT_RTTIME fails
+//! the test: its transitions and counters no longer match).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -96,7 +98,14 @@ fn counters(n: &Node) -> serde_json::Value {
 
 fn run_flood(tag: &str, v2: bool) {
     let w = Kind::Worker;
-    let mk = |p| if v2 { Inst::v2_pass(p) } else { Inst::v3(p) };
+    // `VRRPD_FLOOD_RT=N`: the workers at `vrrp_rt_priority N` (RLIMIT_RTTIME's default 10 ms
+    // then bounds how long the loop may run without blocking).
+    let rt: Option<String> = std::env::var("VRRPD_FLOOD_RT").ok();
+    let mk = |p| {
+        let mut i = if v2 { Inst::v2_pass(p) } else { Inst::v3(p) };
+        i.global_extra = rt.iter().map(|n| format!("vrrp_rt_priority {n}")).collect();
+        i
+    };
     let mut bed = Bed::new(tag, vec![(w, mk(150)), (w, mk(100)), (w, mk(1))]);
     // Node 2 only floods; it runs no daemon.
     bed.nodes[0].start();

@@ -7,7 +7,7 @@ use super::Ctx;
 use crate::keywords::IGNORED_GLOBAL;
 use crate::model::{GlobalDefs, ScriptUser, Version};
 use crate::tree::Stmt;
-use crate::values::{flag, parse_ip, parse_time, parse_uint, want_args};
+use crate::values::{flag, parse_int, parse_ip, parse_time, parse_uint, want_args};
 
 /// Settings whose default depends on others (resolved in [`finish`]).
 #[derive(Debug, Default)]
@@ -59,6 +59,7 @@ pub(crate) fn apply(ctx: &mut Ctx, block: &[Stmt], g: &mut GlobalDefs, p: &mut P
         let handled = protocol_item(ctx, st, g)
             || garp_item(ctx, st, g, p)
             || advert_item(ctx, st, g)
+            || sched_item(ctx, st, g)
             || vrrpd_item(ctx, st, g);
         if !handled {
             ctx.unknown(st, "global_defs");
@@ -163,6 +164,46 @@ fn advert_item(ctx: &mut Ctx, st: &Stmt, g: &mut GlobalDefs) -> bool {
             set(&mut g.startup_delay, ctx.check(st, r));
         }
         "vrrp_check_unicast_src" => set(&mut g.check_unicast_src, ctx.check(st, flag(st))),
+        _ => return false,
+    }
+    true
+}
+
+/// `vrrp_rt_priority`, `vrrp_rlimit_rttime` (and its deprecated spelling `vrrp_rlimit_rtime`)
+/// and `vrrp_priority`, with keepalived 2.2.7's ranges: what it clamps or refuses with a
+/// configuration error (`keepalived -t` exits 5) is an error here too.
+fn sched_item(ctx: &mut Ctx, st: &Stmt, g: &mut GlobalDefs) -> bool {
+    let sched = &mut g.sched;
+    match st.keyword() {
+        "vrrp_rt_priority" => {
+            // sched_get_priority_min/max(SCHED_RR) on Linux.
+            let r = one(st, |a| parse_int(a, 1, 99));
+            let r =
+                r.map_err(|e| format!("vrrp_rt_priority: {e} (SCHED_RR priorities are 1 to 99)"));
+            if let Some(v) = ctx.check(st, r) {
+                sched.rt_priority = u8::try_from(v).ok();
+            }
+        }
+        k @ ("vrrp_rlimit_rttime" | "vrrp_rlimit_rtime") => {
+            if k == "vrrp_rlimit_rtime" {
+                ctx.warn(
+                    st,
+                    "vrrp_rlimit_rtime is deprecated; use vrrp_rlimit_rttime",
+                );
+            }
+            let r = one(st, |a| parse_uint(a, 1, u64::from(u32::MAX)));
+            let r = r.map_err(|e| format!("{k}: {e} (microseconds)"));
+            if let Some(v) = ctx.check(st, r) {
+                sched.rlimit_rttime_us = u32::try_from(v).unwrap_or(u32::MAX);
+            }
+        }
+        "vrrp_priority" => {
+            let r = one(st, |a| parse_int(a, -20, 19));
+            let r = r.map_err(|e| format!("vrrp_priority: {e} (a nice value)"));
+            if let Some(v) = ctx.check(st, r) {
+                sched.nice = i8::try_from(v).unwrap_or(0);
+            }
+        }
         _ => return false,
     }
     true

@@ -50,6 +50,7 @@ struct Raw {
     accept: Option<bool>,
     v2_compat: Option<bool>,
     garp_burst: Option<Vec<Duration>>,
+    adaptive: Option<(Duration, Location)>,
 }
 
 fn one_arg(st: &Stmt) -> Result<&str, String> {
@@ -590,6 +591,15 @@ fn behaviour_item(ctx: &mut Ctx, st: &Stmt, raw: &mut Raw) -> bool {
             raw.higher_prio_send_advert = ctx.check(st, flag(st)).or(raw.higher_prio_send_advert)
         }
         "vrrpd_v2_compat" => raw.v2_compat = ctx.check(st, flag(st)).or(raw.v2_compat),
+        "vrrpd_adaptive_interval" => {
+            // Whole centiseconds (VRRPv3's unit), 0.01..=40.95 s.
+            let r = one_arg(st)
+                .and_then(|a| parse_time(a, 2, 10_000, 40_950_000))
+                .map_err(|e| format!("vrrpd_adaptive_interval: {e}"));
+            if let Some(d) = ctx.check(st, r) {
+                raw.adaptive = Some((d, st.loc.clone()));
+            }
+        }
         "down_timer_adverts" => {
             raw.down_timer_adverts = uint_arg(ctx, st, 1, 100).or(raw.down_timer_adverts)
         }
@@ -688,6 +698,7 @@ pub(crate) fn build(
     };
     let v2_compat = raw.v2_compat.unwrap_or(false);
     check_version_features(ctx, st, &raw, version, family, &name);
+    let adaptive_interval = check_adaptive(ctx, &raw, version, advert_int, &name);
     check_addressing(ctx, st, &mut raw, &name);
     let garp = resolve_garp(&raw, g);
     Some(VrrpInstance {
@@ -722,6 +733,7 @@ pub(crate) fn build(
         accept: raw.accept.unwrap_or(true),
         v2_compat,
         garp_burst: raw.garp_burst.unwrap_or_default(),
+        adaptive_interval,
     })
 }
 
@@ -881,6 +893,33 @@ fn check_version_features(
             }
         }
     }
+}
+
+/// `vrrpd_adaptive_interval FLOOR`: VRRPv3 only, never with `vrrpd_v2_compat` (VRRPv2 peers
+/// drop adverts whose interval differs from theirs, RFC 3768 §7.1), at most `advert_int` (the
+/// ceiling). Reported and dropped otherwise.
+fn check_adaptive(
+    ctx: &mut Ctx,
+    raw: &Raw,
+    version: Version,
+    advert_int: Duration,
+    name: &str,
+) -> Option<Duration> {
+    let (floor, loc) = raw.adaptive.as_ref()?;
+    let why = if version != Version::V3 {
+        "needs VRRP version 3 (VRRPv2 routers require equal intervals)"
+    } else if raw.v2_compat.unwrap_or(false) {
+        "cannot be used with vrrpd_v2_compat (VRRPv2 peers require equal intervals)"
+    } else if *floor > advert_int {
+        "is above advert_int (the ceiling and starting interval)"
+    } else {
+        return Some(*floor);
+    };
+    ctx.sink.error(
+        loc,
+        format!("vrrp_instance {name}: vrrpd_adaptive_interval {why}"),
+    );
+    None
 }
 
 /// Interface, unicast and tracking combinations; drops a `track_interface` entry for the

@@ -255,15 +255,20 @@ impl Daemon {
 
     /// Carry out the actions of instance `id`, in order.
     pub(super) async fn execute(&mut self, id: InstanceId, actions: Vec<vrrp::Action>) {
-        let Some(r) = self.running.get(id) else {
-            return;
-        };
-        let name = r.spec.core.name.clone();
         for a in actions {
-            match a {
+            // Adverts first and without the name (no copy of it per advert).
+            let a = match a {
                 vrrp::Action::Send { src, dst, payload } => {
-                    self.send_advert(id, &name, src, dst, &payload).await;
+                    self.send_advert(id, src, dst, &payload).await;
+                    continue;
                 }
+                other => other,
+            };
+            let Some(name) = self.running.get(id).map(|r| r.spec.core.name.clone()) else {
+                return;
+            };
+            match a {
+                vrrp::Action::Send { .. } => {}
                 vrrp::Action::AddVips(vips) => {
                     for v in self.listed_vips(id, &vips, false) {
                         self.add_vip(&v).await;
@@ -288,6 +293,8 @@ impl Daemon {
                 }
                 vrrp::Action::Dropped { src, reason } => self.log_drop(&name, src, reason),
                 vrrp::Action::Conflict { src, kind } => self.record_conflict(id, src, kind),
+                // The state file shows it at its next (≤ 1 s) write.
+                vrrp::Action::AdvertInterval(change) => info!(instance = %name, "{change}"),
             }
         }
     }
@@ -309,20 +316,12 @@ impl Daemon {
             .collect()
     }
 
-    async fn send_advert(
-        &mut self,
-        id: InstanceId,
-        name: &str,
-        src: IpAddr,
-        dst: IpAddr,
-        payload: &[u8],
-    ) {
-        let sock = self
-            .running
-            .get(id)
-            .and_then(|r| r.sock.as_ref().map(|(_, s, _)| s.clone()));
-        let Some(sock) = sock else {
-            debug!(instance = %name, "no socket; advert not sent");
+    async fn send_advert(&mut self, id: InstanceId, src: IpAddr, dst: IpAddr, payload: &[u8]) {
+        let Some(r) = self.running.get(id) else {
+            return;
+        };
+        let Some(sock) = r.sock.as_ref().map(|(_, s, _)| s.clone()) else {
+            debug!(instance = %r.spec.core.name, "no socket; advert not sent");
             return;
         };
         let result = sock.send(src, dst, payload).await;
@@ -332,9 +331,12 @@ impl Daemon {
             }
         }
         if let Err(e) = result {
+            let Some(name) = self.running.get(id).map(|r| r.spec.core.name.clone()) else {
+                return;
+            };
             if self
                 .drops_log
-                .allow((name.to_string(), "send_error"), Instant::now())
+                .allow((name.clone(), "send_error"), Instant::now())
                 .is_some()
             {
                 warn!(instance = %name, %dst, error = %e, "advert send failed");

@@ -70,6 +70,8 @@ pub(crate) struct Daemon {
     watches: watch::Watches,
     /// After a stall: timers wait until then (see `stalled`).
     stall_grace: Option<Instant>,
+    /// The loop thread's scheduling (`vrrp_rt_priority`, see `crate::sched`).
+    sched: crate::sched::Sched,
 }
 
 /// Where the loop's inputs come from.
@@ -77,6 +79,8 @@ struct Sources {
     term: Signal,
     int: Signal,
     hup: Signal,
+    /// RLIMIT_RTTIME's soft limit (only while SCHED_RR); without a handler it would kill.
+    xcpu: Signal,
     monitor: Monitor,
     rx: mpsc::Receiver<RxEvent>,
     checks: mpsc::Receiver<CheckEvent>,
@@ -89,6 +93,8 @@ enum Wake {
     /// SIGTERM or SIGINT (its name).
     Stop(&'static str),
     Reload,
+    /// SIGXCPU: the loop ran half its `vrrp_rlimit_rttime` without blocking.
+    CpuLimit,
     Net(NetEvent),
     Packet(RxEvent),
     Check(CheckEvent),
@@ -117,6 +123,7 @@ impl Sources {
             _ = self.term.recv() => Wake::Stop("SIGTERM"),
             _ = self.int.recv() => Wake::Stop("SIGINT"),
             _ = self.hup.recv(), if reload => Wake::Reload,
+            _ = self.xcpu.recv() => Wake::CpuLimit,
             Some(ev) = self.monitor.next() => Wake::Net(ev),
             Some(ev) = self.rx.recv() => Wake::Packet(ev),
             Some(ev) = self.checks.recv() => Wake::Check(ev),
@@ -156,6 +163,7 @@ pub async fn run(
         term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
         int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
         hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
+        xcpu: signal(SignalKind::from_raw(libc::SIGXCPU)).context("SIGXCPU handler")?,
         monitor: edge.monitor().await?,
         rx,
         checks,
@@ -178,11 +186,15 @@ pub async fn run(
         metrics_tx,
         watches: watch::Watches::new(watch_tx),
         stall_grace: None,
+        sched: crate::sched::Sched::default(),
     };
     d.set_metrics(spec.metrics_listen);
     info!(config = %config.display(), instances = spec.instances.len(), "vrrpd starting");
+    let sched = spec.sched;
     d.apply(spec).await;
     d.sync_watches().await;
+    // Like keepalived: raised once started (start-up work runs at normal priority).
+    d.set_sched(&sched);
     d.offer_state();
     d.event_loop(&mut sources, &config).await;
     if tokio::time::timeout(SHUTDOWN_BOUND, d.shutdown_all())
@@ -222,6 +234,11 @@ impl Daemon {
                     return;
                 }
                 (Wake::Reload, _) => self.reload(config).await,
+                (Wake::CpuLimit, _) => warn!(
+                    rlimit_rttime_us = self.sched.state().rlimit_rttime_us,
+                    "SIGXCPU: the event loop ran half its vrrp_rlimit_rttime at real-time \
+                     priority without blocking; at the full limit the kernel kills it"
+                ),
                 (Wake::Net(ev), _) => {
                     if ev == NetEvent::Resync {
                         self.reseed(&mut sources.monitor).await;
@@ -361,7 +378,9 @@ impl Daemon {
                 },
             )
             .collect();
-        crate::metrics::render::render(&samples, crate::metrics::render::rss_bytes())
+        let mut out = crate::metrics::render::render(&samples, crate::metrics::render::rss_bytes());
+        crate::metrics::render::scheduling(&mut out, self.sched.state());
+        out
     }
 
     fn offer_state(&mut self) {
@@ -386,6 +405,13 @@ impl Daemon {
         self.urgent = false;
     }
 
+    /// Applies the scheduling keywords to this (the loop's) thread; the state file follows.
+    fn set_sched(&mut self, want: &kaconf::SchedDefs) {
+        self.sched.apply(want);
+        self.state.set_scheduling(self.sched.state().clone());
+        self.urgent = true;
+    }
+
     async fn reload(&mut self, config: &std::path::Path) {
         info!("SIGHUP: reloading configuration");
         match crate::check::load(config) {
@@ -394,8 +420,12 @@ impl Daemon {
                     warn!(diagnostic = %w, "configuration warning");
                 }
                 self.set_metrics(spec.metrics_listen);
+                let sched = spec.sched;
+                // keepalived reloads at standard scheduling, then raises it again.
+                self.sched.reset();
                 self.apply(spec).await;
                 self.sync_watches().await;
+                self.set_sched(&sched);
                 self.urgent = true;
                 info!(instances = self.running.len(), "configuration reloaded");
             }

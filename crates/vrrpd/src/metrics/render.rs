@@ -1,6 +1,7 @@
 //! Prometheus text exposition format 0.0.4 of the instances' status and the process RSS.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use vrrp::{DropReason, InstanceStatus, State};
 
@@ -67,6 +68,67 @@ fn timing(out: &mut String, samples: &[Sample<'_>]) {
         for (m, st) in measures(&x.timing) {
             let v = st.samples;
             let _ = writeln!(out, "vrrpd_timing_samples_total{{{l},measure=\"{m}\"}} {v}");
+        }
+    }
+}
+
+/// Name, help and value (ms) of one advert-interval gauge.
+type AdvertFamily = (&'static str, &'static str, fn(&vrrp::AdvertStatus) -> u64);
+
+/// `vrrpd_advert_interval_seconds{mode}` (the interval in effect: what a master sends, what a
+/// backup learned from the master, the starting interval otherwise) and its floor and ceiling; why it moved is
+/// `vrrpd_timing_seconds{measure="send_late"}`.
+fn advert(out: &mut String, samples: &[Sample<'_>]) {
+    let secs = |v: u64| Duration::from_millis(v).as_secs_f64();
+    let families: [AdvertFamily; 3] = [
+        (
+            "vrrpd_advert_interval_seconds",
+            "Advert interval in effect: a master's own (mode auto: chosen from its send lateness), a backup's Master_Adver_Interval.",
+            |a| a.interval_ms,
+        ),
+        (
+            "vrrpd_advert_interval_floor_seconds",
+            "Floor of the adaptive interval (0: fixed).",
+            |a| a.floor_ms,
+        ),
+        (
+            "vrrpd_advert_interval_ceiling_seconds",
+            "Ceiling of the adaptive interval (advert_int).",
+            |a| a.ceiling_ms,
+        ),
+    ];
+    header(
+        out,
+        "vrrpd_advert_interval_reason",
+        "gauge",
+        "Why the advert interval is what it is: 1 for the current reason (late: a late send \
+         stepped it up; clean: a clean window stepped it down; floor/held: a window ended without \
+         a change; following: a backup's Master_Adver_Interval), 0 for the others.",
+    );
+    for x in samples {
+        let l = labels(x);
+        let now = x.status.advert_reason.code();
+        for code in vrrp::AdvertReason::CODES {
+            let v = u8::from(code == now);
+            let _ = writeln!(
+                out,
+                "vrrpd_advert_interval_reason{{{l},reason=\"{code}\"}} {v}"
+            );
+        }
+    }
+    for (k, (name, help, value)) in families.into_iter().enumerate() {
+        header(out, name, "gauge", help);
+        for x in samples {
+            let a = &x.status.advert;
+            let mode = if k == 0 {
+                match a.mode {
+                    vrrp::AdvertMode::Fixed => ",mode=\"fixed\"",
+                    vrrp::AdvertMode::Auto => ",mode=\"auto\"",
+                }
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "{name}{{{}{mode}}} {}", labels(x), secs(value(a)));
         }
     }
 }
@@ -177,6 +239,12 @@ const FAMILIES: &[Family] = &[
         |s| s.counters.transitions,
     ),
     (
+        "vrrpd_advert_interval_changes_total",
+        "counter",
+        "Changes of the adaptive advert interval (vrrpd_adaptive_interval).",
+        |s| s.advert.changes,
+    ),
+    (
         "vrrpd_became_master_total",
         "counter",
         "Transitions into MASTER.",
@@ -204,6 +272,7 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
         family(&mut out, samples, name, kind, help, value);
     }
     render_by_reason(&mut out, samples);
+    advert(&mut out, samples);
     timing(&mut out, samples);
     if let Some(rss) = rss_bytes {
         header(
@@ -215,6 +284,27 @@ pub fn render(samples: &[Sample<'_>], rss_bytes: Option<u64>) -> String {
         let _ = writeln!(out, "process_resident_memory_bytes {rss}");
     }
     out
+}
+
+/// `vrrpd_scheduling_rt_priority`: the SCHED_RR priority of the event loop (0: SCHED_OTHER)
+/// and, labelled, what `vrrp_rt_priority` asked for (0: nothing).
+pub fn scheduling(out: &mut String, s: &vrrp::Scheduling) {
+    header(
+        out,
+        "vrrpd_scheduling_rt_priority",
+        "gauge",
+        "SCHED_RR priority of the event loop in effect (0: SCHED_OTHER), and requested.",
+    );
+    let _ = writeln!(
+        out,
+        "vrrpd_scheduling_rt_priority{{which=\"effective\"}} {}",
+        s.priority
+    );
+    let _ = writeln!(
+        out,
+        "vrrpd_scheduling_rt_priority{{which=\"requested\"}} {}",
+        s.requested
+    );
 }
 
 /// `vrrpd_drops_total` by reason and `vrrpd_conflicts_total` by kind.
@@ -286,7 +376,30 @@ mod tests {
         s.counters.drops.add(DropReason::Ttl);
         s.counters.conflicts.add(vrrp::ConflictKind::OtherVips);
         s.vips_held = vec!["192.0.2.100/24".parse().unwrap()];
+        s.advert = vrrp::AdvertStatus {
+            mode: vrrp::AdvertMode::Auto,
+            interval_ms: 30,
+            floor_ms: 30,
+            ceiling_ms: 100,
+            reason: "at the floor".into(),
+            changes: 4,
+        };
+        s.advert_reason = vrrp::AdvertReason::Floor { worst_us: 1300 };
         s
+    }
+
+    #[test]
+    fn scheduling_lines() {
+        let mut out = String::new();
+        let s = vrrp::Scheduling {
+            policy: vrrp::SchedPolicy::Other,
+            requested: 50,
+            error: Some("EPERM".into()),
+            ..vrrp::Scheduling::default()
+        };
+        scheduling(&mut out, &s);
+        assert!(out.contains("vrrpd_scheduling_rt_priority{which=\"effective\"} 0\n"));
+        assert!(out.contains("vrrpd_scheduling_rt_priority{which=\"requested\"} 50\n"));
     }
 
     #[test]
@@ -322,6 +435,12 @@ mod tests {
             format!("vrrpd_timing_seconds{{{l},measure=\"send_late\",quantile=\"1\"}} 2"),
             format!("vrrpd_timing_seconds{{{l},measure=\"timer_late\",quantile=\"0.5\"}} 0"),
             format!("vrrpd_timing_samples_total{{{l},measure=\"timer_late\"}} 9"),
+            format!("vrrpd_advert_interval_seconds{{{l},mode=\"auto\"}} 0.03"),
+            format!("vrrpd_advert_interval_floor_seconds{{{l}}} 0.03"),
+            format!("vrrpd_advert_interval_ceiling_seconds{{{l}}} 0.1"),
+            format!("vrrpd_advert_interval_changes_total{{{l}}} 4"),
+            format!("vrrpd_advert_interval_reason{{{l},reason=\"floor\"}} 1"),
+            format!("vrrpd_advert_interval_reason{{{l},reason=\"late\"}} 0"),
         ] {
             assert!(
                 text.lines().any(|x| x == want),

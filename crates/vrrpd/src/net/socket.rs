@@ -453,24 +453,24 @@ impl VrrpSocket {
                 iface: self.ifname.clone(),
                 len: payload.len(),
             })?;
-        let mut pkt = Vec::with_capacity(header.len() + payload.len());
-        pkt.extend_from_slice(&header);
-        pkt.extend_from_slice(payload);
         let flags = if dst.is_multicast() {
             libc::MSG_DONTROUTE
         } else {
             0
         };
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));
+        // Header and payload as two slices of one sendmsg: nothing is copied or allocated per
+        // advert (the kernel gathers them into one datagram).
         let n = tx
             .async_io(Interest::WRITABLE, |s| {
-                s.send_to_with_flags(&pkt, &to, flags)
+                let bufs = [IoSlice::new(&header), IoSlice::new(payload)];
+                s.send_to_vectored_with_flags(&bufs, &to, flags)
             })
             .await
-            .map_err(|e| NetError::socket("sendto", &self.ifname, e))?;
-        if n != pkt.len() {
+            .map_err(|e| NetError::socket("sendmsg", &self.ifname, e))?;
+        if n != header.len() + payload.len() {
             return Err(NetError::socket(
-                "sendto (short write)",
+                "sendmsg (short write)",
                 &self.ifname,
                 std::io::Error::from_raw_os_error(libc::EMSGSIZE),
             ));
