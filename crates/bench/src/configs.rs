@@ -180,6 +180,20 @@ mod tests {
         assert!(prio(&a) > prio(&b));
     }
 
+    /// Configuration (b) is the charm's own rendering at its defaults (`advert_interval: 0`,
+    /// VRRPv3, no peer that may run keepalived): the automatic interval between 0.03 s and
+    /// 0.1 s and the raised scheduling priority, which the stress case uses too.
+    #[test]
+    fn our_charm_is_the_charms_automatic_default() {
+        let a = our_charm(0, "eth0", Ipv4Addr::new(192, 0, 2, 10)).unwrap();
+        let lines: Vec<&str> = a.lines().map(str::trim).collect();
+        assert!(lines.contains(&"advert_int 0.1"), "{a}");
+        assert!(lines.contains(&"vrrpd_adaptive_interval 0.03"), "{a}");
+        let rt = format!("vrrp_rt_priority {}", rt_priority());
+        assert!(lines.contains(&rt.as_str()), "{a}");
+        assert!((1..=99).contains(&rt_priority()));
+    }
+
     #[test]
     fn old_charm_matches_the_template_defaults() {
         let m = old_charm(0, "eth0");
