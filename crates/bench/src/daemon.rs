@@ -163,6 +163,32 @@ impl Daemon {
         serde_json::from_str(&text).ok()
     }
 
+    /// vrrpd's first instance's `advert` object (mode, interval_ms, floor_ms, …), if any.
+    pub fn advert(&self) -> Option<serde_json::Value> {
+        self.state()
+            .map(|s| s["instances"][0]["advert"].clone())
+            .filter(serde_json::Value::is_object)
+    }
+
+    /// For a vrrpd master with an adaptive interval (`advert.mode` `auto`): waits (at most
+    /// `bound`) until it advertises at its floor, so measurements are taken at the interval it
+    /// settles on, not on the way down from the ceiling (a step per clean 5 s window). Returns
+    /// the interval in effect then (ms), `None` for a fixed interval or keepalived.
+    pub fn wait_interval_settled(&self, bound: Duration) -> Option<u64> {
+        let t0 = std::time::Instant::now();
+        loop {
+            let a = self.advert()?;
+            if a["mode"] != "auto" {
+                return None;
+            }
+            let (now, floor) = (a["interval_ms"].as_u64()?, a["floor_ms"].as_u64()?);
+            if now <= floor || t0.elapsed() >= bound {
+                return Some(now);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// The tail of the daemon's logs (stdout + stderr), for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
         let Some(p) = &self.proc else {

@@ -113,9 +113,12 @@ pub fn run(opts: Opts) -> anyhow::Result<Report> {
         match &r.error {
             Some(e) => eprintln!("    error: {e}"),
             None => eprintln!(
-                "    takeover {} outage {}",
+                "    takeover {} outage {}{}",
                 report::fmt_opt_ms(r.takeover_ms),
-                report::fmt_opt_ms(Some(r.outage_ms))
+                report::fmt_opt_ms(Some(r.outage_ms)),
+                r.interval_ms
+                    .map(|i| format!(" (adaptive master at {i} ms)"))
+                    .unwrap_or_default()
             ),
         }
         results.push(r);

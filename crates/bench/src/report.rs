@@ -280,6 +280,7 @@ impl Report {
                 fmt_ratio(r.ratio)
             );
         }
+        self.interval_markdown(&mut s);
         self.resume_markdown(&mut s);
         self.stress_markdown(&mut s);
         self.resources_markdown(&mut s);
@@ -502,6 +503,23 @@ impl Report {
                 r.error.as_deref().unwrap_or("")
             );
         }
+    }
+
+    /// The adaptive vrrpd master's interval when each fault struck (nothing if none adapted).
+    fn interval_markdown(&self, s: &mut String) {
+        let ivs: Vec<u64> = self.trials.iter().filter_map(|t| t.interval_ms).collect();
+        if ivs.is_empty() {
+            return;
+        }
+        let (lo, hi) = (ivs.iter().min(), ivs.iter().max());
+        let at_30 = ivs.iter().filter(|&&i| i <= 30).count();
+        let _ = writeln!(
+            s,
+            "\nvrrpd's adaptive master (configuration (b)) when the fault struck: {}–{} ms ({at_30} of {} trials at ≤ 30 ms); each trial waits up to 35 s for it to reach its floor.",
+            lo.unwrap_or(&0),
+            hi.unwrap_or(&0),
+            ivs.len()
+        );
     }
 
     /// Who held the VIP after each paused master resumed (nothing without such trials).

@@ -190,6 +190,8 @@ fn try_measure(
     let _lb = Listener::start(&host, LB_PORT)?;
     let d = Daemon::start(&host, daemon, conf, vrrpd)?;
     std::thread::sleep(SETTLE);
+    // An adaptive master: measure at the interval it settles on, not on its way down.
+    d.wait_interval_settled(Duration::from_secs(35));
     if !d.is_running() {
         bail!("{} exited: {}", daemon.label(), d.log_tail(10));
     }
@@ -203,10 +205,7 @@ fn try_measure(
     let rss = pids.iter().map(|&p| status_kib(p, "VmRSS:")).sum();
     let hwm = pids.iter().map(|&p| status_kib(p, "VmHWM:")).sum();
     let cpu_ms = c1.saturating_sub(c0) as f64 / 1e6;
-    let advert = d
-        .state()
-        .map(|s| s["instances"][0]["advert"].clone())
-        .filter(|a| a.is_object());
+    let advert = d.advert();
     Ok((pids.len(), (rss, hwm), cpu_ms / wall, advert))
 }
 

@@ -130,6 +130,8 @@ pub struct TrialResult {
     pub resume_holder: Option<String>,
     /// [`Scenario::Sigstop`]: the longest run of failed connects starting after the resume (ms).
     pub resume_outage_ms: Option<f64>,
+    /// vrrpd with an adaptive interval: the master's interval when the fault struck (ms).
+    pub interval_ms: Option<u64>,
     /// Why the trial produced no measurement.
     pub error: Option<String>,
 }
@@ -151,6 +153,7 @@ impl TrialResult {
             resume_moves: None,
             resume_holder: None,
             resume_outage_ms: None,
+            interval_ms: None,
             error: Some(format!("{e:#}")),
         }
     }
@@ -181,6 +184,8 @@ pub fn phase_offset(rep: u32, reps: u32) -> Duration {
 
 /// How long the client keeps running after the backup took the VIP.
 const TAIL: Duration = Duration::from_millis(700);
+/// At most this long for an adaptive master to reach its floor (100 → 30 ms takes 20 s).
+const ADAPT_WAIT: Duration = Duration::from_secs(35);
 /// After a pause, how long to wait for the old master to hold the VIP alone again.
 const RESUME_WAIT: Duration = Duration::from_secs(2);
 /// VIP poll period.
@@ -221,6 +226,8 @@ struct Setup {
     backup: Daemon,
     cap: AdvertCapture,
     bound: Duration,
+    /// The adaptive master's interval when the fault struck (ms), `None` if fixed.
+    interval_ms: Option<u64>,
     topo: Topo,
 }
 
@@ -248,6 +255,7 @@ fn setup(cell: &Cell, reps: u32, vrrpd: &Path) -> anyhow::Result<Setup> {
         );
     }
     let bound = cell.config.settle()
+        + ADAPT_WAIT
         + PHASE_SPREAD
         + PRE_FAULT
         + PROBE_WAIT
@@ -261,7 +269,12 @@ fn setup(cell: &Cell, reps: u32, vrrpd: &Path) -> anyhow::Result<Setup> {
     // at v2's 1 s interval.
     let cap = AdvertCapture::start(&topo.lbs[1], topo::lb_addr(0), bound)?;
     let backup = Daemon::start(&topo.lbs[1], cell.daemon, &conf1, vrrpd)?;
-    std::thread::sleep(cell.config.settle() + phase_offset(cell.rep, reps));
+    let t0 = Instant::now();
+    // An adaptive master starts at its ceiling and steps down once per clean window: strike at
+    // the interval it settles on (the charm's defaults), then the usual settle and phase.
+    let interval_ms = master.wait_interval_settled(ADAPT_WAIT);
+    let rest = cell.config.settle().saturating_sub(t0.elapsed());
+    std::thread::sleep(rest + phase_offset(cell.rep, reps));
     let holders = topo.holders();
     if holders != [0] || !backup.is_running() || !master.is_running() {
         bail!(
@@ -275,6 +288,7 @@ fn setup(cell: &Cell, reps: u32, vrrpd: &Path) -> anyhow::Result<Setup> {
         backup,
         cap,
         bound,
+        interval_ms,
         topo,
     })
 }
@@ -398,6 +412,7 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
         backup,
         cap,
         topo,
+        interval_ms,
         ..
     } = s;
     let seen = Seen {
@@ -411,7 +426,9 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
     };
     drop((master, backup));
     drop(topo);
-    result(cell, timing, &seen, failover_timeout, &backup_log)
+    let mut r = result(cell, timing, &seen, failover_timeout, &backup_log)?;
+    r.interval_ms = interval_ms;
+    Ok(r)
 }
 
 /// The trial's numbers from what was seen.
@@ -481,6 +498,7 @@ fn result(
         resume_moves,
         resume_holder,
         resume_outage_ms,
+        interval_ms: None,
         error,
     })
 }
