@@ -1,12 +1,14 @@
-//! `cargo xtask bench`: keepalived 2.2.7 and vrrpd side by side in one network-namespace lab,
-//! then issue 10's figures in the same run: the size of each packed charm and its binaries
+//! `cargo xtask bench`: keepalived 2.2.7 and vrrpd side by side in network-namespace labs
+//! (failure cases, then issue 13's stress cases with false-failover counts, then idle
+//! footprint), then issue 10's figures in the same run: the size of each packed charm and its binaries
 //! (amd64 and arm64), and the hook cost of our `dispatch` against a minimal Python `ops` charm.
 //!
 //! Packs the charms first (`cargo xtask pack`'s build, without the charmcraft lint), builds
 //! jujusim's `juju` and a virtualenv with `ops` from PyPI (`target/ops-venv`, made once), then
 //! runs the `bench` crate's binary in release mode (the client prober and the VIP watcher are
 //! timing-sensitive) on the packed worker. It writes `target/bench/report.md` and
-//! `report.json`. Arguments after `bench` go to it (`--quick`, `--reps N`, `--scenarios …`);
+//! `report.json`. Arguments after `bench` go to it (`--quick`, `--reps N`, `--scenarios …`,
+//! `--stress …`, `--no-failover`, `--no-stress`, `--skip-resources`);
 //! `--vrrpd`, `--charms`, `--juju` or `--ops-python` given there replace the defaults.
 use std::path::PathBuf;
 use std::process::Command;

@@ -102,18 +102,37 @@ pub struct Outage {
 /// Computes the outage around `fault` from `attempts` (in start order). An attempt that started
 /// up to one `period` before the fault counts as after it (it may be the one the fault broke).
 pub fn outage(attempts: &[Attempt], fault: Instant, period: Duration) -> Outage {
-    let from = fault.checked_sub(period).unwrap_or(fault);
+    outage_between(attempts, fault, None, period)
+}
+
+/// Like [`outage`], but only runs of failures *starting* before `until` (if given) count (a run
+/// that started before it counts to its end). Runs starting from `margin` before `from` count;
+/// a run already going on then does not.
+pub fn outage_between(
+    attempts: &[Attempt],
+    from: Instant,
+    until: Option<Instant>,
+    margin: Duration,
+) -> Outage {
+    let from = from.checked_sub(margin).unwrap_or(from);
     let (before, after): (Vec<&Attempt>, Vec<&Attempt>) =
         attempts.iter().partition(|a| a.at < from);
+    let counts = |start: Instant| until.is_none_or(|u| start < u);
     let mut best = Duration::ZERO;
     let mut open = false;
     let mut run_start: Option<Instant> = None;
+    // A run already going on at `from` is not one of this window's.
+    let mut ongoing = before.last().is_some_and(|a| !a.ok);
     for a in &after {
+        if ongoing {
+            ongoing = !a.ok;
+            continue;
+        }
         match (a.ok, run_start) {
             (false, None) => run_start = Some(a.at),
             (true, Some(s)) => {
                 let gap = a.at.saturating_duration_since(s);
-                if gap >= best {
+                if gap >= best && counts(s) {
                     best = gap;
                     open = false;
                 }
@@ -124,7 +143,7 @@ pub fn outage(attempts: &[Attempt], fault: Instant, period: Duration) -> Outage 
     }
     if let (Some(s), Some(last)) = (run_start, after.last()) {
         let gap = last.at.saturating_duration_since(s);
-        if gap >= best {
+        if gap >= best && counts(s) {
             best = gap;
             open = true;
         }
@@ -176,6 +195,23 @@ mod tests {
         );
         assert_eq!(o.ms, 0.0);
         assert_eq!(o.failures, 0);
+    }
+
+    #[test]
+    fn runs_are_split_at_their_start() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        // fault at 10 ms: a 4-attempt run (10..30), then after the resume at 45 ms a 2-attempt
+        // run (50..60); the first run counts before the resume, the second after it.
+        let a = seq(t0, "++----+++--++");
+        let p = Duration::from_millis(5);
+        let first = outage_between(&a, ms(10), Some(ms(45)), p);
+        assert_eq!(first.ms, 20.0);
+        let after = outage_between(&a, ms(45), None, Duration::ZERO);
+        assert_eq!(after.ms, 10.0);
+        // A run in progress at the resume is not the resume's.
+        let b = seq(t0, "++------++");
+        assert_eq!(outage_between(&b, ms(20), None, Duration::ZERO).ms, 0.0);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub const LB_PORT: u16 = 443;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ConfigKind {
-    /// (a) The same keepalived.conf for both daemons: v3, advert_int 0.1, `vrrp_script` TCP
+    /// (a) The same keepalived.conf for both daemons: v3, advert_int 0.03, `vrrp_script` TCP
     /// check of the LB port (bash /dev/tcp), interval 1, weight 0.
     Same,
     /// (b) Each charm's default rendering: the old charm's template (v2, 1 s, script every 2 s,
@@ -61,13 +61,42 @@ fn bash_check() -> String {
     format!("/bin/bash -c '</dev/tcp/127.0.0.1/{LB_PORT}'")
 }
 
+/// The advert interval of configuration (a): the one our master settles on at the charm's
+/// defaults (`vrrpd_adaptive_interval 0.03`), so the same-config rows show keepalived at the
+/// interval we run.
+pub const SAME_ADVERT_INT: &str = "0.03";
+
+/// The `vrrp_rt_priority` of the raised-priority stress case when the charm renders none.
+pub const RT_PRIORITY: u8 = 50;
+
+/// The `vrrp_rt_priority` the charm renders at its defaults (the raised-priority stress case
+/// runs both daemons at it), [`RT_PRIORITY`] if it renders none.
+pub fn rt_priority() -> u8 {
+    our_charm(0, "eth0", Ipv4Addr::new(192, 0, 2, 10))
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.trim().strip_prefix("vrrp_rt_priority "))
+                .and_then(|p| p.trim().parse().ok())
+        })
+        .unwrap_or(RT_PRIORITY)
+}
+
 /// Configuration (a): identical text for both daemons (`unit` 0 is the intended master).
 pub fn same(unit: u32, iface: &str) -> String {
+    same_with(unit, iface, None)
+}
+
+/// Configuration (a), with `vrrp_rt_priority rt` in `global_defs` if given.
+pub fn same_with(unit: u32, iface: &str, rt: Option<u8>) -> String {
     let priority = if unit == 0 { 150 } else { 100 };
+    let rt = rt
+        .map(|p| format!("    vrrp_rt_priority {p}\n"))
+        .unwrap_or_default();
     format!(
-        "global_defs {{\n    router_id lb{unit}\n    vrrp_version 3\n    script_user root\n    enable_script_security\n}}\n\
+        "global_defs {{\n    router_id lb{unit}\n    vrrp_version 3\n    script_user root\n    enable_script_security\n{rt}}}\n\
          vrrp_script chk_lb {{\n    script \"{check}\"\n    interval 1\n    timeout 1\n    rise 1\n    fall 1\n    weight 0\n}}\n\
-         vrrp_instance VI_1 {{\n    state BACKUP\n    interface {iface}\n    virtual_router_id {VRID}\n    priority {priority}\n    advert_int 0.1\n    virtual_ipaddress {{\n        {VIP} dev {iface}\n    }}\n    track_script {{\n        chk_lb\n    }}\n}}\n",
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface {iface}\n    virtual_router_id {VRID}\n    priority {priority}\n    advert_int {SAME_ADVERT_INT}\n    virtual_ipaddress {{\n        {VIP} dev {iface}\n    }}\n    track_script {{\n        chk_lb\n    }}\n}}\n",
         check = bash_check(),
     )
 }
@@ -149,6 +178,20 @@ mod tests {
                 .unwrap()
         };
         assert!(prio(&a) > prio(&b));
+    }
+
+    /// Configuration (b) is the charm's own rendering at its defaults (`advert_interval: 0`,
+    /// VRRPv3, no peer that may run keepalived): the automatic interval between 0.03 s and
+    /// 0.1 s and the raised scheduling priority, which the stress case uses too.
+    #[test]
+    fn our_charm_is_the_charms_automatic_default() {
+        let a = our_charm(0, "eth0", Ipv4Addr::new(192, 0, 2, 10)).unwrap();
+        let lines: Vec<&str> = a.lines().map(str::trim).collect();
+        assert!(lines.contains(&"advert_int 0.1"), "{a}");
+        assert!(lines.contains(&"vrrpd_adaptive_interval 0.03"), "{a}");
+        let rt = format!("vrrp_rt_priority {}", rt_priority());
+        assert!(lines.contains(&rt.as_str()), "{a}");
+        assert!((1..=99).contains(&rt_priority()));
     }
 
     #[test]

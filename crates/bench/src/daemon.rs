@@ -132,6 +132,63 @@ impl Daemon {
         }
     }
 
+    /// Sends `sig` to every process of the daemon (its process group).
+    pub fn signal_group(&self, sig: Signal) -> anyhow::Result<()> {
+        let pgid = Pid::from_raw(self.pid()? as i32);
+        Ok(nix::sys::signal::killpg(pgid, sig)?)
+    }
+
+    /// SIGHUP to the main process: reload (keepalived's parent forwards it to its child).
+    pub fn sighup(&self) -> anyhow::Result<()> {
+        Ok(self.proc()?.signal(Signal::SIGHUP)?)
+    }
+
+    /// Everything the daemon logged so far (stderr + stdout).
+    pub fn log(&self) -> String {
+        self.proc
+            .as_ref()
+            .map(|p| p.stderr() + &p.stdout())
+            .unwrap_or_default()
+    }
+
+    /// State changes logged so far: `(entered MASTER, any change)`. keepalived: `Entering
+    /// <STATE> STATE`; vrrpd: `state change … to=<State>`.
+    pub fn state_changes(&self) -> (usize, usize) {
+        count_state_changes(self.kind, &self.log())
+    }
+
+    /// vrrpd's state file (`None` for keepalived or before it was written).
+    pub fn state(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(self.dir.path().join("state.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// vrrpd's first instance's `advert` object (mode, interval_ms, floor_ms, …), if any.
+    pub fn advert(&self) -> Option<serde_json::Value> {
+        self.state()
+            .map(|s| s["instances"][0]["advert"].clone())
+            .filter(serde_json::Value::is_object)
+    }
+
+    /// For a vrrpd master with an adaptive interval (`advert.mode` `auto`): waits (at most
+    /// `bound`) until it advertises at its floor, so measurements are taken at the interval it
+    /// settles on, not on the way down from the ceiling (a step per clean 5 s window). Returns
+    /// the interval in effect then (ms), `None` for a fixed interval or keepalived.
+    pub fn wait_interval_settled(&self, bound: Duration) -> Option<u64> {
+        let t0 = std::time::Instant::now();
+        loop {
+            let a = self.advert()?;
+            if a["mode"] != "auto" {
+                return None;
+            }
+            let (now, floor) = (a["interval_ms"].as_u64()?, a["floor_ms"].as_u64()?);
+            if now <= floor || t0.elapsed() >= bound {
+                return Some(now);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// The tail of the daemon's logs (stdout + stderr), for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
         let Some(p) = &self.proc else {
@@ -140,5 +197,37 @@ impl Daemon {
         let all = p.stderr() + &p.stdout();
         let v: Vec<&str> = all.lines().collect();
         v[v.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// `(entered MASTER, any state change)` in a log of `kind`.
+pub fn count_state_changes(kind: DaemonKind, log: &str) -> (usize, usize) {
+    let (mut master, mut any) = (0, 0);
+    for l in log.lines() {
+        let (is_change, to_master) = match kind {
+            DaemonKind::Keepalived => (
+                l.contains("Entering") && l.contains(" STATE"),
+                l.contains("Entering MASTER STATE"),
+            ),
+            DaemonKind::Vrrpd => (l.contains("state change"), l.contains("to=Master")),
+        };
+        if is_change {
+            any += 1;
+            master += usize::from(to_master);
+        }
+    }
+    (master, any)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_changes_of_both_daemons() {
+        let k = "Mon (VI_1) Entering BACKUP STATE (init)\n(VI_1) Entering MASTER STATE\n(VI_1) Entering BACKUP STATE\nother";
+        assert_eq!(count_state_changes(DaemonKind::Keepalived, k), (1, 3));
+        let v = "<6>state change instance=\"VI_1\" from=Init to=Backup reason=Startup\n<6>state change instance=\"VI_1\" from=Backup to=Master reason=MasterDown\n<6>configuration reloaded";
+        assert_eq!(count_state_changes(DaemonKind::Vrrpd, v), (1, 2));
     }
 }

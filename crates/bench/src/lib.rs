@@ -22,6 +22,7 @@ pub mod opts;
 pub mod report;
 pub mod resources;
 pub mod stats;
+pub mod stress;
 pub mod topo;
 pub mod trial;
 pub mod vipwatch;
@@ -112,13 +113,17 @@ pub fn run(opts: Opts) -> anyhow::Result<Report> {
         match &r.error {
             Some(e) => eprintln!("    error: {e}"),
             None => eprintln!(
-                "    takeover {} outage {}",
+                "    takeover {} outage {}{}",
                 report::fmt_opt_ms(r.takeover_ms),
-                report::fmt_opt_ms(Some(r.outage_ms))
+                report::fmt_opt_ms(Some(r.outage_ms)),
+                r.interval_ms
+                    .map(|i| format!(" (adaptive master at {i} ms)"))
+                    .unwrap_or_default()
             ),
         }
         results.push(r);
     }
+    let stress = run_stress(&opts, &vrrpd);
     let resources = if opts.skip_resources {
         Vec::new()
     } else {
@@ -133,7 +138,7 @@ pub fn run(opts: Opts) -> anyhow::Result<Report> {
             opts.hook_rounds(),
         )
     });
-    let mut report = Report::build(&opts, results, resources, started.elapsed());
+    let mut report = Report::build(&opts, results, stress, resources, started.elapsed());
     if let Some(cc) = charm {
         report.add_charm_cost(cc);
     }
@@ -151,4 +156,32 @@ pub fn run(opts: Opts) -> anyhow::Result<Report> {
         opts.out.join("report.md").display()
     );
     Ok(report)
+}
+
+/// Every stress case of `opts`, each daemon in turn (cases outermost).
+fn run_stress(opts: &Opts, vrrpd: &std::path::Path) -> Vec<stress::StressResult> {
+    let mut out = Vec::new();
+    let plan = opts.stress_plan();
+    let total = plan.len();
+    for (i, (case, daemon)) in plan.into_iter().enumerate() {
+        eprintln!(
+            "bench stress [{}/{total}] {} {}",
+            i + 1,
+            case.label(opts.quick),
+            daemon.label()
+        );
+        let r = stress::run_case(case, daemon, opts.quick, vrrpd);
+        match &r.error {
+            Some(e) => eprintln!("    error: {e}"),
+            None => eprintln!(
+                "    backup→MASTER {} transitions {} VIP moves {}; {}",
+                r.failovers, r.transitions, r.vip_moves, r.detail
+            ),
+        }
+        for l in &r.changes {
+            eprintln!("    {l}");
+        }
+        out.push(r);
+    }
+    out
 }

@@ -7,6 +7,7 @@ use clap::Parser;
 
 use crate::configs::ConfigKind;
 use crate::daemon::DaemonKind;
+use crate::stress::StressCase;
 use crate::trial::{Cell, Scenario, Timing};
 
 /// `cargo xtask bench` / `bench` options.
@@ -40,6 +41,18 @@ pub struct Opts {
     /// Scenarios to run.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = Scenario::ALL)]
     pub scenarios: Vec<Scenario>,
+
+    /// Skip the failover trials (e.g. `--no-failover --stress cpu` for one stress case).
+    #[arg(long)]
+    pub no_failover: bool,
+
+    /// Stress cases to run (false failovers; configuration (a), each daemon).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = StressCase::ALL)]
+    pub stress: Vec<StressCase>,
+
+    /// Skip the stress cases.
+    #[arg(long)]
+    pub no_stress: bool,
 
     /// Client connect period in milliseconds.
     #[arg(long, default_value_t = 5)]
@@ -134,6 +147,9 @@ impl Opts {
     /// affect both daemons alike.
     pub fn plan(&self) -> Vec<Cell> {
         let mut cells = Vec::new();
+        if self.no_failover {
+            return cells;
+        }
         for rep in 0..self.effective_reps() {
             for &config in &self.configs {
                 for &scenario in &self.scenarios {
@@ -152,6 +168,22 @@ impl Opts {
     }
 }
 
+impl Opts {
+    /// Every stress run: cases outermost, daemons innermost; one each (the cases are long).
+    pub fn stress_plan(&self) -> Vec<(StressCase, DaemonKind)> {
+        if self.no_stress {
+            return Vec::new();
+        }
+        let mut v = Vec::new();
+        for &c in &self.stress {
+            for &d in &self.daemons {
+                v.push((c, d));
+            }
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,7 +192,8 @@ mod tests {
     fn defaults_cover_everything() {
         let o = Opts::from_args(Vec::<String>::new()).unwrap();
         assert_eq!(o.effective_reps(), 3);
-        assert_eq!(o.plan().len(), 3 * 2 * 4 * 2);
+        assert_eq!(o.plan().len(), 3 * 2 * 6 * 2);
+        assert_eq!(o.stress_plan().len(), 6 * 2);
         assert!(o.wants_keepalived());
     }
 
@@ -178,5 +211,11 @@ mod tests {
         assert_eq!(o.plan().len(), 2 * 2);
         assert!(!o.wants_keepalived());
         assert!(Opts::from_args(["--reps", "0"]).is_err());
+        let o = Opts::from_args(["--no-failover", "--stress", "jitter,cpu-rt"]).unwrap();
+        assert!(o.plan().is_empty());
+        assert_eq!(o.stress_plan().len(), 2 * 2);
+        let o = Opts::from_args(["--no-stress", "--scenarios", "machine-gone,sigstop"]).unwrap();
+        assert!(o.stress_plan().is_empty());
+        assert_eq!(o.plan().len(), 3 * 2 * 2 * 2);
     }
 }

@@ -11,6 +11,7 @@ use crate::daemon::DaemonKind;
 use crate::opts::Opts;
 use crate::resources::ResourceRow;
 use crate::stats::{ratio, Summary};
+use crate::stress::{StressCase, StressResult};
 use crate::trial::{Scenario, TrialResult};
 
 /// Which per-trial number a row summarises.
@@ -23,11 +24,29 @@ pub enum Metric {
     Takeover,
     /// The master's last advert → backup holds the VIP.
     SinceAdvert,
+    /// [`Scenario::Sigstop`]: VIP acquisitions after the resume (the old master taking it back).
+    ResumeMoves,
+    /// [`Scenario::Sigstop`]: the longest failed-connect run starting after the resume.
+    ResumeOutage,
 }
 
 impl Metric {
     /// Every metric, in table order.
-    pub const ALL: [Metric; 3] = [Metric::Outage, Metric::Takeover, Metric::SinceAdvert];
+    pub const ALL: [Metric; 5] = [
+        Metric::Outage,
+        Metric::Takeover,
+        Metric::SinceAdvert,
+        Metric::ResumeMoves,
+        Metric::ResumeOutage,
+    ];
+
+    /// Does this metric have a row for `scenario`?
+    pub fn applies(self, scenario: Scenario) -> bool {
+        match self {
+            Metric::ResumeMoves | Metric::ResumeOutage => scenario == Scenario::Sigstop,
+            _ => true,
+        }
+    }
 
     /// Table label.
     pub fn label(self) -> &'static str {
@@ -35,6 +54,8 @@ impl Metric {
             Metric::Outage => "client outage",
             Metric::Takeover => "takeover",
             Metric::SinceAdvert => "last advert → takeover",
+            Metric::ResumeMoves => "VIP holder changes after resume (count)",
+            Metric::ResumeOutage => "client outage after resume",
         }
     }
 }
@@ -88,6 +109,10 @@ pub struct Report {
     pub wall_s: f64,
     /// Failover rows.
     pub rows: Vec<Row>,
+    /// Stress cases (false failovers).
+    pub stress: Vec<StressResult>,
+    /// Stress cases ran in their short form (`--quick`).
+    pub stress_quick: bool,
     /// Resource rows.
     pub resources: Vec<ResourceRow>,
     /// Targets of issue 5 (and of issue 10 when the charms were measured).
@@ -145,6 +170,8 @@ fn value(t: &TrialResult, m: Metric) -> Option<f64> {
         Metric::Outage => Some(t.outage_ms),
         Metric::Takeover => t.takeover_ms,
         Metric::SinceAdvert => t.since_last_advert_ms,
+        Metric::ResumeMoves => t.resume_moves.map(|n| n as f64),
+        Metric::ResumeOutage => t.resume_outage_ms,
     }
 }
 
@@ -158,13 +185,14 @@ impl Report {
     pub fn build(
         opts: &Opts,
         trials: Vec<TrialResult>,
+        stress: Vec<StressResult>,
         resources: Vec<ResourceRow>,
         wall: Duration,
     ) -> Report {
         let mut rows = Vec::new();
         for &config in &opts.configs {
             for &scenario in &opts.scenarios {
-                for metric in Metric::ALL {
+                for metric in Metric::ALL.into_iter().filter(|m| m.applies(scenario)) {
                     let of = |d: DaemonKind| {
                         let ts: Vec<&TrialResult> = trials
                             .iter()
@@ -199,7 +227,8 @@ impl Report {
                 }
             }
         }
-        let targets = targets(&rows, &resources, opts.period_ms);
+        let mut targets = targets(&rows, &resources, opts.period_ms);
+        targets.extend(issue13_targets(&rows, &stress, &resources));
         Report {
             command: std::env::args().collect::<Vec<_>>().join(" "),
             keepalived_version: keepalived_version(),
@@ -208,6 +237,8 @@ impl Report {
             connect_timeout_ms: opts.connect_timeout_ms,
             wall_s: wall.as_secs_f64(),
             rows,
+            stress,
+            stress_quick: opts.quick,
             resources,
             targets,
             charm: None,
@@ -249,72 +280,16 @@ impl Report {
                 fmt_ratio(r.ratio)
             );
         }
-        if !self.resources.is_empty() {
-            let _ = writeln!(s, "\n## Resources at idle (all processes of the daemon)\n");
-            let _ = writeln!(s, "| setup | keepalived RSS (peak) | vrrpd RSS (peak) | ratio | keepalived CPU | vrrpd CPU | ratio |");
-            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
-            let mut setups: Vec<&str> = Vec::new();
-            for r in &self.resources {
-                if !setups.contains(&r.setup.as_str()) {
-                    setups.push(&r.setup);
-                }
-            }
-            for setup in setups {
-                let get = |d: DaemonKind| {
-                    self.resources
-                        .iter()
-                        .find(|r| r.setup == setup && r.daemon == d && r.error.is_none())
-                };
-                let (k, v) = (get(DaemonKind::Keepalived), get(DaemonKind::Vrrpd));
-                let rss = |r: Option<&ResourceRow>| {
-                    r.map(|r| {
-                        format!(
-                            "{:.1} MiB ({:.1}; {} proc)",
-                            r.rss_kib as f64 / 1024.0,
-                            r.hwm_kib as f64 / 1024.0,
-                            r.processes
-                        )
-                    })
-                    .unwrap_or_else(|| "–".into())
-                };
-                let cpu = |r: Option<&ResourceRow>| {
-                    r.map(|r| format!("{:.2} ms/s", r.cpu_ms_per_s))
-                        .unwrap_or_else(|| "–".into())
-                };
-                let (rr, cr) = match (k, v) {
-                    (Some(k), Some(v)) => (
-                        ratio(v.rss_kib as f64, k.rss_kib as f64),
-                        ratio(v.cpu_ms_per_s, k.cpu_ms_per_s),
-                    ),
-                    _ => (None, None),
-                };
-                let _ = writeln!(
-                    s,
-                    "| {setup} | {} | {} | {} | {} | {} | {} |",
-                    rss(k),
-                    rss(v),
-                    fmt_ratio(rr),
-                    cpu(k),
-                    cpu(v),
-                    fmt_ratio(cr)
-                );
-            }
-            for r in self.resources.iter().filter(|r| r.error.is_some()) {
-                let _ = writeln!(
-                    s,
-                    "\n- {} {}: {}",
-                    r.daemon.label(),
-                    r.setup,
-                    r.error.as_deref().unwrap_or("")
-                );
-            }
-        }
+        self.interval_markdown(&mut s);
+        self.resume_markdown(&mut s);
+        self.stress_markdown(&mut s);
+        self.resources_markdown(&mut s);
         if let Some(cc) = &self.charm {
             crate::charmcost::markdown(&mut s, cc);
         }
         let _ = writeln!(
             s,
-            "\n## Targets (issue 5: failover; issue 10: sizes, hooks)\n"
+            "\n## Targets (issue 5: failover; issue 10: sizes, hooks; issue 13: short failover, stress)\n"
         );
         let _ = writeln!(s, "| target | measured | result |");
         let _ = writeln!(s, "|---|---|---|");
@@ -419,7 +394,7 @@ fn targets(rows: &[Row], resources: &[ResourceRow], period_ms: u64) -> Vec<Targe
     });
     let tol = tolerance_ms(period_ms);
     for sc in Scenario::ALL {
-        for m in Metric::ALL {
+        for m in [Metric::Outage, Metric::Takeover, Metric::SinceAdvert] {
             let Some(r) = find(rows, ConfigKind::Same, sc, m) else {
                 continue;
             };
@@ -445,5 +420,290 @@ fn targets(rows: &[Row], resources: &[ResourceRow], period_ms: u64) -> Vec<Targe
             });
         }
     }
+    t
+}
+
+impl Report {
+    /// The resources table (nothing when resources were skipped).
+    fn resources_markdown(&self, s: &mut String) {
+        if self.resources.is_empty() {
+            return;
+        }
+        let _ = writeln!(s, "\n## Resources at idle (all processes of the daemon)\n");
+        let _ = writeln!(s, "CPU per instance: the CPU column divided by the instances; vrrpd's interval: what its first instance advertised at the end of the window (state file `advert`: `auto` = chosen by the adaptive interval).\n");
+        let _ = writeln!(s, "| setup | keepalived RSS (peak) | vrrpd RSS (peak) | ratio | keepalived CPU | vrrpd CPU | ratio | CPU per instance (k / v) | vrrpd interval |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut setups: Vec<&str> = Vec::new();
+        for r in &self.resources {
+            if !setups.contains(&r.setup.as_str()) {
+                setups.push(&r.setup);
+            }
+        }
+        for setup in setups {
+            let get = |d: DaemonKind| {
+                self.resources
+                    .iter()
+                    .find(|r| r.setup == setup && r.daemon == d && r.error.is_none())
+            };
+            let (k, v) = (get(DaemonKind::Keepalived), get(DaemonKind::Vrrpd));
+            let rss = |r: Option<&ResourceRow>| {
+                r.map(|r| {
+                    format!(
+                        "{:.1} MiB ({:.1}; {} proc)",
+                        r.rss_kib as f64 / 1024.0,
+                        r.hwm_kib as f64 / 1024.0,
+                        r.processes
+                    )
+                })
+                .unwrap_or_else(|| "–".into())
+            };
+            let cpu = |r: Option<&ResourceRow>| {
+                r.map(|r| format!("{:.2} ms/s", r.cpu_ms_per_s))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let (rr, cr) = match (k, v) {
+                (Some(k), Some(v)) => (
+                    ratio(v.rss_kib as f64, k.rss_kib as f64),
+                    ratio(v.cpu_ms_per_s, k.cpu_ms_per_s),
+                ),
+                _ => (None, None),
+            };
+            let per = |r: Option<&ResourceRow>| {
+                r.map(|r| format!("{:.2}", r.cpu_ms_per_s / f64::from(r.instances.max(1))))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let interval = v
+                .and_then(|v| {
+                    let ms = v.advert_interval_ms?;
+                    Some(format!(
+                        "{ms:.0} ms ({})",
+                        v.advert_mode.as_deref().unwrap_or("?")
+                    ))
+                })
+                .unwrap_or_else(|| "–".into());
+            let _ = writeln!(
+                s,
+                "| {setup} | {} | {} | {} | {} | {} | {} | {} / {} ms/s | {interval} |",
+                rss(k),
+                rss(v),
+                fmt_ratio(rr),
+                cpu(k),
+                cpu(v),
+                fmt_ratio(cr),
+                per(k),
+                per(v)
+            );
+        }
+        for r in self.resources.iter().filter(|r| r.error.is_some()) {
+            let _ = writeln!(
+                s,
+                "\n- {} {}: {}",
+                r.daemon.label(),
+                r.setup,
+                r.error.as_deref().unwrap_or("")
+            );
+        }
+    }
+
+    /// The adaptive vrrpd master's interval when each fault struck (nothing if none adapted).
+    fn interval_markdown(&self, s: &mut String) {
+        let ivs: Vec<u64> = self.trials.iter().filter_map(|t| t.interval_ms).collect();
+        if ivs.is_empty() {
+            return;
+        }
+        let (lo, hi) = (ivs.iter().min(), ivs.iter().max());
+        let at_30 = ivs.iter().filter(|&&i| i <= 30).count();
+        let _ = writeln!(
+            s,
+            "\nvrrpd's adaptive master (configuration (b)) when the fault struck: {}–{} ms ({at_30} of {} trials at ≤ 30 ms); each trial waits up to 35 s for it to reach its floor.",
+            lo.unwrap_or(&0),
+            hi.unwrap_or(&0),
+            ivs.len()
+        );
+    }
+
+    /// Who held the VIP after each paused master resumed (nothing without such trials).
+    fn resume_markdown(&self, s: &mut String) {
+        let paused: Vec<&TrialResult> = self
+            .trials
+            .iter()
+            .filter(|t| t.scenario == Scenario::Sigstop && t.ok())
+            .collect();
+        if paused.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "\nPaused master, VIP holder at the end of each trial (lb0 = the old master):"
+        );
+        for config in [ConfigKind::Same, ConfigKind::Charm] {
+            for d in [DaemonKind::Keepalived, DaemonKind::Vrrpd] {
+                let who: Vec<&str> = paused
+                    .iter()
+                    .filter(|t| t.config == config && t.daemon == d)
+                    .filter_map(|t| t.resume_holder.as_deref())
+                    .collect();
+                if !who.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "- {} / {}: {}",
+                        config.label(),
+                        d.label(),
+                        who.join(", ")
+                    );
+                }
+            }
+        }
+    }
+
+    /// The stress table (nothing when no case ran).
+    fn stress_markdown(&self, s: &mut String) {
+        if self.stress.is_empty() {
+            return;
+        }
+        let _ = writeln!(s, "\n## Stress without failure (configuration (a), advert_int {}; every failover is false)\n", crate::configs::SAME_ADVERT_INT);
+        let _ = writeln!(s, "Per daemon: *backup→MASTER* / *state changes* of both (their logs) / *VIP moves* (acquisitions by either host, polled every 5 ms). vrrpd's own timing (state file, worst since start): master's advert send lateness, backup's advert gap beyond the interval.\n");
+        let _ = writeln!(
+            s,
+            "| stress case | keepalived | vrrpd | vrrpd send late max | vrrpd gap excess max | load |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---|");
+        let mut cases: Vec<StressCase> = Vec::new();
+        for r in &self.stress {
+            if !cases.contains(&r.case) {
+                cases.push(r.case);
+            }
+        }
+        let us = |v: Option<u64>| {
+            v.map(|u| format!("{:.1} ms", u as f64 / 1000.0))
+                .unwrap_or_else(|| "–".into())
+        };
+        for case in cases {
+            let get = |d: DaemonKind| self.stress.iter().find(|r| r.case == case && r.daemon == d);
+            let cell = |r: Option<&StressResult>| match r {
+                None => "–".to_string(),
+                Some(r) if r.error.is_some() => "error".to_string(),
+                Some(r) => {
+                    let t = format!("{} / {} / {}", r.failovers, r.transitions, r.vip_moves);
+                    if r.clean() {
+                        t
+                    } else {
+                        format!("**{t}**")
+                    }
+                }
+            };
+            let (k, v) = (get(DaemonKind::Keepalived), get(DaemonKind::Vrrpd));
+            let detail: Vec<String> = [k, v]
+                .iter()
+                .flatten()
+                .filter(|r| !r.detail.is_empty())
+                .map(|r| format!("{}: {}", r.daemon.label(), r.detail))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                case.label(self.stress_quick),
+                cell(k),
+                cell(v),
+                us(v.and_then(|r| r.send_late_max_us)),
+                us(v.and_then(|r| r.gap_excess_max_us)),
+                detail.join("; ")
+            );
+        }
+        for r in self.stress.iter().filter(|r| r.error.is_some()) {
+            let first = r
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("");
+            let _ = writeln!(
+                s,
+                "\n- {} {}: {first}",
+                r.daemon.label(),
+                r.case.label(self.stress_quick)
+            );
+        }
+    }
+}
+
+/// Median and worst vrrpd outage of a charm-default cell against issue 13's limits.
+fn short_outage_target(rows: &[Row], sc: Scenario, name: &str) -> Target {
+    let row = find(rows, ConfigKind::Charm, sc, Metric::Outage);
+    match row.and_then(|r| r.vrrpd.map(|v| (r, v))) {
+        Some((r, v)) => Target {
+            name: name.into(),
+            measured: format!(
+                "median {:.0} ms, worst {:.0} ms (n={})",
+                v.median, v.max, v.n
+            ),
+            pass: Some(v.median <= 100.0 && v.max <= 150.0 && r.open.1 + r.failed.1 == 0),
+        },
+        None => Target {
+            name: name.into(),
+            measured: "not measured".into(),
+            pass: None,
+        },
+    }
+}
+
+/// Issue 13's targets: at the charm's defaults, median outage ≤ 100 ms (worst ≤ 150 ms) on link
+/// and machine loss; zero false failovers (vrrpd) in every stress case; idle CPU of one
+/// instance at charm defaults ≤ 2 × 2.6 ms/s.
+fn issue13_targets(rows: &[Row], stress: &[StressResult], res: &[ResourceRow]) -> Vec<Target> {
+    let mut t = vec![
+        short_outage_target(
+            rows,
+            Scenario::LinkDown,
+            "issue 13, charm defaults: link down outage median ≤ 100 ms, worst ≤ 150 ms",
+        ),
+        short_outage_target(
+            rows,
+            Scenario::MachineGone,
+            "issue 13, charm defaults: machine gone outage median ≤ 100 ms, worst ≤ 150 ms",
+        ),
+    ];
+    let ours: Vec<&StressResult> = stress
+        .iter()
+        .filter(|r| r.daemon == DaemonKind::Vrrpd)
+        .collect();
+    if !ours.is_empty() {
+        let dirty: Vec<String> = ours
+            .iter()
+            .filter(|r| !r.clean())
+            .map(|r| format!("{:?}", r.case))
+            .collect();
+        t.push(Target {
+            name: "issue 13: vrrpd zero false failovers in every stress case".into(),
+            measured: if dirty.is_empty() {
+                format!("0 in {} cases", ours.len())
+            } else {
+                format!("false failovers or errors in {}", dirty.join(", "))
+            },
+            pass: Some(dirty.is_empty()),
+        });
+    }
+    let cpu = res.iter().find(|r| {
+        r.daemon == DaemonKind::Vrrpd
+            && r.instances == 1
+            && r.setup.contains("charm")
+            && r.error.is_none()
+    });
+    t.push(Target {
+        name: "issue 13: idle CPU, 1 instance at charm defaults ≤ 5.2 ms/s (2 × 2.6)".into(),
+        measured: cpu
+            .map(|r| {
+                format!(
+                    "{:.2} ms/s at {}",
+                    r.cpu_ms_per_s,
+                    r.advert_interval_ms
+                        .map(|i| format!("{i:.0} ms adverts"))
+                        .unwrap_or_else(|| "the configured interval".into())
+                )
+            })
+            .unwrap_or_else(|| "not measured".into()),
+        pass: cpu.map(|r| r.cpu_ms_per_s <= 5.2),
+    });
     t
 }

@@ -31,6 +31,11 @@ pub struct ResourceRow {
     /// CPU time (threads' run time from schedstat, plus reaped children such as check scripts)
     /// per second of wall time over the idle window, in milliseconds.
     pub cpu_ms_per_s: f64,
+    /// vrrpd: the advert interval its first instance ran at the end of the window (state file
+    /// `instances[0].advert.interval_ms`; `None` for keepalived or a vrrpd without it).
+    pub advert_interval_ms: Option<f64>,
+    /// vrrpd: `fixed` or `auto` (`instances[0].advert.mode`).
+    pub advert_mode: Option<String>,
     /// Why there is no measurement.
     pub error: Option<String>,
 }
@@ -150,32 +155,43 @@ pub fn measure(
         rss_kib: 0,
         hwm_kib: 0,
         cpu_ms_per_s: 0.0,
+        advert_interval_ms: None,
+        advert_mode: None,
         error: None,
     };
     match try_measure(daemon, conf, vrrpd, window) {
-        Ok((procs, (rss, hwm), cpu)) => {
+        Ok((procs, (rss, hwm), cpu, advert)) => {
             row.processes = procs;
             row.rss_kib = rss;
             row.hwm_kib = hwm;
             row.cpu_ms_per_s = cpu;
+            if let Some(a) = advert {
+                row.advert_interval_ms = a["interval_ms"].as_f64();
+                row.advert_mode = a["mode"].as_str().map(str::to_string);
+            }
         }
         Err(e) => row.error = Some(format!("{e:#}")),
     }
     row
 }
 
+/// Processes, (RSS, HWM) KiB, CPU ms/s, vrrpd's `advert` object.
+type Measured = (usize, (u64, u64), f64, Option<serde_json::Value>);
+
 fn try_measure(
     daemon: DaemonKind,
     conf: &str,
     vrrpd: &Path,
     window: Duration,
-) -> anyhow::Result<(usize, (u64, u64), f64)> {
+) -> anyhow::Result<Measured> {
     let lab = netlab::Lab::new("benchres")?;
     let host = lab.add_host("lb0")?;
     host.add_addr(&format!("{}/24", topo::lb_addr(0)))?;
     let _lb = Listener::start(&host, LB_PORT)?;
     let d = Daemon::start(&host, daemon, conf, vrrpd)?;
     std::thread::sleep(SETTLE);
+    // An adaptive master: measure at the interval it settles on, not on its way down.
+    d.wait_interval_settled(Duration::from_secs(35));
     if !d.is_running() {
         bail!("{} exited: {}", daemon.label(), d.log_tail(10));
     }
@@ -189,7 +205,8 @@ fn try_measure(
     let rss = pids.iter().map(|&p| status_kib(p, "VmRSS:")).sum();
     let hwm = pids.iter().map(|&p| status_kib(p, "VmHWM:")).sum();
     let cpu_ms = c1.saturating_sub(c0) as f64 / 1e6;
-    Ok((pids.len(), (rss, hwm), cpu_ms / wall))
+    let advert = d.advert();
+    Ok((pids.len(), (rss, hwm), cpu_ms / wall, advert))
 }
 
 /// Every resource row of the run: per daemon, one instance on configuration (a), one instance
@@ -228,6 +245,8 @@ pub fn measure_all(opts: &Opts, vrrpd: &Path) -> Vec<ResourceRow> {
                     rss_kib: 0,
                     hwm_kib: 0,
                     cpu_ms_per_s: 0.0,
+                    advert_interval_ms: None,
+                    advert_mode: None,
                     error: Some(format!("{e:#}")),
                 },
             };

@@ -3,7 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use netlab::{Host, Lab};
+use std::time::Duration;
+
+use netlab::{Host, Jitter, Lab, Relay};
 
 use crate::configs::LB_PORT;
 use crate::listener::Listener;
@@ -21,9 +23,11 @@ pub fn vip_addr() -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))
 }
 
-/// One trial's lab. Field order is drop order: listeners, hosts, then the lab (which stops every
+/// One trial's lab. Field order is drop order: relay, listeners, hosts, then the lab (which stops every
 /// process it spawned and deletes every namespace).
 pub struct Topo {
+    /// The delay relay in front of lb1, if any ([`Topo::with_jitter`]).
+    pub relay: Option<Relay>,
     /// Listeners on lb0, lb1.
     pub listeners: Vec<Listener>,
     /// lb0 (intended master), lb1 (backup).
@@ -38,10 +42,30 @@ impl Topo {
     /// Builds the lab `tag` with hosts lb0 (192.0.2.10), lb1 (.11), client (.50) and the LB
     /// listeners.
     pub fn new(tag: &str) -> anyhow::Result<Self> {
+        Self::build(tag, None)
+    }
+
+    /// Like [`Topo::new`], but lb1 (the backup) sits behind a delay relay adding `jitter` to
+    /// every frame in both directions, for at most `max`: every frame between the master and
+    /// the backup is delayed once, as with `tc netem delay` on the segment.
+    pub fn with_jitter(tag: &str, jitter: Jitter, max: Duration) -> anyhow::Result<Self> {
+        Self::build(tag, Some((jitter, max)))
+    }
+
+    fn build(tag: &str, jitter: Option<(Jitter, Duration)>) -> anyhow::Result<Self> {
         let lab = Lab::new(tag)?;
         let mut lbs = Vec::new();
+        let mut relay = None;
         for i in 0..2 {
-            let h = lab.add_host(&format!("lb{i}"))?;
+            let name = format!("lb{i}");
+            let h = match jitter {
+                Some((j, max)) if i == 1 => {
+                    let (h, r) = lab.add_relayed_host(&name, "eth0", j, max)?;
+                    relay = Some(r);
+                    h
+                }
+                _ => lab.add_host(&name)?,
+            };
             h.add_addr(&format!("{}/24", lb_addr(i)))?;
             lbs.push(h);
         }
@@ -52,6 +76,7 @@ impl Topo {
             listeners.push(Listener::start(h, LB_PORT)?);
         }
         Ok(Topo {
+            relay,
             listeners,
             lbs,
             client,

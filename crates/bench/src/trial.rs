@@ -21,33 +21,50 @@ use crate::vipwatch::{self, VipWatch};
 pub enum Scenario {
     /// Cable pull: the master's bridge port goes down (the master loses carrier).
     LinkDown,
+    /// The machine vanishes: every process of the master's namespace SIGKILLed at once (daemon,
+    /// its checks) and the load balancer with them, then its interface deleted. (`ip netns del`
+    /// would not do it: it only unmounts the name; the namespace, its interfaces and processes
+    /// live on while a process is in it.)
+    MachineGone,
     /// SIGKILL of every process of the master daemon; the machine (and its VIP, LB) stay up.
     Sigkill,
     /// SIGTERM of the master daemon: a clean stop.
     Sigterm,
     /// The load balancer on the master dies (its listening socket closes); daemon stays up.
     LbDeath,
+    /// The master machine paused for [`PAUSE`] (a VM paused): every process of its namespace
+    /// SIGSTOPped and its bridge port forwarding nothing (carrier stays up, no link event), then
+    /// both resumed at once. The backup should take over; at resume the old master, with the
+    /// higher priority, takes the VIP back (a second move, counted).
+    Sigstop,
 }
 
 impl Scenario {
     /// Every scenario, in table order.
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::LinkDown,
+        Scenario::MachineGone,
         Scenario::Sigkill,
         Scenario::Sigterm,
         Scenario::LbDeath,
+        Scenario::Sigstop,
     ];
 
     /// Short label.
     pub fn label(self) -> &'static str {
         match self {
             Scenario::LinkDown => "master link down",
+            Scenario::MachineGone => "master machine gone",
             Scenario::Sigkill => "master daemon SIGKILL",
             Scenario::Sigterm => "master daemon SIGTERM",
             Scenario::LbDeath => "LB death on master",
+            Scenario::Sigstop => "master paused 1 s (SIGSTOP)",
         }
     }
 }
+
+/// How long the [`Scenario::Sigstop`] master stays paused.
+pub const PAUSE: Duration = Duration::from_secs(1);
 
 /// One trial to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +123,15 @@ pub struct TrialResult {
     pub failures: usize,
     /// Total connects after the fault.
     pub attempts: usize,
+    /// [`Scenario::Sigstop`]: changes of the VIP holder set after the resume (a host taking or
+    /// dropping it); 1 when the backup simply dropped it again.
+    pub resume_moves: Option<usize>,
+    /// [`Scenario::Sigstop`]: who held the VIP when the trial ended (`lb0` = the old master).
+    pub resume_holder: Option<String>,
+    /// [`Scenario::Sigstop`]: the longest run of failed connects starting after the resume (ms).
+    pub resume_outage_ms: Option<f64>,
+    /// vrrpd with an adaptive interval: the master's interval when the fault struck (ms).
+    pub interval_ms: Option<u64>,
     /// Why the trial produced no measurement.
     pub error: Option<String>,
 }
@@ -124,6 +150,10 @@ impl TrialResult {
             outage_open: false,
             failures: 0,
             attempts: 0,
+            resume_moves: None,
+            resume_holder: None,
+            resume_outage_ms: None,
+            interval_ms: None,
             error: Some(format!("{e:#}")),
         }
     }
@@ -154,6 +184,10 @@ pub fn phase_offset(rep: u32, reps: u32) -> Duration {
 
 /// How long the client keeps running after the backup took the VIP.
 const TAIL: Duration = Duration::from_millis(700);
+/// At most this long for an adaptive master to reach its floor (100 → 30 ms takes 20 s).
+const ADAPT_WAIT: Duration = Duration::from_secs(35);
+/// After a pause, how long to wait for the old master to hold the VIP alone again.
+const RESUME_WAIT: Duration = Duration::from_secs(2);
 /// VIP poll period.
 const WATCH_EVERY: Duration = Duration::from_millis(1);
 
@@ -167,7 +201,8 @@ pub fn run_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> Trial
     }
 }
 
-fn wait_until(timeout: Duration, every: Duration, mut f: impl FnMut() -> bool) -> bool {
+/// Polls `f` every `every` until it holds or `timeout` passed; whether it held.
+pub(crate) fn wait_until(timeout: Duration, every: Duration, mut f: impl FnMut() -> bool) -> bool {
     let t0 = Instant::now();
     loop {
         if f() {
@@ -184,8 +219,21 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::Result<TrialResult> {
-    let mut topo = Topo::new("bench")?;
+/// A settled pair in a fresh lab, the advert capture and the trial's time bound.
+struct Setup {
+    // Field order is drop order: daemons before the lab.
+    master: Daemon,
+    backup: Daemon,
+    cap: AdvertCapture,
+    bound: Duration,
+    /// The adaptive master's interval when the fault struck (ms), `None` if fixed.
+    interval_ms: Option<u64>,
+    topo: Topo,
+}
+
+/// Builds the lab, starts the intended master, then (capture running) the backup; settles.
+fn setup(cell: &Cell, reps: u32, vrrpd: &Path) -> anyhow::Result<Setup> {
+    let topo = Topo::new("bench")?;
     let conf = |unit: u32| {
         configs::render(
             cell.config,
@@ -197,7 +245,7 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
     };
     let (conf0, conf1) = (conf(0)?, conf(1)?);
     // Master first, so that nopreempt configurations (ours) elect the intended unit.
-    let mut master = Daemon::start(&topo.lbs[0], cell.daemon, &conf0, vrrpd)?;
+    let master = Daemon::start(&topo.lbs[0], cell.daemon, &conf0, vrrpd)?;
     if !wait_until(Duration::from_secs(15), Duration::from_millis(10), || {
         topo.holds(0)
     }) {
@@ -206,20 +254,27 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
             master.log_tail(20)
         );
     }
-    let vip = topo::vip_addr();
     let bound = cell.config.settle()
+        + ADAPT_WAIT
         + PHASE_SPREAD
         + PRE_FAULT
         + PROBE_WAIT
         + PROBE_TO_FAULT
         + cell.config.failover_timeout()
+        + PAUSE
+        + RESUME_WAIT
         + TAIL
         + Duration::from_secs(1);
     // From before the backup starts, so the master's last advert before the fault is seen even
     // at v2's 1 s interval.
     let cap = AdvertCapture::start(&topo.lbs[1], topo::lb_addr(0), bound)?;
     let backup = Daemon::start(&topo.lbs[1], cell.daemon, &conf1, vrrpd)?;
-    std::thread::sleep(cell.config.settle() + phase_offset(cell.rep, reps));
+    let t0 = Instant::now();
+    // An adaptive master starts at its ceiling and steps down once per clean window: strike at
+    // the interval it settles on (the charm's defaults), then the usual settle and phase.
+    let interval_ms = master.wait_interval_settled(ADAPT_WAIT);
+    let rest = cell.config.settle().saturating_sub(t0.elapsed());
+    std::thread::sleep(rest + phase_offset(cell.rep, reps));
     let holders = topo.holders();
     if holders != [0] || !backup.is_running() || !master.is_running() {
         bail!(
@@ -228,22 +283,23 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
             backup.log_tail(20)
         );
     }
-
-    let w0 = VipWatch::start(&topo.lbs[0], vip, WATCH_EVERY, bound)?;
-    let w1 = VipWatch::start(&topo.lbs[1], vip, WATCH_EVERY, bound)?;
-    let client = Client::start(
-        &topo.client,
-        SocketAddr::new(vip, LB_PORT),
-        timing.period,
-        timing.connect_timeout,
+    Ok(Setup {
+        master,
+        backup,
+        cap,
         bound,
-    )?;
-    std::thread::sleep(PRE_FAULT);
-    if cell.scenario != Scenario::LbDeath {
+        interval_ms,
+        topo,
+    })
+}
+
+/// Waits for the phase marker of `scenario` so every daemon is struck at the same phase.
+fn strike_phase(scenario: Scenario, s: &Setup) -> anyhow::Result<()> {
+    if scenario != Scenario::LbDeath {
         // Strike ADVERT_TO_FAULT after a master advert reached the backup, for every daemon
         // alike, so "fault → takeover" is not decided by where the fault fell in the advert
         // interval (a uniformly random 0 .. interval otherwise).
-        if cap.wait_next(Instant::now(), PROBE_WAIT).is_some() {
+        if s.cap.wait_next(Instant::now(), PROBE_WAIT).is_some() {
             std::thread::sleep(ADVERT_TO_FAULT);
         }
     } else {
@@ -251,35 +307,140 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
         // balancer, for every daemon alike: otherwise the detection time is decided by where
         // the fault happens to fall in each daemon's check period (0 .. interval), not by the
         // daemon. A daemon whose check learns of the death by itself (`watch`) is unaffected.
-        let lb = topo.listeners.first().context("no listener on lb0")?;
+        let lb = s.topo.listeners.first().context("no listener on lb0")?;
         if lb.wait_local_probe(Instant::now(), PROBE_WAIT).is_some() {
             std::thread::sleep(PROBE_TO_FAULT);
         }
     }
+    Ok(())
+}
 
-    let fault = Instant::now();
-    match cell.scenario {
-        Scenario::LinkDown => topo.lbs[0].set_cable(false)?,
-        Scenario::Sigkill => master.sigkill()?,
-        Scenario::Sigterm => master.sigterm()?,
-        Scenario::LbDeath => topo
+/// Resumes a paused host on drop (also when a trial fails half-way).
+struct Paused<'a>(&'a netlab::Host);
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set_forwarding(true);
+        self.0.signal_all(netlab::Signal::SIGCONT);
+    }
+}
+
+/// Injects the fault (every scenario but [`Scenario::Sigstop`]).
+fn inject(scenario: Scenario, s: &mut Setup) -> anyhow::Result<()> {
+    let lb0 = &s.topo.lbs[0];
+    match scenario {
+        Scenario::LinkDown => lb0.set_cable(false)?,
+        Scenario::MachineGone => {
+            // The daemon first (keepalived's VRRP child before its parent: see `sigkill`), then
+            // whatever else runs there, the link, and the load balancer (a thread of ours in
+            // that namespace: closing its sockets after the link is gone sends nothing).
+            s.master.sigkill()?;
+            lb0.kill_all();
+            lb0.delete_interface()?;
+            s.topo
+                .listeners
+                .first_mut()
+                .context("no listener on lb0")?
+                .kill();
+        }
+        Scenario::Sigkill => s.master.sigkill()?,
+        Scenario::Sigterm => s.master.sigterm()?,
+        Scenario::LbDeath => s
+            .topo
             .listeners
             .first_mut()
             .context("no listener on lb0")?
             .kill(),
+        Scenario::Sigstop => bail!("Sigstop is not a one-shot fault"),
     }
-    let took = wait_until(
-        cell.config.failover_timeout(),
-        Duration::from_millis(1),
-        || w1.held_now(),
-    );
-    std::thread::sleep(TAIL);
-    let attempts = client.finish();
-    let ch0 = w0.finish();
-    let ch1 = w1.finish();
-    let adverts = cap.finish()?;
+    Ok(())
+}
 
-    let out = client::outage(&attempts, fault, timing.period);
+/// What the watchers and the client saw, with the fault (and resume) times.
+struct Seen {
+    took: bool,
+    fault: Instant,
+    resume: Option<Instant>,
+    attempts: Vec<client::Attempt>,
+    ch0: Vec<(Instant, bool)>,
+    ch1: Vec<(Instant, bool)>,
+    adverts: Vec<Instant>,
+}
+
+fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::Result<TrialResult> {
+    let mut s = setup(cell, reps, vrrpd)?;
+    let vip = topo::vip_addr();
+    let w0 = VipWatch::start(&s.topo.lbs[0], vip, WATCH_EVERY, s.bound)?;
+    let w1 = VipWatch::start(&s.topo.lbs[1], vip, WATCH_EVERY, s.bound)?;
+    let client = Client::start(
+        &s.topo.client,
+        SocketAddr::new(vip, LB_PORT),
+        timing.period,
+        timing.connect_timeout,
+        s.bound,
+    )?;
+    std::thread::sleep(PRE_FAULT);
+    strike_phase(cell.scenario, &s)?;
+    let fault = Instant::now();
+    let failover_timeout = cell.config.failover_timeout();
+    let (took, resume) = if cell.scenario == Scenario::Sigstop {
+        let lb0 = s.topo.lbs[0].clone();
+        lb0.signal_all(netlab::Signal::SIGSTOP);
+        let paused = Paused(&lb0);
+        lb0.set_forwarding(false)?;
+        let took = wait_until(
+            PAUSE.min(failover_timeout),
+            Duration::from_millis(1),
+            || w1.held_now(),
+        );
+        std::thread::sleep(PAUSE.saturating_sub(fault.elapsed()));
+        let resume = Instant::now();
+        drop(paused);
+        wait_until(RESUME_WAIT, Duration::from_millis(1), || {
+            w0.held_now() && !w1.held_now()
+        });
+        (took, Some(resume))
+    } else {
+        inject(cell.scenario, &mut s)?;
+        let took = wait_until(failover_timeout, Duration::from_millis(1), || w1.held_now());
+        (took, None)
+    };
+    std::thread::sleep(TAIL);
+    let backup_log = s.backup.log_tail(15);
+    let Setup {
+        master,
+        backup,
+        cap,
+        topo,
+        interval_ms,
+        ..
+    } = s;
+    let seen = Seen {
+        took,
+        fault,
+        resume,
+        attempts: client.finish(),
+        ch0: w0.finish(),
+        ch1: w1.finish(),
+        adverts: cap.finish()?,
+    };
+    drop((master, backup));
+    drop(topo);
+    let mut r = result(cell, timing, &seen, failover_timeout, &backup_log)?;
+    r.interval_ms = interval_ms;
+    Ok(r)
+}
+
+/// The trial's numbers from what was seen.
+fn result(
+    cell: &Cell,
+    timing: &Timing,
+    seen: &Seen,
+    failover_timeout: Duration,
+    backup_log: &str,
+) -> anyhow::Result<TrialResult> {
+    let fault = seen.fault;
+    let out = client::outage_between(&seen.attempts, fault, seen.resume, timing.period);
     if out.attempts_before == 0 || out.failures_before > 0 {
         bail!(
             "client could not connect steadily before the fault ({} of {} failed)",
@@ -287,24 +448,41 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
             out.attempts_before
         );
     }
-    let taken_at = vipwatch::first_held_since(&ch1, fault);
+    let taken_at = vipwatch::first_held_since(&seen.ch1, fault);
     let takeover = taken_at.map(|t| ms(t - fault));
     let since_last_advert = taken_at.and_then(|t| {
-        adverts::last_before(&adverts, t).map(|a| ms(t.saturating_duration_since(a)))
+        adverts::last_before(&seen.adverts, t).map(|a| ms(t.saturating_duration_since(a)))
     });
-    let release = ch0
+    let release = seen
+        .ch0
         .iter()
         .find(|(t, h)| *t >= fault && !*h)
         .map(|(t, _)| ms(*t - fault));
-    let error = (!took).then(|| {
-        format!(
-            "no takeover within {:?}; backup log:\n{}",
-            cell.config.failover_timeout(),
-            backup.log_tail(15)
-        )
+    // A paused master that no backup replaced within the pause is a result, not a failure.
+    let error = (!seen.took && cell.scenario != Scenario::Sigstop)
+        .then(|| format!("no takeover within {failover_timeout:?}; backup log:\n{backup_log}"));
+    let resume_holder = seen.resume.map(|_| {
+        let end = Instant::now();
+        let held = |ch: &[(Instant, bool)]| vipwatch::held_at(ch, end);
+        match (held(&seen.ch0), held(&seen.ch1)) {
+            (true, false) => "lb0",
+            (false, true) => "lb1",
+            (true, true) => "both",
+            (false, false) => "none",
+        }
+        .to_string()
     });
-    drop(master);
-    drop(backup);
+    let (resume_moves, resume_outage_ms) = match seen.resume {
+        Some(r) => {
+            let moves = [&seen.ch0, &seen.ch1]
+                .iter()
+                .map(|ch| ch.iter().filter(|(t, _)| *t > r).count())
+                .sum();
+            let after = client::outage_between(&seen.attempts, r, None, Duration::ZERO);
+            (Some(moves), Some(after.ms))
+        }
+        None => (None, None),
+    };
     Ok(TrialResult {
         config: cell.config,
         scenario: cell.scenario,
@@ -317,6 +495,10 @@ fn try_trial(cell: &Cell, reps: u32, timing: &Timing, vrrpd: &Path) -> anyhow::R
         outage_open: out.open,
         failures: out.failures,
         attempts: out.attempts,
+        resume_moves,
+        resume_holder,
+        resume_outage_ms,
+        interval_ms: None,
         error,
     })
 }

@@ -140,6 +140,41 @@ impl Host {
         self.ifindex()
     }
 
+    /// SIGKILLs every process in the host's namespace at once (`ip netns pids`), as a machine
+    /// that vanished: nothing of it runs on to send a last frame. Threads of other processes
+    /// that entered the namespace (a lab's watchers) are not processes of it and live on.
+    /// Deleting the namespace would not do this: `ip netns del` only unmounts its name, and the
+    /// namespace lives on, with its interfaces, while a process is in it.
+    pub fn kill_all(&self) {
+        crate::names::kill_all_in(&self.netns);
+    }
+
+    /// Sends `sig` to every process in the host's namespace (e.g. SIGSTOP / SIGCONT to pause
+    /// and resume the whole machine); returns how many were signalled.
+    pub fn signal_all(&self, sig: crate::Signal) -> usize {
+        crate::names::signal_all_in(&self.netns, sig)
+    }
+
+    /// Lets the bridge forward frames from and to the host's port, or not (`bridge link set
+    /// dev PORT state 3|0`: forwarding / disabled). Unlike [`Host::set_cable`] the host keeps
+    /// its carrier and sees no link event: its frames just go nowhere, as a paused VM's.
+    pub fn set_forwarding(&self, on: bool) -> Result<()> {
+        cmd::run(
+            "bridge",
+            &[
+                "-n",
+                &self.shared.switch_ns,
+                "link",
+                "set",
+                "dev",
+                &self.port,
+                "state",
+                if on { "3" } else { "0" },
+            ],
+        )
+        .map(drop)
+    }
+
     /// Runs `ip -n <netns> args…` and returns stdout.
     pub fn ip(&self, args: &[&str]) -> Result<String> {
         cmd::ip_in(&self.netns, args)

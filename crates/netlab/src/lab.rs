@@ -2,13 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::cmd;
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::names;
 use crate::process::{Slot, TERM_GRACE};
+use crate::relay::{Jitter, Relay};
 
 /// Name of the bridge inside the switch namespace.
 pub const BRIDGE: &str = "br0";
@@ -100,16 +101,7 @@ impl Lab {
         let lab = Lab { shared };
         let sw = lab.shared.switch_ns.clone();
         lab.shared.add_netns(&sw)?;
-        crate::enter::run_in_netns(&sw, || -> Result<()> {
-            for key in ["all", "default"] {
-                let path = format!("/proc/sys/net/ipv6/conf/{key}/disable_ipv6");
-                std::fs::write(&path, "1").map_err(|source| Error::Io {
-                    what: format!("write {path}"),
-                    source,
-                })?;
-            }
-            Ok(())
-        })??;
+        crate::enter::run_in_netns(&sw, disable_ipv6)??;
         cmd::ip_in(
             &sw,
             &[
@@ -156,6 +148,58 @@ impl Lab {
         Ok(host)
     }
 
+    /// Adds a host like [`Lab::add_host_with`], but behind a delay relay (no `sch_netem` on this
+    /// kernel): the bridge port's peer and a second veth whose peer is the host's `ifname` live
+    /// in a relay namespace `<stem>-<name>_rl`, and every frame between the host and the bridge
+    /// is held for `jitter` in both directions ([`crate::relay`]) for at most `max`. The host
+    /// works like any other ([`Host::set_cable`] pulls the bridge side) except that
+    /// [`Host::recreate_interface`] is not supported. Drop the [`Relay`] to stop relaying.
+    pub fn add_relayed_host(
+        &self,
+        name: &str,
+        ifname: &str,
+        jitter: Jitter,
+        max: Duration,
+    ) -> Result<(Host, Relay)> {
+        names::check_part("host name", name)?;
+        if ifname.is_empty() || ifname.len() > 15 || ifname.contains(['/', ' ']) {
+            return Err(Error::Invalid(format!("interface name {ifname:?}")));
+        }
+        let (relay_ns, _) = self.shared.reserve_host(&format!("{name}_rl"))?;
+        let (netns, port) = self.shared.reserve_host(name)?;
+        self.shared.add_netns(&relay_ns)?;
+        self.shared.add_netns(&netns)?;
+        crate::enter::run_in_netns(&relay_ns, disable_ipv6)??;
+        let sw = &self.shared.switch_ns;
+        cmd::ip_in(
+            sw,
+            &[
+                "link", "add", &port, "type", "veth", "peer", "name", "r0", "netns", &relay_ns,
+            ],
+        )?;
+        cmd::ip_in(sw, &["link", "set", &port, "master", BRIDGE])?;
+        cmd::ip_in(sw, &["link", "set", &port, "up"])?;
+        cmd::ip_in(
+            &relay_ns,
+            &[
+                "link", "add", "r1", "type", "veth", "peer", "name", ifname, "netns", &netns,
+            ],
+        )?;
+        for end in ["r0", "r1"] {
+            cmd::ip_in(&relay_ns, &["link", "set", end, "promisc", "on", "up"])?;
+        }
+        cmd::ip_in(&netns, &["link", "set", ifname, "up"])?;
+        let relay = Relay::start(&relay_ns, "r0", "r1", jitter, max)?;
+        let host = Host::new(
+            self.shared.clone(),
+            name.to_string(),
+            netns,
+            ifname.to_string(),
+            port,
+        );
+        Ok((host, relay))
+    }
+
     /// The name stem of all this lab's namespaces (`nl<pid>x<n>-<tag>`).
     pub fn stem(&self) -> &str {
         &self.shared.stem
@@ -181,6 +225,18 @@ impl Lab {
     pub fn switch_ip(&self, args: &[&str]) -> Result<String> {
         cmd::ip_in(&self.shared.switch_ns, args)
     }
+}
+
+/// Turns IPv6 off in the calling thread's namespace (so a switch or relay sends nothing itself).
+fn disable_ipv6() -> Result<()> {
+    for key in ["all", "default"] {
+        let path = format!("/proc/sys/net/ipv6/conf/{key}/disable_ipv6");
+        std::fs::write(&path, "1").map_err(|source| Error::Io {
+            what: format!("write {path}"),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 impl Drop for Lab {

@@ -35,6 +35,7 @@ mod lab;
 mod names;
 pub mod nspawn;
 mod process;
+pub mod relay;
 mod skip;
 
 pub use enter::{
@@ -48,4 +49,5 @@ pub use lab::{Lab, BRIDGE};
 pub use names::{creator_pid, list_netns, require_root, sweep_stale, PREFIX};
 pub use nix::sys::signal::Signal;
 pub use process::{Proc, TERM_GRACE};
+pub use relay::{Jitter, Relay, RelayStats};
 pub use skip::{skip, skip_unless_root, strict, STRICT_ENV};

@@ -96,15 +96,25 @@ pub fn sweep_stale() -> Result<Vec<String>> {
 
 /// SIGKILLs every process whose network namespace is `netns` (best effort).
 pub(crate) fn kill_all_in(netns: &str) {
+    signal_all_in(netns, nix::sys::signal::SIGKILL);
+}
+
+/// Sends `sig` to every process whose network namespace is `netns` (best effort); returns how
+/// many were signalled.
+pub(crate) fn signal_all_in(netns: &str, sig: nix::sys::signal::Signal) -> usize {
     let Ok(out) = cmd::ip(&["netns", "pids", netns]) else {
-        return;
+        return 0;
     };
+    let mut n = 0;
     for pid in out.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-        if pid > 1 && pid as u32 != std::process::id() {
-            let _ =
-                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+        if pid > 1
+            && pid as u32 != std::process::id()
+            && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
+        {
+            n += 1;
         }
     }
+    n
 }
 
 #[cfg(test)]

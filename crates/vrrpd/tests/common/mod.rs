@@ -288,16 +288,44 @@ impl Node {
 
 /// A lab with nodes 192.0.2.(10+i)/24 and 2001:db8::(10+i)/64.
 pub struct Bed {
+    /// The delay relay in front of one node ([`Bed::new_relayed`]); dropped first.
+    pub relay: Option<netlab::Relay>,
     pub nodes: Vec<Node>,
     pub lab: Lab,
 }
 
 impl Bed {
     pub fn new(tag: &str, specs: Vec<(Kind, Inst)>) -> Bed {
+        Self::build(tag, specs, None)
+    }
+
+    /// Like [`Bed::new`], but node `relayed` sits behind netlab's delay relay: every frame to
+    /// and from it is held `jitter` (this kernel has no `sch_netem`), for at most 10 minutes.
+    pub fn new_relayed(
+        tag: &str,
+        specs: Vec<(Kind, Inst)>,
+        relayed: usize,
+        jitter: netlab::Jitter,
+    ) -> Bed {
+        Self::build(tag, specs, Some((relayed, jitter)))
+    }
+
+    fn build(tag: &str, specs: Vec<(Kind, Inst)>, relay: Option<(usize, netlab::Jitter)>) -> Bed {
         let lab = Lab::new(tag).unwrap();
         let mut nodes = Vec::new();
+        let mut relay_handle = None;
         for (i, (kind, inst)) in specs.into_iter().enumerate() {
-            let host = lab.add_host(&format!("n{i}")).unwrap();
+            let name = format!("n{i}");
+            let host = match relay {
+                Some((r, jitter)) if r == i => {
+                    let (h, rl) = lab
+                        .add_relayed_host(&name, "eth0", jitter, Duration::from_secs(600))
+                        .unwrap();
+                    relay_handle = Some(rl);
+                    h
+                }
+                _ => lab.add_host(&name).unwrap(),
+            };
             let addr4 = format!("192.0.2.{}", 10 + i);
             let addr6 = format!("2001:db8::{}", 10 + i);
             host.add_addr(&format!("{addr4}/24")).unwrap();
@@ -316,7 +344,11 @@ impl Bed {
         for n in &nodes {
             n.host.wait_link_local(Duration::from_secs(5)).unwrap();
         }
-        Bed { nodes, lab }
+        Bed {
+            relay: relay_handle,
+            nodes,
+            lab,
+        }
     }
 
     pub fn vip(&self) -> IpAddr {
