@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use vrrpd::cli::Cli;
 
+/// Stack of the runtime's blocking threads (they only fork/exec a script).
+const BLOCKING_STACK: usize = 128 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(path) = &cli.check_config {
@@ -16,8 +19,12 @@ fn main() -> ExitCode {
         eprintln!("vrrpd: --config FILE is required");
         return ExitCode::from(2);
     };
+    // The blocking pool only spawns `vrrp_script` children (health/script.rs): one or two small
+    // threads, whose stacks `mlockall(MCL_FUTURE)` locks whole (the default is 2 MiB).
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(2)
+        .thread_stack_size(BLOCKING_STACK)
         .build()
     {
         Ok(rt) => rt,

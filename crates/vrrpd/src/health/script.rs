@@ -58,7 +58,16 @@ pub async fn run(argv: &[String], run_as: Option<&RunAs>, timeout: Duration) -> 
     if let Some(r) = run_as {
         cmd.uid(r.uid).gid(r.gid);
     }
-    let mut child = cmd.spawn().map_err(|e| format!("spawn {prog}: {e}"))?;
+    // Spawned on a blocking-pool thread, never on the event loop: spawning blocks the caller
+    // until the child has exec'd (std waits on its exec-error pipe; musl's posix_spawn is a
+    // vfork), and the child runs SCHED_OTHER (the loop's SCHED_RESET_ON_FORK). With the loop at
+    // SCHED_RR under CPU load that was an inversion: the master waited behind the busy tasks
+    // for its child and stopped advertising (bench cpu-rt at 30 ms: 500 ms, a false failover;
+    // 3,168 ms in one of four short runs). The pool's threads are SCHED_OTHER too.
+    let mut child = tokio::task::spawn_blocking(move || cmd.spawn())
+        .await
+        .map_err(|e| format!("spawn {prog}: {e}"))?
+        .map_err(|e| format!("spawn {prog}: {e}"))?;
     match tokio::time::timeout(timeout, child.wait()).await {
         Ok(Ok(st)) if st.success() => Ok(()),
         Ok(Ok(st)) => Err(format!("{prog}: {st}")),
