@@ -132,9 +132,7 @@ impl Lab {
     /// is ever created in the root namespace. `name`: 1–24 characters of `[a-z0-9_]`.
     pub fn add_host_with(&self, name: &str, ifname: &str) -> Result<Host> {
         names::check_part("host name", name)?;
-        if ifname.is_empty() || ifname.len() > 15 || ifname.contains(['/', ' ']) {
-            return Err(Error::Invalid(format!("interface name {ifname:?}")));
-        }
+        check_ifname(ifname)?;
         let (netns, port) = self.shared.reserve_host(name)?;
         self.shared.add_netns(&netns)?;
         let host = Host::new(
@@ -162,9 +160,7 @@ impl Lab {
         max: Duration,
     ) -> Result<(Host, Relay)> {
         names::check_part("host name", name)?;
-        if ifname.is_empty() || ifname.len() > 15 || ifname.contains(['/', ' ']) {
-            return Err(Error::Invalid(format!("interface name {ifname:?}")));
-        }
+        check_ifname(ifname)?;
         let (relay_ns, _) = self.shared.reserve_host(&format!("{name}_rl"))?;
         let (netns, port) = self.shared.reserve_host(name)?;
         self.shared.add_netns(&relay_ns)?;
@@ -278,4 +274,12 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(&self.shared.log_dir);
         }
     }
+}
+
+/// A Linux interface name: 1–15 bytes, no `/` or space.
+fn check_ifname(ifname: &str) -> Result<()> {
+    if ifname.is_empty() || ifname.len() > 15 || ifname.contains(['/', ' ']) {
+        return Err(Error::Invalid(format!("interface name {ifname:?}")));
+    }
+    Ok(())
 }

@@ -74,18 +74,48 @@ fn recording_script(dir: &Path) -> std::path::PathBuf {
     script
 }
 
-#[test]
-fn loop_thread_runs_sched_rr_and_scripts_do_not() {
-    if skip() {
-        return;
-    }
-    let lab = netlab::Lab::new("schedrr").unwrap();
+/// One host in a fresh lab, a config asking for `vrrp_rt_priority 50` with the recording
+/// script, and where the worker's state file goes.
+struct Setup {
+    lab: netlab::Lab,
+    host: netlab::Host,
+    dir: tempfile::TempDir,
+    conf: std::path::PathBuf,
+    state: std::path::PathBuf,
+    script: std::path::PathBuf,
+}
+
+fn setup(tag: &str) -> Setup {
+    let lab = netlab::Lab::new(tag).unwrap();
     let host = lab.add_host("n0").unwrap();
     host.add_addr("192.0.2.10/24").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (conf, state) = (dir.path().join("vrrpd.conf"), dir.path().join("state.json"));
     let script = recording_script(dir.path());
     std::fs::write(&conf, config(host.ifname(), Some(50), &script)).unwrap();
+    Setup {
+        lab,
+        host,
+        dir,
+        conf,
+        state,
+        script,
+    }
+}
+
+#[test]
+fn loop_thread_runs_sched_rr_and_scripts_do_not() {
+    if skip() {
+        return;
+    }
+    let Setup {
+        lab: _lab,
+        host,
+        dir,
+        conf,
+        state,
+        script,
+    } = setup("schedrr");
     let args = [
         "--config",
         conf.to_str().unwrap(),
@@ -151,13 +181,14 @@ fn refused_without_cap_sys_nice_warns_once() {
     if skip() {
         return;
     }
-    let lab = netlab::Lab::new("schednocap").unwrap();
-    let host = lab.add_host("n0").unwrap();
-    host.add_addr("192.0.2.10/24").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (conf, state) = (dir.path().join("vrrpd.conf"), dir.path().join("state.json"));
-    let script = recording_script(dir.path());
-    std::fs::write(&conf, config(host.ifname(), Some(50), &script)).unwrap();
+    let Setup {
+        lab: _lab,
+        host,
+        dir: _dir,
+        conf,
+        state,
+        script: _script,
+    } = setup("schednocap");
     let p = host
         .spawn(
             "vrrpd",
