@@ -65,22 +65,19 @@ pub struct PathUnit {
     pub trigger_limit: (u32, Duration),
 }
 
-/// Parses a `.path` unit file. Unsupported `[Path]` settings (`PathExists=`, …) are errors:
-/// the simulator does not pretend to follow them.
-pub fn parse_path(text: &str) -> Result<PathUnit> {
-    let mut section = String::new();
-    let mut u = PathUnit {
-        changed: Vec::new(),
-        unit: None,
-        trigger_limit: (200, Duration::from_secs(2)),
-    };
+/// The `KEY=VALUE` lines of a unit file, each with its section name (`Service` for
+/// `[Service]`), keys and values trimmed; blank lines and `#`/`;` comments skipped. A line
+/// that is neither a section header nor `KEY=VALUE` is an error naming its line number.
+fn entries(text: &str) -> Result<Vec<(&str, &str, &str)>> {
+    let mut section = "";
+    let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        if line.starts_with('[') && line.ends_with(']') {
-            section = line[1..line.len() - 1].to_string();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name;
             continue;
         }
         let Some((k, v)) = line.split_once('=') else {
@@ -89,10 +86,23 @@ pub fn parse_path(text: &str) -> Result<PathUnit> {
                 n + 1
             )));
         };
+        out.push((section, k.trim(), v.trim()));
+    }
+    Ok(out)
+}
+
+/// Parses a `.path` unit file. Unsupported `[Path]` settings (`PathExists=`, …) are errors:
+/// the simulator does not pretend to follow them.
+pub fn parse_path(text: &str) -> Result<PathUnit> {
+    let mut u = PathUnit {
+        changed: Vec::new(),
+        unit: None,
+        trigger_limit: (200, Duration::from_secs(2)),
+    };
+    for (section, k, v) in entries(text)? {
         if section != "Path" {
             continue;
         }
-        let (k, v) = (k.trim(), v.trim());
         match k {
             "PathChanged" | "PathModified" if v.starts_with('/') => u.changed.push(v.to_string()),
             "PathChanged" | "PathModified" => {
@@ -211,7 +221,6 @@ pub fn parse_timespan(s: &str) -> Result<Duration> {
 
 /// Parses a unit file's text.
 pub fn parse(text: &str) -> Result<ServiceUnit> {
-    let mut section = String::new();
     let mut pre = Vec::new();
     let mut start = Vec::new();
     let mut reload = Vec::new();
@@ -223,22 +232,7 @@ pub fn parse(text: &str) -> Result<ServiceUnit> {
     let mut runtime_directories = Vec::new();
     let mut oneshot = false;
     let mut start_limit = Some((5usize, Duration::from_secs(10)));
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if line.starts_with('[') && line.ends_with(']') {
-            section = line[1..line.len() - 1].to_string();
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            return Err(Error::Invalid(format!(
-                "line {}: {raw:?} is not KEY=VALUE",
-                n + 1
-            )));
-        };
-        let (k, v) = (k.trim(), v.trim());
+    for (section, k, v) in entries(text)? {
         if section == "Unit" {
             match k {
                 "StartLimitIntervalSec" => {
@@ -342,6 +336,10 @@ mod tests {
         assert!(parse("[Service]\nExecStart=/x\nRestart=sometimes\n").is_err());
         assert!(parse("[Service]\nExecStart=/x\nRestartSec=1y\n").is_err());
         assert!(parse("[Service]\nnonsense\n").is_err());
+        // The same lexer for every section and both unit kinds: a stray line anywhere is an
+        // error (systemd logs it and ignores it; the simulator refuses what it cannot read).
+        let e = parse_path("[Path]\nPathChanged=/x\n[Install]\nnonsense\n").unwrap_err();
+        assert!(e.to_string().contains("line 4"), "{e}");
     }
 
     #[test]
