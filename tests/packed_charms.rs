@@ -5,8 +5,15 @@
 //! Then the `vrrpd` the charm installed checks the config the charm rendered, with the exact
 //! `ExecStartPre` command of the rendered unit file.
 //!
+//! `dispatch` runs the charm's own `bin/vrrpd --probe-certificate` for its certificate check, a
+//! child that the handler wrapper does not cover. So the arm64 hooks run in a user and mount
+//! namespace of their own, with a private `binfmt_misc` (Linux ≥ 6.7 sandboxes it per user
+//! namespace) in which arm64 ELF files run through `qemu-aarch64-static`: the host's binfmt
+//! table is neither read nor changed. [`binfmt_wrapper`].
+//!
 //! Charms: `$KEEPALIVED_CHARM_AMD64` / `$KEEPALIVED_CHARM_ARM64`, else the paths above. A missing
-//! charm or `qemu-aarch64-static` skips (fails under KEEPALIVED_TESTS_STRICT).
+//! charm or `qemu-aarch64-static`, or a kernel without per-user-namespace binfmt_misc (before
+//! 6.7), skips (fails under KEEPALIVED_TESTS_STRICT).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -85,6 +92,9 @@ fn deploy_packed(arch: &str, wrapper: &[&str]) {
         let (level, msg) = lab.status(u);
         assert_eq!(level, "active", "{u}: {msg}");
         assert!(msg.starts_with("VIP ready (worker starting)"), "{u}: {msg}");
+        // The certificate check ran: the charm's own `bin/vrrpd` answered (for arm64, under
+        // qemu through the private binfmt_misc), whatever it found on 127.0.0.1:443.
+        assert!(!msg.contains("probe failed"), "{arch} {u}: {msg}");
         assert!(lab.active(u), "{u}: worker not started");
         // The charm installed the worker it ships, byte for byte.
         assert!(std::fs::read(lab.file(u, BIN)).unwrap() == shipped, "{u}");
@@ -144,10 +154,62 @@ fn packed_amd64_charm_runs_its_hooks_and_checks_its_config() {
     deploy_packed("amd64", &[]);
 }
 
+/// The ELF header fields binfmt_misc matches for aarch64 executables (e_ident: 64-bit, little
+/// endian, version 1; e_type EXEC or DYN; e_machine 183), with the mask of Debian's
+/// qemu-user-static `qemu-aarch64` entry.
+const AARCH64_MAGIC: &str =
+    r"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00";
+const AARCH64_MASK: &str =
+    r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff";
+
+/// A script that runs its arguments in a new user + mount namespace (root mapped to root) with a
+/// private binfmt_misc in which `qemu` runs every aarch64 executable, so that `dispatch` under
+/// qemu can start the charm's arm64 `bin/vrrpd` as a child. `F`: qemu is opened at registration.
+fn binfmt_wrapper(dir: &Path, qemu: &Path) -> PathBuf {
+    let register = format!(
+        ":qemu-aarch64:M::{AARCH64_MAGIC}:{AARCH64_MASK}:{}:F",
+        qemu.display()
+    );
+    let script = format!(
+        "#!/bin/sh\nexec unshare --user --map-root-user --mount sh -c '\
+         mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && \
+         printf \"%s\" \"$0\" > /proc/sys/fs/binfmt_misc/register && exec \"$@\"' '{register}' \"$@\"\n"
+    );
+    let p = dir.join("binfmt-qemu");
+    std::fs::write(&p, script).unwrap();
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Where `program` is on PATH.
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
 #[test]
 fn packed_arm64_charm_runs_its_hooks_under_qemu_and_checks_its_config() {
     if !on_path(QEMU) && netlab::skip(&format!("{QEMU} missing (Debian: qemu-user-static)")) {
         return;
     }
-    deploy_packed("arm64", &[QEMU]);
+    let Some(qemu) = which(QEMU) else {
+        netlab::skip(&format!("{QEMU} not found on PATH"));
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = binfmt_wrapper(dir.path(), &qemu);
+    // Unprivileged-style binfmt_misc mounts (one per user namespace) need Linux 6.7 or later.
+    let works = Command::new(&wrapper).arg("true").output().unwrap();
+    if !works.status.success()
+        && netlab::skip(&format!(
+            "no private binfmt_misc in a user namespace (Linux >= 6.7 needed): {}",
+            String::from_utf8_lossy(&works.stderr).trim()
+        ))
+    {
+        return;
+    }
+    deploy_packed("arm64", &[&*wrapper.to_string_lossy(), QEMU]);
 }

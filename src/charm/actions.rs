@@ -1,4 +1,6 @@
 //! Actions declared in `actions.yaml`.
+use std::path::Path;
+
 use super::config::CharmConfig;
 use super::hooktools::{Bag, HookToolError, HookTools};
 use super::paths::Paths;
@@ -246,17 +248,22 @@ fn advert_text(a: &vrrp::AdvertStatus) -> String {
 }
 
 /// Runs the action `name`. Unknown actions fail the action, not the charm.
-pub fn run(name: &str, tools: &HookTools, paths: &Paths) -> Result<(), HookToolError> {
+pub fn run(
+    name: &str,
+    tools: &HookTools,
+    paths: &Paths,
+    charm_dir: &Path,
+) -> Result<(), HookToolError> {
     match name {
         "vrrp-status" => vrrp_status(tools, paths),
-        "check-certificate" => check_certificate(tools),
+        "check-certificate" => check_certificate(tools, charm_dir),
         other => tools.action_fail(&format!("unknown action {other:?}")),
     }
 }
 
 /// `check-certificate`: runs the certificate check now, prints the report and the commands
 /// on stdout and returns them as results. Fails only when there is nothing to check.
-fn check_certificate(tools: &HookTools) -> Result<(), HookToolError> {
+fn check_certificate(tools: &HookTools, charm_dir: &Path) -> Result<(), HookToolError> {
     let cfg = match CharmConfig::from_json(&tools.config_get()?) {
         Ok(c) => c,
         Err(e) => {
@@ -267,7 +274,7 @@ fn check_certificate(tools: &HookTools) -> Result<(), HookToolError> {
     if cfg.vips.is_empty() {
         return tools.action_fail("virtual_ip is not set: there is no VIP to check");
     }
-    let check = super::world::check_certificate(&cfg);
+    let check = super::world::check_certificate(charm_dir, &cfg);
     let lb_app = super::world::principal_app(tools)?;
     let lb_app = lb_app.as_deref().unwrap_or(DEFAULT_LB_APP);
     print!("{}", sanadvice::action_report(&check, &cfg, lb_app));

@@ -45,7 +45,7 @@ pub fn run(event: Event) -> Result<converge::Report, CharmError> {
     let paths = Paths::from_env();
     let env = HookEnv::from_env(event)?;
     if let Event::Action(name) = &env.event {
-        actions::run(name, &tools, &paths)?;
+        actions::run(name, &tools, &paths, &env.charm_dir)?;
         return Ok(converge::Report::default());
     }
     let (world, warnings) = World::read(env, &tools, &paths)?;

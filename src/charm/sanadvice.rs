@@ -89,6 +89,9 @@ pub fn note(finding: &Finding, lb_app: &str) -> Option<CertNote> {
                 }
                 ProbeError::NoCertificate => format!("LB served no certificate on {endpoint}"),
                 ProbeError::Certificate(_) => format!("LB certificate on {endpoint} unreadable"),
+                ProbeError::Unavailable(_) => {
+                    format!("LB certificate on {endpoint} not checked (probe failed)")
+                }
             };
             Some(CertNote {
                 text,

@@ -66,6 +66,10 @@ fn unreadable_endpoints_are_a_short_note_not_a_san_problem() {
             ProbeError::Certificate("bad DER".into()),
             "LB certificate on 127.0.0.1:443 unreadable",
         ),
+        (
+            ProbeError::Unavailable("bin/vrrpd: No such file or directory".into()),
+            "LB certificate on 127.0.0.1:443 not checked (probe failed)",
+        ),
     ] {
         let n = note(&Finding::of(&check(Err(err)), &req), DEFAULT_LB_APP).unwrap();
         assert_eq!(n.text, text);

@@ -3,22 +3,25 @@
 //! Clients reach the load balancer through the VIP and verify its certificate against the
 //! address or name they dialled, so every VIP must be an **IP** SAN and `vip_hostname` a **DNS**
 //! SAN of the certificate the load balancer serves (see docs/charmed-kubernetes.md §2).
-//! [`probe`] opens TLS to `127.0.0.1:<port>` (the same listener the VIP reaches), accepts any
-//! chain (we read the certificate, we do not trust it; the handshake signature is verified,
-//! with `anytls::lb_probe_config`'s suites, which nginx there always accepts) and returns the
-//! leaf's SANs;
+//! [`probe`] runs this charm revision's own worker binary, `$CHARM_DIR/bin/vrrpd
+//! --probe-certificate 127.0.0.1:<port>` (the same listener the VIP reaches; `anytls::probe`:
+//! any chain accepted, the handshake signature verified), which prints the leaf's SANs as one
+//! JSON object: the worker links the TLS stack anyway, so the hook binary links none.
 //! [`missing`] is the pure comparison.
 use std::fmt;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection};
+use serde::Deserialize;
 
-/// How long one probe may take in total (connect plus handshake).
+/// How long one probe may take in total (connect plus handshake), in the worker.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How much longer the hook waits for the worker's answer before it kills it (process start;
+/// under emulation, as in the arm64 tests, that takes a few hundred ms).
+pub const PROBE_GRACE: Duration = Duration::from_secs(3);
 
 /// A name a client may dial: an IP SAN or a DNS SAN.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,26 +58,6 @@ pub struct ServedCert {
 }
 
 impl ServedCert {
-    /// Reads the SANs of a DER certificate. A certificate without the SAN extension has none.
-    ///
-    /// rustls-webpki (already linked for TLS) parses and checks the certificate and yields its
-    /// valid DNS names; it has no public iterator over `iPAddress` names, so those are read
-    /// from the extension it accepted by [`ip_sans`].
-    pub fn from_der(der: &[u8]) -> Result<Self, ProbeError> {
-        let bytes = rustls::pki_types::CertificateDer::from(der);
-        let cert = webpki::EndEntityCert::try_from(&bytes)
-            .map_err(|e| ProbeError::Certificate(e.to_string()))?;
-        let mut out = ServedCert::default();
-        for n in cert.valid_dns_names() {
-            if let SanName::Dns(n) = SanName::dns(n) {
-                out.dns.push(n);
-            }
-        }
-        out.ips = ip_sans(der)
-            .ok_or_else(|| ProbeError::Certificate("malformed subjectAltName extension".into()))?;
-        Ok(out)
-    }
-
     /// Whether the certificate covers `name` the way a TLS client checks it.
     pub fn covers(&self, name: &SanName) -> bool {
         match name {
@@ -82,95 +65,6 @@ impl ServedCert {
             SanName::Dns(n) => self.dns.iter().any(|pattern| dns_matches(pattern, n)),
         }
     }
-}
-
-/// One DER TLV at the start of `b`: (tag, value, rest). Single-byte tags only (all X.509
-/// needs up to the extensions); `None` when truncated or longer than 4 GiB.
-fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, b) = b.split_first()?;
-    let (&first, mut b) = b.split_first()?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || b.len() < n {
-            return None;
-        }
-        let len = b[..n]
-            .iter()
-            .fold(0usize, |a, &d| (a << 8) | usize::from(d));
-        b = &b[n..];
-        len
-    };
-    (b.len() >= len).then(|| (tag, &b[..len], &b[len..]))
-}
-
-/// The `iPAddress` names of the certificate's subjectAltName extension (RFC 5280 §4.2.1.6):
-/// Certificate → tbsCertificate → `[3]` extensions → the extension with OID 2.5.29.17 →
-/// GeneralNames → `[7]` entries. `None` when the structure is malformed.
-pub fn ip_sans(der: &[u8]) -> Option<Vec<IpAddr>> {
-    const SEQUENCE: u8 = 0x30;
-    const EXTENSIONS: u8 = 0xa3;
-    const OID: u8 = 0x06;
-    const OCTET_STRING: u8 = 0x04;
-    const IP_ADDRESS: u8 = 0x87;
-    const SUBJECT_ALT_NAME: [u8; 3] = [0x55, 0x1d, 0x11];
-    let (SEQUENCE, cert, _) = tlv(der)? else {
-        return None;
-    };
-    let (SEQUENCE, mut tbs, _) = tlv(cert)? else {
-        return None;
-    };
-    let mut out = Vec::new();
-    while !tbs.is_empty() {
-        let (tag, value, rest) = tlv(tbs)?;
-        tbs = rest;
-        if tag != EXTENSIONS {
-            continue;
-        }
-        let (SEQUENCE, mut exts, _) = tlv(value)? else {
-            return None;
-        };
-        while !exts.is_empty() {
-            let (SEQUENCE, ext, rest) = tlv(exts)? else {
-                return None;
-            };
-            exts = rest;
-            let (OID, oid, mut fields) = tlv(ext)? else {
-                return None;
-            };
-            if oid != SUBJECT_ALT_NAME {
-                continue;
-            }
-            // Skip the optional `critical` BOOLEAN; the value is the OCTET STRING.
-            let names = loop {
-                let (tag, v, rest) = tlv(fields)?;
-                fields = rest;
-                if tag == OCTET_STRING {
-                    break v;
-                }
-            };
-            let (SEQUENCE, mut names, _) = tlv(names)? else {
-                return None;
-            };
-            while !names.is_empty() {
-                let (tag, v, rest) = tlv(names)?;
-                names = rest;
-                if tag == IP_ADDRESS {
-                    out.extend(ip_from_san(v));
-                }
-            }
-        }
-    }
-    Some(out)
-}
-
-/// An `iPAddress` SAN is 4 or 16 octets; anything else is malformed and ignored.
-fn ip_from_san(bytes: &[u8]) -> Option<IpAddr> {
-    if let Ok(b) = <[u8; 4]>::try_from(bytes) {
-        return Some(IpAddr::from(b));
-    }
-    <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from)
 }
 
 /// IP equality that also treats an IPv4-mapped IPv6 SAN as its IPv4 address.
@@ -227,6 +121,10 @@ pub enum ProbeError {
     /// The served certificate could not be parsed.
     #[error("unreadable certificate: {0}")]
     Certificate(String),
+    /// The probe itself did not run or gave no answer (the worker binary is missing, cannot
+    /// be executed, failed or timed out): nothing is known about the certificate.
+    #[error("certificate probe failed: {0}")]
+    Unavailable(String),
 }
 
 /// The outcome of one probe of the local load balancer.
@@ -239,99 +137,123 @@ pub struct CertCheck {
 }
 
 impl CertCheck {
-    /// Probes `endpoint` now (blocking, at most about `timeout`).
-    pub fn run(endpoint: SocketAddr, sni: Option<&str>, timeout: Duration) -> Self {
+    /// Probes `endpoint` now with the worker binary of `charm_dir` (blocking, at most about
+    /// `timeout` + [`PROBE_GRACE`]).
+    pub fn run(
+        charm_dir: &Path,
+        endpoint: SocketAddr,
+        sni: Option<&str>,
+        timeout: Duration,
+    ) -> Self {
+        let worker = super::paths::charm_worker_binary(charm_dir);
         Self {
             endpoint,
-            served: probe(endpoint, sni, timeout),
+            served: probe(&worker, endpoint, sni, timeout),
         }
     }
 }
 
-fn client_config() -> Result<Arc<ClientConfig>, ProbeError> {
-    anytls::lb_probe_config().map_err(|e| ProbeError::Handshake(e.to_string()))
+/// What `vrrpd --probe-certificate` prints (crates/vrrpd/src/probe.rs).
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Report {
+    Served { ips: Vec<IpAddr>, dns: Vec<String> },
+    Error { kind: String, text: String },
 }
 
-/// The server name to send: SNI `hostname` when it is a valid DNS name, else the IP (which
-/// rustls does not send as SNI).
-fn server_name(endpoint: SocketAddr, sni: Option<&str>) -> ServerName<'static> {
-    sni.and_then(|h| ServerName::try_from(h.trim_end_matches('.').to_string()).ok())
-        .filter(|n| matches!(n, ServerName::DnsName(_)))
-        .unwrap_or_else(|| ServerName::IpAddress(endpoint.ip().into()))
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => "timed out".into(),
-        _ => e.to_string(),
+/// Maps the worker's answer (one JSON object) to the probe's result.
+pub fn parse_report(stdout: &[u8]) -> Result<ServedCert, ProbeError> {
+    let report: Report = serde_json::from_slice(stdout).map_err(|e| {
+        let text = String::from_utf8_lossy(stdout);
+        ProbeError::Unavailable(format!("unreadable answer {:?}: {e}", text.trim()))
+    })?;
+    match report {
+        Report::Served { ips, dns } => Ok(ServedCert {
+            ips,
+            dns: dns
+                .iter()
+                .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
+        }),
+        Report::Error { kind, text } => Err(match kind.as_str() {
+            "connect" => ProbeError::Connect(text),
+            "handshake" => ProbeError::Handshake(text),
+            "no_certificate" => ProbeError::NoCertificate,
+            "certificate" => ProbeError::Certificate(text),
+            other => ProbeError::Unavailable(format!("unknown error kind {other:?}: {text}")),
+        }),
     }
 }
 
-/// A socket whose every read and write gives up at a fixed deadline.
-struct Deadlined {
-    sock: TcpStream,
-    deadline: Instant,
-}
+/// The most read from the worker's stdout and stderr (the answer is a few hundred bytes).
+const ANSWER_LIMIT: u64 = 1 << 20;
 
-impl Deadlined {
-    fn arm(&self) -> std::io::Result<()> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(std::io::ErrorKind::TimedOut.into());
+/// Waits for `child` until `deadline`; kills and reaps it when it has not exited by then.
+/// Bounded: one `try_wait` every 2 ms.
+fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
         }
-        self.sock.set_read_timeout(Some(left))?;
-        self.sock.set_write_timeout(Some(left))
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
-impl Read for Deadlined {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.arm()?;
-        self.sock.read(buf)
-    }
-}
-
-impl Write for Deadlined {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.arm()?;
-        self.sock.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.sock.flush()
-    }
-}
-
-/// Opens TLS to `endpoint`, sending SNI `sni` when given, and returns the served leaf's SANs.
+/// Runs `worker --probe-certificate endpoint [--sni sni] --timeout-ms …` and returns the served
+/// leaf's SANs. A worker that cannot be run, fails, answers garbage or overruns its time is
+/// [`ProbeError::Unavailable`].
 pub fn probe(
+    worker: &Path,
     endpoint: SocketAddr,
     sni: Option<&str>,
     timeout: Duration,
 ) -> Result<ServedCert, ProbeError> {
-    let deadline = Instant::now() + timeout;
-    let sock = TcpStream::connect_timeout(&endpoint, timeout)
-        .map_err(|e| ProbeError::Connect(io_text(&e)))?;
-    let _ = sock.set_nodelay(true);
-    let mut io = Deadlined { sock, deadline };
-    let mut conn = ClientConnection::new(client_config()?, server_name(endpoint, sni))
-        .map_err(|e| ProbeError::Handshake(e.to_string()))?;
-    while conn.is_handshaking() {
-        match conn.complete_io(&mut io) {
-            Ok((0, 0)) if conn.is_handshaking() => {
-                return Err(ProbeError::Handshake("connection closed".into()))
-            }
-            Ok(_) => {}
-            Err(e) => return Err(ProbeError::Handshake(io_text(&e))),
-        }
+    let unavailable =
+        |what: String| ProbeError::Unavailable(format!("{}: {what}", worker.display()));
+    let mut cmd = Command::new(worker);
+    cmd.arg("--probe-certificate")
+        .arg(endpoint.to_string())
+        .arg("--timeout-ms")
+        .arg(timeout.as_millis().max(1).to_string());
+    if let Some(name) = sni.filter(|n| !n.is_empty()) {
+        cmd.arg("--sni").arg(name);
     }
-    let leaf = conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .map(|c| c.as_ref().to_vec())
-        .ok_or(ProbeError::NoCertificate)?;
-    // Be polite: close the session; failures here do not matter.
-    conn.send_close_notify();
-    let _ = conn.complete_io(&mut io);
-    ServedCert::from_der(&leaf)
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| unavailable(e.to_string()))?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    // The pipes are drained while we wait, so a chatty child cannot block on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut out = (Vec::new(), Vec::new());
+        if let Some(s) = stdout {
+            let _ = s.take(ANSWER_LIMIT).read_to_end(&mut out.0);
+        }
+        if let Some(s) = stderr {
+            let _ = s.take(ANSWER_LIMIT).read_to_end(&mut out.1);
+        }
+        out
+    });
+    let status = wait_until(&mut child, Instant::now() + timeout + PROBE_GRACE)
+        .map_err(|e| unavailable(format!("wait: {e}")))?;
+    let (out, err) = reader.join().unwrap_or_default();
+    match status {
+        None => Err(unavailable(format!(
+            "no answer within {} ms",
+            (timeout + PROBE_GRACE).as_millis()
+        ))),
+        Some(s) if !s.success() => {
+            let err = String::from_utf8_lossy(&err);
+            let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            Err(unavailable(format!("{s}: {}", first.trim())))
+        }
+        Some(_) => parse_report(&out),
+    }
 }
 
 #[cfg(test)]

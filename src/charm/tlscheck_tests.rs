@@ -1,5 +1,5 @@
 use super::*;
-use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -77,81 +77,104 @@ fn display_is_what_operators_type() {
     assert_eq!(SanName::dns("A.example.com").to_string(), "a.example.com");
 }
 
-fn openssl_cert_der(san: &str) -> Vec<u8> {
-    let d = tempfile::tempdir().unwrap();
-    let (key, pem) = (d.path().join("k.pem"), d.path().join("c.pem"));
-    netlab::cert::self_signed("lb", Some(san), 2, &pem, &key).unwrap();
-    netlab::cert::pem_to_der(&pem, &d.path().join("c.der")).unwrap()
-}
-
+/// The exact lines `vrrpd --probe-certificate` prints (crates/vrrpd/src/probe.rs `wire_format`).
 #[test]
-fn sans_are_read_from_a_real_certificate() {
-    let der = openssl_cert_der("IP:10.10.74.250,IP:2001:db8::10,DNS:Test.Example.com,email:a@b.c");
-    let c = ServedCert::from_der(&der).unwrap();
-    assert_eq!(c.ips, [ip("10.10.74.250"), ip("2001:db8::10")]);
-    assert_eq!(c.dns, ["test.example.com"]);
-    assert!(matches!(
-        ServedCert::from_der(b"not a certificate"),
-        Err(ProbeError::Certificate(_))
-    ));
-}
-
-#[test]
-fn probe_errors_say_what_failed() {
-    // Nothing listens on a port we just released.
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = l.local_addr().unwrap();
-    drop(l);
-    assert!(matches!(
-        probe(closed, None, PROBE_TIMEOUT),
-        Err(ProbeError::Connect(_))
-    ));
-
-    // A listener that accepts and closes at once: the handshake fails, quickly.
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let t = std::thread::spawn(move || {
-        let (s, _) = l.accept().unwrap();
-        drop(s);
-    });
-    assert!(matches!(
-        probe(addr, Some("a.example.com"), PROBE_TIMEOUT),
-        Err(ProbeError::Handshake(_))
-    ));
-    t.join().unwrap();
-
-    // A listener that accepts and never answers: the probe gives up at its deadline.
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let t = std::thread::spawn(move || {
-        let (_s, _) = l.accept().unwrap();
-        let _ = rx.recv_timeout(Duration::from_secs(10));
-    });
-    let start = Instant::now();
-    let r = probe(addr, None, Duration::from_millis(300));
-    assert_eq!(r, Err(ProbeError::Handshake("timed out".into())));
-    assert!(start.elapsed() < Duration::from_secs(5), "bounded");
-    tx.send(()).unwrap();
-    t.join().unwrap();
-}
-
-#[test]
-fn certificates_without_sans_and_truncated_ones() {
-    let d = tempfile::tempdir().unwrap();
-    let (key, pem) = (d.path().join("k.pem"), d.path().join("c.pem"));
-    netlab::cert::self_signed("lb", None, 2, &pem, &key).unwrap();
-    let bare = netlab::cert::pem_to_der(&pem, &d.path().join("c.der")).unwrap();
-    assert_eq!(ServedCert::from_der(&bare).unwrap(), ServedCert::default());
-
-    // Every prefix of a real certificate is refused (or read) without a panic.
-    let der = openssl_cert_der("IP:10.10.74.250,DNS:a.example.com");
-    for n in 0..der.len() {
-        assert!(
-            ServedCert::from_der(&der[..n]).is_err(),
-            "a {n}-byte prefix"
+fn the_workers_answer_maps_to_each_probe_result() {
+    let ok = parse_report(
+        br#"{"served":{"ips":["192.0.2.250","2001:db8::250"],"dns":["lb.example.com"]}}"#,
+    );
+    assert_eq!(
+        ok,
+        Ok(served(
+            &["192.0.2.250", "2001:db8::250"],
+            &["lb.example.com"]
+        ))
+    );
+    let cases = [
+        (
+            r#"{"error":{"kind":"connect","text":"Connection refused (os error 111)"}}"#,
+            ProbeError::Connect("Connection refused (os error 111)".into()),
+        ),
+        (
+            r#"{"error":{"kind":"handshake","text":"timed out"}}"#,
+            ProbeError::Handshake("timed out".into()),
+        ),
+        (
+            r#"{"error":{"kind":"no_certificate","text":""}}"#,
+            ProbeError::NoCertificate,
+        ),
+        (
+            r#"{"error":{"kind":"certificate","text":"bad DER"}}"#,
+            ProbeError::Certificate("bad DER".into()),
+        ),
+    ];
+    for (line, want) in cases {
+        assert_eq!(
+            parse_report(format!("{line}\n").as_bytes()),
+            Err(want),
+            "{line}"
         );
-        let _ = ip_sans(&der[..n]);
     }
-    assert_eq!(ip_sans(&der), Some(vec![ip("10.10.74.250")]));
+    for garbage in [
+        &b""[..],
+        b"not json",
+        br#"{"error":{"kind":"exploded","text":"x"}}"#,
+        br#"{"served":{"ips":["not an ip"],"dns":[]}}"#,
+    ] {
+        assert!(
+            matches!(parse_report(garbage), Err(ProbeError::Unavailable(_))),
+            "{}",
+            String::from_utf8_lossy(garbage)
+        );
+    }
+}
+
+fn script(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("w{}", body.len()));
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn a_worker_that_cannot_answer_is_a_probe_error_not_a_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let ep: SocketAddr = "127.0.0.1:443".parse().unwrap();
+    let t = Duration::from_millis(200);
+    // The argv the worker gets, echoed back as its DNS names: the answer is what it printed.
+    let echo = script(
+        d.path(),
+        r#"printf '{"served":{"ips":[],"dns":["%s","%s","%s","%s","%s","%s"]}}' "$@""#,
+    );
+    assert_eq!(
+        probe(&echo, ep, Some("LB.example.com"), t).unwrap().dns,
+        [
+            "--probe-certificate",
+            "127.0.0.1:443",
+            "--timeout-ms",
+            "200",
+            "--sni",
+            "lb.example.com"
+        ]
+    );
+    let unavailable = |r: Result<ServedCert, ProbeError>, want: &str| match r {
+        Err(ProbeError::Unavailable(text)) => assert!(text.contains(want), "{text}"),
+        other => panic!("{other:?}"),
+    };
+    unavailable(
+        probe(&d.path().join("missing"), ep, None, t),
+        "No such file",
+    );
+    let fails = script(d.path(), "echo 'error: unexpected argument' >&2; exit 2");
+    unavailable(probe(&fails, ep, None, t), "unexpected argument");
+    unavailable(
+        probe(&script(d.path(), "echo garbage"), ep, None, t),
+        "garbage",
+    );
+    let start = Instant::now();
+    unavailable(
+        probe(&script(d.path(), "exec sleep 30"), ep, None, t),
+        "no answer within 3200 ms",
+    );
+    assert!(start.elapsed() < Duration::from_secs(10), "bounded");
 }

@@ -1,5 +1,5 @@
 //! Reads everything a hook needs to decide: env, config, relations, peers, host and worker facts.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::config::{CharmConfig, ConfigErrors};
 use super::event::{Event, RelationHook};
@@ -225,10 +225,15 @@ fn runs_worker(env: &HookEnv, config: &Result<CharmConfig, ConfigErrors>, paused
 }
 
 /// Reads the certificate the local load balancer serves on `127.0.0.1:<port>`, sending SNI
-/// `vip_hostname` when set.
-pub fn check_certificate(cfg: &CharmConfig) -> CertCheck {
+/// `vip_hostname` when set, with the worker binary of this charm revision (`charm_dir`).
+pub fn check_certificate(charm_dir: &Path, cfg: &CharmConfig) -> CertCheck {
     let endpoint = std::net::SocketAddr::from(([127, 0, 0, 1], cfg.port));
-    CertCheck::run(endpoint, cfg.vip_hostname.as_deref(), PROBE_TIMEOUT)
+    CertCheck::run(
+        charm_dir,
+        endpoint,
+        cfg.vip_hostname.as_deref(),
+        PROBE_TIMEOUT,
+    )
 }
 
 impl World {
@@ -258,7 +263,9 @@ impl World {
             .remove(STATE_PUBLISHED_VIP)
             .filter(|v| !v.is_empty());
         let cert = match &config {
-            Ok(cfg) if runs_worker(&env, &config, paused) => Some(check_certificate(cfg)),
+            Ok(cfg) if runs_worker(&env, &config, paused) => {
+                Some(check_certificate(&env.charm_dir, cfg))
+            }
             _ => None,
         };
         Ok((

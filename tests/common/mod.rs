@@ -66,6 +66,10 @@ fn runner_options(dir: &Path) -> RunnerOptions {
         "KEEPALIVED_TEST_ROOTS".into(),
         dir.join("roots").display().to_string(),
     ));
+    opts.extra_env.push((
+        "KEEPALIVED_TEST_VRRPD".into(),
+        real_vrrpd().display().to_string(),
+    ));
     opts.command_prefix = vec![project()
         .join("tests/fakes/per-unit-root")
         .display()
@@ -103,8 +107,37 @@ fn make_plain_charm(dir: &Path, metadata: &str) -> PathBuf {
     dir.to_path_buf()
 }
 
-pub const WORKER_V1: &str = "#!/bin/sh\n# fake vrrpd v1 (never run: systemctl is fake)\nexit 0\n";
-pub const WORKER_V2: &str = "#!/bin/sh\n# fake vrrpd v2 (never run: systemctl is fake)\nexit 0\n";
+/// Fake workers: never run as the daemon (systemctl is fake), but the charm's certificate
+/// check runs `$CHARM_DIR/bin/vrrpd --probe-certificate …`, which the real vrrpd answers.
+pub const WORKER_V1: &str = "#!/bin/sh\n# fake vrrpd v1 (never run: systemctl is fake)\n\
+    [ \"$1\" = --probe-certificate ] && exec \"$KEEPALIVED_TEST_VRRPD\" \"$@\"\nexit 0\n";
+pub const WORKER_V2: &str = "#!/bin/sh\n# fake vrrpd v2 (never run: systemctl is fake)\n\
+    [ \"$1\" = --probe-certificate ] && exec \"$KEEPALIVED_TEST_VRRPD\" \"$@\"\nexit 0\n";
+
+/// The real `vrrpd` for the fake workers' `--probe-certificate`: `$KEEPALIVED_TEST_VRRPD`, else
+/// the workspace's `target/debug/vrrpd` (`cargo test --workspace` builds it; alone: `cargo
+/// build -p vrrpd`). Panics with that advice when there is none.
+pub fn real_vrrpd() -> PathBuf {
+    if let Some(p) = std::env::var_os("KEEPALIVED_TEST_VRRPD") {
+        return PathBuf::from(p);
+    }
+    // The test executable is target/debug/deps/NAME-HASH.
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .ancestors()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n == "debug" || n == "release")
+        })
+        .map(|p| p.join("vrrpd"))
+        .unwrap();
+    assert!(
+        bin.is_file(),
+        "{} missing: run `cargo build -p vrrpd` (or set KEEPALIVED_TEST_VRRPD)",
+        bin.display()
+    );
+    bin
+}
 
 impl Lab {
     /// A model with `kubeapi-load-balancer` (n units), `kubernetes-control-plane`,

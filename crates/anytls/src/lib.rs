@@ -11,11 +11,14 @@
 //! The `ring` provider is used (aws-lc-rs needs cmake and a C toolchain at build time).
 //! [`client_config`] offers all of it (the worker's `http_get` may dial any server);
 //! [`lb_probe_config`] offers only what nginx on the load balancer always accepts, and links
-//! less (see its docs).
+//! less (see its docs). [`probe`] is the load balancer probe itself (connect, handshake with
+//! a deadline, the leaf's SANs), which `vrrpd --probe-certificate` runs for the charm.
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::sync::{Arc, OnceLock};
+
+pub mod probe;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::ring::{cipher_suite, kx_group};

@@ -35,6 +35,11 @@ pub struct HookSample {
     pub cpu_ns: u64,
     /// Peak resident set (`VmHWM`), KiB.
     pub hwm_kib: u64,
+    /// CPU (user + system) of the handler **and** every descendant it reaped (hook tools,
+    /// `systemctl`, the certificate probe), from its fork to its exit: `getrusage(RUSAGE_CHILDREN)`
+    /// of this measuring process once the handler is reaped. Nanoseconds (0: not measured).
+    #[serde(default)]
+    pub tree_cpu_ns: u64,
     /// Exit code (128 + signal when killed).
     pub exit: i32,
 }
@@ -105,6 +110,22 @@ fn wait_zombie(pid: i32) -> Result<()> {
             return Err(e).context("waitid");
         }
     }
+}
+
+/// User + system CPU of this process's reaped children and their reaped descendants.
+fn children_cpu_ns() -> Result<u64> {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes one `rusage` into the buffer we own.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, ru.as_mut_ptr()) };
+    if r == -1 {
+        return Err(std::io::Error::last_os_error()).context("getrusage");
+    }
+    // SAFETY: getrusage succeeded, so it initialised the struct (and zeroed() already had).
+    #[allow(unsafe_code)]
+    let ru = unsafe { ru.assume_init() };
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    Ok(ns(ru.ru_utime) + ns(ru.ru_stime))
 }
 
 fn ptrace(req: libc::c_uint, pid: i32, data: usize) -> Result<()> {
@@ -182,6 +203,7 @@ pub fn exec_measured(out: &Path, cmd: &[OsString]) -> Result<i32> {
         hook: std::env::var("JUJU_DISPATCH_PATH").unwrap_or_default(),
         cpu_ns,
         hwm_kib,
+        tree_cpu_ns: children_cpu_ns()?,
         exit,
     };
     let mut f = std::fs::OpenOptions::new()
@@ -438,6 +460,7 @@ fn perf_samples(text: &str) -> Vec<HookSample> {
                 hook: hook.clone(),
                 cpu_ns: (ms * 1e6) as u64,
                 hwm_kib: 0,
+                tree_cpu_ns: 0,
                 exit: 0,
             });
         }
@@ -463,6 +486,19 @@ pub fn summary(samples: &[HookSample], unit: &str, hook: &str) -> Option<(f64, f
         hwm[hwm.len() / 2],
         hwm[hwm.len() - 1],
     ))
+}
+
+/// Median and max of [`HookSample::tree_cpu_ns`] (own + reaped descendants), ms; `None` when
+/// no sample of `unit`/`hook` measured it (perf mode).
+pub fn tree_summary(samples: &[HookSample], unit: &str, hook: &str) -> Option<(f64, f64)> {
+    let mut cpu: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.unit == unit && s.hook == hook && s.tree_cpu_ns > 0)
+        .map(|s| s.tree_cpu_ns)
+        .collect();
+    cpu.sort_unstable();
+    let ms = |ns: u64| ns as f64 / 1e6;
+    Some((ms(*cpu.get(cpu.len() / 2)?), ms(*cpu.last()?)))
 }
 
 #[cfg(test)]
@@ -496,6 +532,12 @@ mod tests {
             child.cpu_ns * 4 < own.cpu_ns,
             "a child's CPU is not counted: {child:?} vs {own:?}"
         );
+        // ...but it is in the own + children figure.
+        assert!(
+            child.tree_cpu_ns * 2 > own.cpu_ns && child.tree_cpu_ns > child.cpu_ns,
+            "own + children counts the child: {child:?} vs {own:?}"
+        );
+        assert!(own.tree_cpu_ns >= own.cpu_ns / 2, "{own:?}");
         assert_eq!(
             summary(std::slice::from_ref(&own), "", "").map(|x| x.2),
             Some(own.hwm_kib)

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod memlock;
 mod metrics;
 pub mod net;
+pub mod probe;
 mod ratelimit;
 pub mod sched;
 mod spec;

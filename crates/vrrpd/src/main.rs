@@ -14,6 +14,10 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.check_config {
         return vrrpd::check::check_config(path);
     }
+    if let Some(endpoint) = cli.probe_certificate {
+        let timeout = std::time::Duration::from_millis(cli.timeout_ms);
+        return vrrpd::probe::run(endpoint, cli.sni.as_deref(), timeout);
+    }
     let style = vrrpd::logging::init(cli.log_format);
     let Some(config) = cli.config.clone() else {
         eprintln!("vrrpd: --config FILE is required");

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! hookcost [--charm target/charm/keepalived.charm] [--juju target/debug/juju] [--rounds 10]
-//!          [--perf]              # CPU from `perf stat -e task-clock --no-inherit` (no VmHWM)
+//!          [--perf]              # CPU from `perf stat -e task-clock --no-inherit` (no VmHWM,
+//!                                # no own + children figure)
 //!          [--ops-python PY]     # also a minimal Python `ops` charm run by PY (ops installed)
 //! hookcost exec SAMPLES CMD…      # (internal) run CMD traced, append its sample to SAMPLES
 //! ```
@@ -75,13 +76,15 @@ fn main() -> Result<()> {
             "from exec to exit by /proc schedstat"
         }
     );
-    println!("| unit | hook | own CPU median [max] | VmHWM median [max] |");
-    println!("|---|---|---:|---:|");
+    println!("| unit | hook | own CPU median [max] | own + children CPU median [max] | VmHWM median [max] |");
+    println!("|---|---|---:|---:|---:|");
     for unit in [hookcost::UNIT, hookcost::OPS_UNIT] {
         for hook in ["hooks/update-status", "hooks/config-changed"] {
             if let Some((cm, cx, hm, hx)) = hookcost::summary(&samples, unit, hook) {
+                let tree = hookcost::tree_summary(&samples, unit, hook)
+                    .map_or("–".to_string(), |(m, x)| format!("{m:.1} ms [{x:.1}]"));
                 println!(
-                    "| {unit} | {} | {cm:.1} ms [{cx:.1}] | {:.1} MiB [{:.1}] |",
+                    "| {unit} | {} | {cm:.1} ms [{cx:.1}] | {tree} | {:.1} MiB [{:.1}] |",
                     hook.trim_start_matches("hooks/"),
                     hm as f64 / 1024.0,
                     hx as f64 / 1024.0
