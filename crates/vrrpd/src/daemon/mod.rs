@@ -154,7 +154,12 @@ impl Sources {
     /// Wait for the next input, or for `wake`.
     async fn next(&mut self, wake: Option<Instant>) -> Wake {
         self.timer.set(wake);
+        // In this order, each branch polled only when those before it are pending: a master's
+        // timer wake polls two, a backup's advert three. No source starves the later ones:
+        // all are fed on this thread, so a channel refills only while the loop waits, and
+        // tokio's cooperative budget makes a long-ready receiver pending after 128 items.
         tokio::select! {
+            biased;
             Some(w) = self.signals.recv() => w,
             () = self.timer.wait(), if wake.is_some() => Wake::Timer,
             Some(ev) = self.rx.recv() => Wake::Packet(ev),

@@ -4,10 +4,10 @@
 //! Why not `tokio::time::sleep_until`: after tokio's time driver fires the only timer of its
 //! wheel, the wheel is empty, so the next `sleep_until` the loop registers is "earlier than the
 //! next wake" and tokio unparks its own driver (an eventfd `write`, then an `epoll_pwait` that
-//! returns at once and a `read` of the eventfd): measured, 2.5 `epoll_pwait` and one eventfd
-//! `write` per advert, and a fresh timer-wheel entry each time. A timerfd costs one
-//! `timerfd_settime` per new deadline and one `read` when it fires, and wakes the loop once per
-//! advert, at the deadline (hrtimer precision, where tokio rounds up to the next millisecond).
+//! returns at once): measured, 2.5 `epoll_pwait` and one eventfd `write` per advert, and a
+//! fresh timer-wheel entry each time. A timerfd costs one `timerfd_settime` per new deadline
+//! and wakes the loop once per advert, at the deadline (hrtimer precision, where tokio rounds
+//! up to the next millisecond).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -94,30 +94,23 @@ impl LoopTimer {
         Ok(())
     }
 
-    /// Wait until the armed deadline passes (forever when disarmed). Cancel-safe: a fired
-    /// timer stays readable until a `wait` reads it. Should the timerfd ever fail, the error
-    /// is logged once and tokio's timer takes over (the loop keeps its deadlines).
+    /// Wait until the armed deadline passes (forever when disarmed). Cancel-safe. The fd's
+    /// readiness only says "look now"; the clock says whether the deadline passed: a readiness
+    /// left from a deadline that was re-armed since is dropped, and the fired timerfd is never
+    /// `read` (the next `timerfd_settime` resets its count, and its next expiry wakes epoll
+    /// again): one system call less per advert than keepalived's read. Should the timerfd ever
+    /// fail, the error is logged once and tokio's timer takes over (same deadlines).
     pub async fn wait(&mut self) {
         while !self.fallback {
-            let mut guard = match self.fd.readable().await {
-                Ok(g) => g,
-                Err(e) => {
-                    self.fail(&e);
-                    break;
-                }
-            };
-            match guard.try_io(|fd| fd.get_ref().0.wait().map_err(io::Error::from)) {
-                Ok(Ok(())) => {
-                    // Read, a one-shot timerfd is not readable again before the next
-                    // `timerfd_settime`: forget the readiness now rather than find out with an
-                    // EAGAIN `read` at the next wait.
+            match self.fd.readable().await {
+                Ok(mut guard) => {
                     guard.clear_ready();
-                    self.armed = None;
-                    return;
+                    if self.armed.is_some_and(|t| t <= Instant::now()) {
+                        self.armed = None;
+                        return;
+                    }
                 }
-                Ok(Err(e)) => self.fail(&e),
-                // Re-armed after it fired and before this read: not due yet.
-                Err(_would_block) => {}
+                Err(e) => self.fail(&e),
             }
         }
         match self.armed {
@@ -155,6 +148,25 @@ mod tests {
         t.set(Some(later));
         t.wait().await;
         assert!(Instant::now() >= later);
+    }
+
+    #[tokio::test]
+    async fn a_readiness_left_from_an_earlier_deadline_does_not_fire_a_later_one() {
+        let mut t = LoopTimer::new().unwrap();
+        t.set(Some(Instant::now() + Duration::from_millis(2)));
+        // Fires while nobody waits: the reactor records the fd as readable.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let later = Instant::now() + Duration::from_millis(40);
+        t.set(Some(later));
+        t.wait().await;
+        assert!(Instant::now() >= later);
+        // And the re-armed timer still fires after that (its expiry wakes epoll again).
+        let next = Instant::now() + Duration::from_millis(10);
+        t.set(Some(next));
+        tokio::time::timeout(Duration::from_millis(500), t.wait())
+            .await
+            .unwrap();
+        assert!(Instant::now() >= next);
     }
 
     #[tokio::test]
