@@ -57,6 +57,8 @@ pub(crate) struct Daemon {
     rx_tx: mpsc::Sender<RxEvent>,
     next_sock_id: u64,
     state: StateWriter,
+    /// `--state-file` was given: without it no snapshot is built at all.
+    state_on: bool,
     state_due: Option<Instant>,
     /// A role changed since the state file was last offered.
     urgent: bool,
@@ -211,6 +213,7 @@ pub async fn run(
         checks: checks::Checks::new(check_tx),
         rx_tx,
         next_sock_id: 0,
+        state_on: state_file.is_some(),
         state: StateWriter::with_transitions(state_file, transitions_file),
         state_due: None,
         urgent: true,
@@ -419,6 +422,12 @@ impl Daemon {
     }
 
     fn offer_state(&mut self) {
+        if !self.state_on {
+            // The writer would drop it; and with no write pending `state_due` stays `None`,
+            // so the snapshot was built at every wake-up (every advert) for nothing.
+            self.urgent = false;
+            return;
+        }
         let now = Instant::now();
         if let Some(due) = self.state_due {
             if due > now && !self.urgent {
