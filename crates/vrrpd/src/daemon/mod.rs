@@ -3,13 +3,15 @@
 //! `poll_timeout()`; the actions it returns are carried out here, in order, at the edge.
 //!
 //! Task layout: `run` (this loop, the only owner of instances) ← mpsc ← one receive task per
-//! instance socket, one task per health check, the netlink monitor stream, signal streams.
+//! instance socket, one task per health check, the netlink monitor stream, one signal task;
+//! its deadlines are one timerfd (`timer.rs`), re-armed only when the earliest one changes.
 
 mod checks;
 mod edge;
 mod instance;
 mod reload;
 mod table;
+mod timer;
 mod timing;
 mod watch;
 
@@ -55,6 +57,8 @@ pub(crate) struct Daemon {
     rx_tx: mpsc::Sender<RxEvent>,
     next_sock_id: u64,
     state: StateWriter,
+    /// `--state-file` was given: without it no snapshot is built at all.
+    state_on: bool,
     state_due: Option<Instant>,
     /// A role changed since the state file was last offered.
     urgent: bool,
@@ -74,13 +78,51 @@ pub(crate) struct Daemon {
     sched: crate::sched::Sched,
 }
 
-/// Where the loop's inputs come from.
-struct Sources {
+/// The signals the loop handles.
+struct Signals {
     term: Signal,
     int: Signal,
     hup: Signal,
     /// RLIMIT_RTTIME's soft limit (only while SCHED_RR); without a handler it would kill.
     xcpu: Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
+            xcpu: signal(SignalKind::from_raw(libc::SIGXCPU)).context("SIGXCPU handler")?,
+        })
+    }
+
+    /// One task waits for all four and forwards them on one channel: the loop polls one
+    /// receiver per wake-up instead of four signal streams (each re-building its future).
+    fn spawn(mut self) -> mpsc::Receiver<Wake> {
+        let (tx, rx) = mpsc::channel(8);
+        tokio::spawn(async move {
+            loop {
+                let w = tokio::select! {
+                    _ = self.term.recv() => Wake::Stop("SIGTERM"),
+                    _ = self.int.recv() => Wake::Stop("SIGINT"),
+                    _ = self.hup.recv() => Wake::Reload,
+                    _ = self.xcpu.recv() => Wake::CpuLimit,
+                };
+                if tx.send(w).await.is_err() {
+                    return;
+                }
+            }
+        });
+        rx
+    }
+}
+
+/// Where the loop's inputs come from.
+struct Sources {
+    /// From the signal task: `Stop`, `Reload` or `CpuLimit` only.
+    signals: mpsc::Receiver<Wake>,
+    timer: timer::LoopTimer,
     monitor: Monitor,
     rx: mpsc::Receiver<RxEvent>,
     checks: mpsc::Receiver<CheckEvent>,
@@ -111,25 +153,34 @@ enum Phase {
 }
 
 impl Sources {
-    /// Wait for the next input, or for `wake`; SIGHUP is only listened to while `reload`.
-    async fn next(&mut self, wake: Option<Instant>, reload: bool) -> Wake {
-        let sleep = async {
-            match wake {
-                Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
-            }
-        };
+    /// Wait for the next input, or for `wake`.
+    async fn next(&mut self, wake: Option<Instant>) -> Wake {
+        // A deadline already due (it came due while the loop was busy, e.g. the next of many
+        // instances) is not put on the timerfd: a 1 ns timer still sleeps in epoll until the
+        // hrtimer fires, a context switch per instance (100 instances: ~170 a second where
+        // tokio's timer had ~31). Yield instead (the reactor is polled without sleeping), then
+        // take it unless another input is ready.
+        let due = wake.is_some_and(|t| t <= Instant::now());
+        if due {
+            self.timer.set(None);
+            tokio::task::yield_now().await;
+        } else {
+            self.timer.set(wake);
+        }
+        // In this order, each branch polled only when those before it are pending: a master's
+        // timer wake polls two, a backup's advert three. No source starves the later ones:
+        // all are fed on this thread, so a channel refills only while the loop waits, and
+        // tokio's cooperative budget makes a long-ready receiver pending after 128 items.
         tokio::select! {
-            _ = self.term.recv() => Wake::Stop("SIGTERM"),
-            _ = self.int.recv() => Wake::Stop("SIGINT"),
-            _ = self.hup.recv(), if reload => Wake::Reload,
-            _ = self.xcpu.recv() => Wake::CpuLimit,
-            Some(ev) = self.monitor.next() => Wake::Net(ev),
+            biased;
+            Some(w) = self.signals.recv() => w,
+            () = self.timer.wait(), if wake.is_some() && !due => Wake::Timer,
             Some(ev) = self.rx.recv() => Wake::Packet(ev),
+            Some(ev) = self.monitor.next() => Wake::Net(ev),
             Some(ev) = self.checks.recv() => Wake::Check(ev),
-            () = sleep => Wake::Timer,
             Some(req) = self.metrics.recv() => Wake::Metrics(req),
             Some(ev) = self.watch.recv() => Wake::Watch(ev),
+            () = std::future::ready(()), if due => Wake::Timer,
         }
     }
 }
@@ -160,10 +211,8 @@ pub async fn run(
     let (metrics_tx, metrics) = mpsc::channel::<crate::metrics::Request>(4);
     let (watch_tx, watch) = mpsc::channel(256);
     let mut sources = Sources {
-        term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
-        int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
-        hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
-        xcpu: signal(SignalKind::from_raw(libc::SIGXCPU)).context("SIGXCPU handler")?,
+        signals: Signals::new()?.spawn(),
+        timer: timer::LoopTimer::new().context("timerfd")?,
         monitor: edge.monitor().await?,
         rx,
         checks,
@@ -176,6 +225,7 @@ pub async fn run(
         checks: checks::Checks::new(check_tx),
         rx_tx,
         next_sock_id: 0,
+        state_on: state_file.is_some(),
         state: StateWriter::with_transitions(state_file, transitions_file),
         state_due: None,
         urgent: true,
@@ -222,8 +272,7 @@ impl Daemon {
                     Some(self.next_wake().map_or(deadline, |t| t.min(deadline)))
                 }
             };
-            let reload = matches!(phase, Phase::Running);
-            match (sources.next(wake, reload).await, phase) {
+            match (sources.next(wake).await, phase) {
                 (Wake::Stop(sig), Phase::Running) => {
                     info!("{sig}: shutting down");
                     let deadline = Instant::now() + self.leave_all().await + HANDOFF_SLACK;
@@ -233,7 +282,8 @@ impl Daemon {
                     warn!("second {sig}: releasing now");
                     return;
                 }
-                (Wake::Reload, _) => self.reload(config).await,
+                (Wake::Reload, Phase::Running) => self.reload(config).await,
+                (Wake::Reload, Phase::Leaving { .. }) => info!("SIGHUP while stopping: ignored"),
                 (Wake::CpuLimit, _) => warn!(
                     rlimit_rttime_us = self.sched.state().rlimit_rttime_us,
                     "SIGXCPU: the event loop ran half its vrrp_rlimit_rttime at real-time \
@@ -384,6 +434,12 @@ impl Daemon {
     }
 
     fn offer_state(&mut self) {
+        if !self.state_on {
+            // The writer would drop it; and with no write pending `state_due` stays `None`,
+            // so the snapshot was built at every wake-up (every advert) for nothing.
+            self.urgent = false;
+            return;
+        }
         let now = Instant::now();
         if let Some(due) = self.state_due {
             if due > now && !self.urgent {

@@ -15,6 +15,8 @@ use super::error::NetError;
 
 /// `ETH_P_ALL`, every protocol (the filter narrows it).
 const ETH_P_ALL: u16 = 0x0003;
+/// `PACKET_IGNORE_OUTGOING` (Linux ≥ 4.20, `include/uapi/linux/if_packet.h`).
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 
 /// A receive-only AF_PACKET socket on one interface.
 pub struct AddrWatch {
@@ -38,6 +40,7 @@ impl AddrWatch {
         sock.attach_filter(&prog)
             .map_err(e("setsockopt(SO_ATTACH_FILTER)"))?;
         sock.set_nonblocking(true).map_err(e("set O_NONBLOCK"))?;
+        ignore_outgoing(&sock, iface);
         bind_all(&sock, ifindex).map_err(e("bind(AF_PACKET, ETH_P_ALL)"))?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(NetError::socket(
@@ -74,6 +77,19 @@ impl AddrWatch {
                 return Ok(seen);
             }
         }
+    }
+}
+
+/// Frames this host sends are never even copied to the socket: the kernel's
+/// `dev_queue_xmit_nit` skips a packet socket with `ignore_outgoing` before it clones the frame
+/// (`net/core/dev.c`), where without it every advert a master sends was cloned into the queue
+/// only for the filter to drop it. An older kernel refuses the option (`ENOPROTOOPT`); then the
+/// filter's `PACKET_OUTGOING` test still drops them, as before.
+fn ignore_outgoing(sock: &Socket, iface: &str) {
+    use std::os::fd::AsFd;
+    let r = super::sockopt::set_int(sock.as_fd(), libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+    if let Err(err) = r {
+        tracing::debug!(interface = iface, error = %err, "PACKET_IGNORE_OUTGOING unsupported; the filter drops our own frames");
     }
 }
 
