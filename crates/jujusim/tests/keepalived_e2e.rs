@@ -251,11 +251,14 @@ fn ipv6_vip_first_is_published_bracketed_served_and_moves() {
         "Kubernetes master running; kubeconfig server https://[2001:db8::250]:443"
     );
 
-    // An IPv6 client gets the certificate naming the IPv6 VIP from the unit that holds it;
-    // each family's instance elects the same unit (same per-unit priorities).
+    // An IPv6 client gets the certificate naming the IPv6 VIP from the unit that holds it.
+    // Each family has exactly one holder, not necessarily the same one: with `preempt: false`
+    // (the default) the IPv6 instance, added by this config change, is won by the first unit
+    // whose config-changed starts it, whatever the priorities (hooks on machines run
+    // concurrently, in real Juju as here), and nothing moves it afterwards.
     let client = sim.add_host("client", demo::CLIENT_CIDR).unwrap();
     let holder = sole_holder_of(sim, VIP6);
-    assert_eq!(sole_holder_of(sim, VIP), holder);
+    sole_holder_of(sim, VIP);
     let cert = proof::served_cert(&client, VIP6, 443, VIP_HOSTNAME).unwrap();
     assert!(
         cert.text.contains("IP Address:2001:DB8:0:0:0:0:0:250"),
@@ -286,6 +289,7 @@ fn ipv6_vip_first_is_published_bracketed_served_and_moves() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let to = moved.expect("the IPv6 VIP left the unplugged machine within 5 s");
+    // Two units: the only one still plugged in now holds both families.
     assert_eq!(sole_holder_of(sim, VIP), to);
     let cert = proof::served_cert(&client, VIP6, 443, VIP_HOSTNAME).unwrap();
     assert_eq!(cert.served_by, unit_on(&to));
