@@ -95,17 +95,22 @@ fn syscall_rc(r: libc::c_long) -> io::Result<libc::c_long> {
 
 /// Sets the calling thread's policy, with SCHED_RESET_ON_FORK.
 fn set_policy(policy: libc::c_int, priority: u8) -> io::Result<()> {
+    set_thread_policy(0, policy, priority)
+}
+
+/// Sets thread `tid`'s policy (0: the calling thread), with SCHED_RESET_ON_FORK.
+fn set_thread_policy(tid: libc::pid_t, policy: libc::c_int, priority: u8) -> io::Result<()> {
     let param = KernelSchedParam {
         sched_priority: libc::c_int::from(priority),
     };
-    // SAFETY: sched_setscheduler(2) with pid 0 (the calling thread), a policy and a pointer to
-    // an initialised struct of the kernel's layout that outlives the call; the kernel only
-    // reads it. No memory of ours is changed.
+    // SAFETY: sched_setscheduler(2) with a thread id (0: the calling thread), a policy and a
+    // pointer to an initialised struct of the kernel's layout that outlives the call; the
+    // kernel only reads it. No memory of ours is changed.
     #[allow(unsafe_code)]
     let r = unsafe {
         libc::syscall(
             libc::SYS_sched_setscheduler,
-            0 as libc::pid_t,
+            tid,
             policy | libc::SCHED_RESET_ON_FORK,
             &param as *const KernelSchedParam,
         )
@@ -157,9 +162,15 @@ fn set_rttime(us: u32) -> io::Result<()> {
 
 /// The calling thread's nice value (`who` 0 is the calling thread on Linux).
 fn set_nice(nice: i8) -> io::Result<()> {
+    set_thread_nice(0, nice)
+}
+
+/// Thread `tid`'s nice value (0: the calling thread; Linux applies PRIO_PROCESS to one thread).
+fn set_thread_nice(tid: libc::pid_t, nice: i8) -> io::Result<()> {
+    let who = libc::id_t::try_from(tid).unwrap_or(0);
     // SAFETY: plain integer arguments, no pointer.
     #[allow(unsafe_code)]
-    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, libc::c_int::from(nice)) };
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, who, libc::c_int::from(nice)) };
     rc(r)
 }
 
@@ -176,6 +187,22 @@ impl Sched {
     /// What is in effect, for the state file and metrics.
     pub fn state(&self) -> &Scheduling {
         &self.state
+    }
+
+    /// Gives thread `tid` (another thread of this process, e.g. the advert pacer) what is in
+    /// effect on the calling thread: its policy and priority, and its nice value. Errors are
+    /// the kernel's; the caller logs them (the state file shows the loop thread's).
+    pub fn mirror_to(&self, tid: libc::pid_t) -> io::Result<()> {
+        if tid <= 0 {
+            return Ok(());
+        }
+        match self.state.policy {
+            SchedPolicy::Rr => set_thread_policy(tid, libc::SCHED_RR, self.state.priority),
+            SchedPolicy::Other => {
+                set_thread_policy(tid, libc::SCHED_OTHER, 0)?;
+                set_thread_nice(tid, self.nice)
+            }
+        }
     }
 
     /// Back to SCHED_OTHER (keepalived reloads at standard scheduling).
