@@ -51,9 +51,15 @@ struct State {
     /// The deadline the pacer sleeps towards (`None`: until kicked).
     until: Option<Instant>,
     stop: bool,
+    /// The pacer thread's kernel id, once it runs (-1: unknown).
+    tid: libc::pid_t,
 }
 
 type Shared = Arc<(Mutex<State>, Condvar)>;
+
+/// The pacer's stack: it runs the core's timer code and one `sendmsg` (the default 2 MiB would
+/// be locked in memory whole under `mlockall(MCL_FUTURE)`).
+const STACK: usize = 128 * 1024;
 
 /// The pacer thread and its handle.
 pub(crate) struct Pacer {
@@ -78,20 +84,26 @@ impl Pacer {
     /// Starts the thread; paced actions for the loop go to `tx`.
     pub fn start(tx: UnboundedSender<Paced>) -> std::io::Result<Pacer> {
         let shared: Shared = Arc::default();
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("pacer".into())
+            .stack_size(STACK)
             .spawn(move || {
                 // SAFETY: gettid(2) takes no arguments and cannot fail. A raw system call:
                 // the static musl build resolves `libc::gettid` to nothing (measured: a call
                 // through a null pointer).
                 #[allow(unsafe_code)]
                 let tid = unsafe { libc::syscall(libc::SYS_gettid) };
-                let _ = tid_tx.send(libc::pid_t::try_from(tid).unwrap_or(0));
+                let (m, cv) = &*s;
+                lock(m).tid = libc::pid_t::try_from(tid).unwrap_or(-1);
+                cv.notify_all();
                 run(&s, &tx);
             })?;
-        let tid = tid_rx.recv().unwrap_or(0);
+        let tid = {
+            let (m, cv) = &*shared;
+            let st = cv.wait_while(lock(m), |st| st.tid == 0);
+            st.unwrap_or_else(PoisonError::into_inner).tid.max(0)
+        };
         Ok(Pacer {
             shared,
             thread: Some(thread),
