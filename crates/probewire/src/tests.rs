@@ -1,9 +1,9 @@
 use super::*;
 
-/// One error of every kind with its wire name. The match has no wildcard: a new kind does not
-/// compile until it is listed here.
-fn every_kind() -> Vec<(ProbeError, &'static str)> {
-    let all = vec![
+/// One error of every kind with its wire name (src/charm/tlscheck_tests.rs holds the list
+/// the compiler checks for completeness, through the charm's decoder).
+fn every_kind() -> [(ProbeError, &'static str); 4] {
+    [
         (
             ProbeError::Connect("Connection refused (os error 111)".into()),
             "connect",
@@ -11,16 +11,7 @@ fn every_kind() -> Vec<(ProbeError, &'static str)> {
         (ProbeError::Handshake("timed out".into()), "handshake"),
         (ProbeError::NoCertificate, "no_certificate"),
         (ProbeError::Certificate("bad DER".into()), "certificate"),
-    ];
-    for (e, _) in &all {
-        match e {
-            ProbeError::Connect(_)
-            | ProbeError::Handshake(_)
-            | ProbeError::NoCertificate
-            | ProbeError::Certificate(_) => {}
-        }
-    }
-    all
+    ]
 }
 
 #[test]
