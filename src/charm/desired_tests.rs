@@ -568,7 +568,7 @@ fn the_certificate_check_becomes_a_note_on_the_ready_status() {
     );
     strict.cert = Some(CertCheck {
         endpoint: "127.0.0.1:443".parse().unwrap(),
-        served: Err(ProbeError::Connect("refused".into())),
+        served: Err(ProbeError::Connect("refused".into()).into()),
     });
     let p = run_plan(&strict);
     assert!(p.strict_san_check);

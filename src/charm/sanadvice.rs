@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::config::CharmConfig;
 use super::hooktools::Bag;
-use super::tlscheck::{self, CertCheck, ProbeError, SanName};
+use super::tlscheck::{self, CertCheck, CheckError, ProbeError, SanName};
 
 /// The principal we assume when the `juju-info` relation does not name one.
 pub const DEFAULT_LB_APP: &str = "kubeapi-load-balancer";
@@ -24,7 +24,7 @@ pub enum Finding {
         /// Where we connected.
         endpoint: SocketAddr,
         /// Why it failed.
-        error: ProbeError,
+        error: CheckError,
     },
 }
 
@@ -84,12 +84,16 @@ pub fn note(finding: &Finding, lb_app: &str) -> Option<CertNote> {
         }
         Finding::Unreadable { endpoint, error } => {
             let text = match error {
-                ProbeError::Connect(_) | ProbeError::Handshake(_) => {
+                CheckError::Probe(ProbeError::Connect(_) | ProbeError::Handshake(_)) => {
                     format!("LB not answering TLS on {endpoint}")
                 }
-                ProbeError::NoCertificate => format!("LB served no certificate on {endpoint}"),
-                ProbeError::Certificate(_) => format!("LB certificate on {endpoint} unreadable"),
-                ProbeError::Unavailable(_) => {
+                CheckError::Probe(ProbeError::NoCertificate) => {
+                    format!("LB served no certificate on {endpoint}")
+                }
+                CheckError::Probe(ProbeError::Certificate(_)) => {
+                    format!("LB certificate on {endpoint} unreadable")
+                }
+                CheckError::Unavailable(_) => {
                     format!("LB certificate on {endpoint} not checked (probe failed)")
                 }
             };

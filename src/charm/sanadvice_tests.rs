@@ -9,14 +9,14 @@ fn cfg(v: Value) -> CharmConfig {
     }
 }
 
-fn check(served: Result<ServedCert, ProbeError>) -> CertCheck {
+fn check(served: Result<ServedCert, CheckError>) -> CertCheck {
     CertCheck {
         endpoint: "127.0.0.1:443".parse().unwrap(),
         served,
     }
 }
 
-fn cert(ips: &[&str], dns: &[&str]) -> Result<ServedCert, ProbeError> {
+fn cert(ips: &[&str], dns: &[&str]) -> Result<ServedCert, CheckError> {
     Ok(ServedCert {
         ips: ips.iter().map(|s| s.parse().unwrap()).collect(),
         dns: dns.iter().map(|s| s.to_string()).collect(),
@@ -51,23 +51,25 @@ fn unreadable_endpoints_are_a_short_note_not_a_san_problem() {
     let req = required(&c);
     for (err, text) in [
         (
-            ProbeError::Connect("Connection refused (os error 111)".into()),
+            CheckError::Probe(ProbeError::Connect(
+                "Connection refused (os error 111)".into(),
+            )),
             "LB not answering TLS on 127.0.0.1:443",
         ),
         (
-            ProbeError::Handshake("timed out".into()),
+            CheckError::Probe(ProbeError::Handshake("timed out".into())),
             "LB not answering TLS on 127.0.0.1:443",
         ),
         (
-            ProbeError::NoCertificate,
+            CheckError::Probe(ProbeError::NoCertificate),
             "LB served no certificate on 127.0.0.1:443",
         ),
         (
-            ProbeError::Certificate("bad DER".into()),
+            CheckError::Probe(ProbeError::Certificate("bad DER".into())),
             "LB certificate on 127.0.0.1:443 unreadable",
         ),
         (
-            ProbeError::Unavailable("bin/vrrpd: No such file or directory".into()),
+            CheckError::Unavailable("bin/vrrpd: No such file or directory".into()),
             "LB certificate on 127.0.0.1:443 not checked (probe failed)",
         ),
     ] {
@@ -150,7 +152,7 @@ fn action_results_and_report() {
     assert_eq!(ok.get("result").map(String::as_str), Some("ok"));
     assert!(!ok.contains_key("missing"));
     let down = action_results(
-        &check(Err(ProbeError::Connect("refused".into()))),
+        &check(Err(ProbeError::Connect("refused".into()).into())),
         &c,
         DEFAULT_LB_APP,
     );

@@ -6,7 +6,9 @@
 //! [`probe`] runs this charm revision's own worker binary, `$CHARM_DIR/bin/vrrpd
 //! --probe-certificate 127.0.0.1:<port>` (the same listener the VIP reaches; `anytls::probe`:
 //! any chain accepted, the handshake signature verified), which prints the leaf's SANs as one
-//! JSON object: the worker links the TLS stack anyway, so the hook binary links none.
+//! JSON object: the worker links the TLS stack anyway, so the hook binary links none. That
+//! answer's types and its encoding are crate `probewire`'s, the worker's own: [`ServedCert`]
+//! and [`ProbeError`] come from there, and [`CheckError`] adds only "the probe did not run".
 //! [`missing`] is the pure comparison.
 use std::fmt;
 use std::io::Read;
@@ -15,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+pub use probewire::{ProbeError, Served as ServedCert};
 
 /// How long one probe may take in total (connect plus handshake), in the worker.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -48,18 +50,15 @@ impl fmt::Display for SanName {
     }
 }
 
-/// The SANs of the leaf certificate the load balancer served.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServedCert {
-    /// `iPAddress` SANs.
-    pub ips: Vec<IpAddr>,
-    /// `dNSName` SANs, lower-case, wildcards kept as `*.example.com`.
-    pub dns: Vec<String>,
+/// Whether a served certificate covers a name ([`ServedCert`] is `probewire`'s type, so this
+/// comparison of the charm's is a trait).
+pub trait Covers {
+    /// Whether the certificate covers `name` the way a TLS client checks it.
+    fn covers(&self, name: &SanName) -> bool;
 }
 
-impl ServedCert {
-    /// Whether the certificate covers `name` the way a TLS client checks it.
-    pub fn covers(&self, name: &SanName) -> bool {
+impl Covers for ServedCert {
+    fn covers(&self, name: &SanName) -> bool {
         match name {
             SanName::Ip(a) => self.ips.iter().any(|i| same_ip(*i, *a)),
             SanName::Dns(n) => self.dns.iter().any(|pattern| dns_matches(pattern, n)),
@@ -106,21 +105,12 @@ pub fn missing(required: &[SanName], served: &ServedCert) -> Vec<SanName> {
         .collect()
 }
 
-/// Why the load balancer's certificate could not be read.
+/// Why the load balancer's certificate is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProbeError {
-    /// The TCP connection failed (nothing listens, or it did not answer in time).
-    #[error("connect: {0}")]
-    Connect(String),
-    /// The TLS handshake failed or timed out (for example a plain-text listener).
-    #[error("TLS handshake: {0}")]
-    Handshake(String),
-    /// The handshake ended without a server certificate.
-    #[error("no certificate served")]
-    NoCertificate,
-    /// The served certificate could not be parsed.
-    #[error("unreadable certificate: {0}")]
-    Certificate(String),
+pub enum CheckError {
+    /// The worker probed the load balancer and says why it could not read the certificate.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
     /// The probe itself did not run or gave no answer (the worker binary is missing, cannot
     /// be executed, failed or timed out): nothing is known about the certificate.
     #[error("certificate probe failed: {0}")]
@@ -133,7 +123,7 @@ pub struct CertCheck {
     /// Where we connected.
     pub endpoint: SocketAddr,
     /// The SANs served, or why none could be read.
-    pub served: Result<ServedCert, ProbeError>,
+    pub served: Result<ServedCert, CheckError>,
 }
 
 impl CertCheck {
@@ -153,35 +143,12 @@ impl CertCheck {
     }
 }
 
-/// What `vrrpd --probe-certificate` prints (crates/vrrpd/src/probe.rs).
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum Report {
-    Served { ips: Vec<IpAddr>, dns: Vec<String> },
-    Error { kind: String, text: String },
-}
-
-/// Maps the worker's answer (one JSON object) to the probe's result.
-pub fn parse_report(stdout: &[u8]) -> Result<ServedCert, ProbeError> {
-    let report: Report = serde_json::from_slice(stdout).map_err(|e| {
-        let text = String::from_utf8_lossy(stdout);
-        ProbeError::Unavailable(format!("unreadable answer {:?}: {e}", text.trim()))
-    })?;
-    match report {
-        Report::Served { ips, dns } => Ok(ServedCert {
-            ips,
-            dns: dns
-                .iter()
-                .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
-                .collect(),
-        }),
-        Report::Error { kind, text } => Err(match kind.as_str() {
-            "connect" => ProbeError::Connect(text),
-            "handshake" => ProbeError::Handshake(text),
-            "no_certificate" => ProbeError::NoCertificate,
-            "certificate" => ProbeError::Certificate(text),
-            other => ProbeError::Unavailable(format!("unknown error kind {other:?}: {text}")),
-        }),
+/// Maps the worker's answer (one JSON line, [`probewire::decode`]) to the probe's result; an
+/// answer that is not one is [`CheckError::Unavailable`].
+pub fn parse_report(stdout: &[u8]) -> Result<ServedCert, CheckError> {
+    match probewire::decode(stdout) {
+        Ok(outcome) => Ok(outcome?),
+        Err(e) => Err(CheckError::Unavailable(e.to_string())),
     }
 }
 
@@ -206,15 +173,15 @@ fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<Ex
 
 /// Runs `worker --probe-certificate endpoint [--sni sni] --timeout-ms …` and returns the served
 /// leaf's SANs. A worker that cannot be run, fails, answers garbage or overruns its time is
-/// [`ProbeError::Unavailable`].
+/// [`CheckError::Unavailable`].
 pub fn probe(
     worker: &Path,
     endpoint: SocketAddr,
     sni: Option<&str>,
     timeout: Duration,
-) -> Result<ServedCert, ProbeError> {
+) -> Result<ServedCert, CheckError> {
     let unavailable =
-        |what: String| ProbeError::Unavailable(format!("{}: {what}", worker.display()));
+        |what: String| CheckError::Unavailable(format!("{}: {what}", worker.display()));
     let mut cmd = Command::new(worker);
     cmd.arg("--probe-certificate")
         .arg(endpoint.to_string())

@@ -111,7 +111,7 @@ fn the_workers_answer_maps_to_each_probe_result() {
     for (line, want) in cases {
         assert_eq!(
             parse_report(format!("{line}\n").as_bytes()),
-            Err(want),
+            Err(CheckError::Probe(want)),
             "{line}"
         );
     }
@@ -122,11 +122,46 @@ fn the_workers_answer_maps_to_each_probe_result() {
         br#"{"served":{"ips":["not an ip"],"dns":[]}}"#,
     ] {
         assert!(
-            matches!(parse_report(garbage), Err(ProbeError::Unavailable(_))),
+            matches!(parse_report(garbage), Err(CheckError::Unavailable(_))),
             "{}",
             String::from_utf8_lossy(garbage)
         );
     }
+}
+
+/// Every kind, encoded as the worker encodes it (`probewire::encode`, what `vrrpd
+/// --probe-certificate` prints) and read by the charm (`parse_report`), under the kind name
+/// the charm has always read: a kind renamed on either side fails here. The match has no
+/// wildcard, so a new kind does not compile until it is listed.
+#[test]
+fn every_kind_the_worker_encodes_is_the_kind_the_charm_reads() {
+    let every = [
+        (ProbeError::Connect("refused".into()), "connect"),
+        (ProbeError::Handshake("timed out".into()), "handshake"),
+        (ProbeError::NoCertificate, "no_certificate"),
+        (ProbeError::Certificate("bad DER".into()), "certificate"),
+    ];
+    for (e, kind) in &every {
+        match e {
+            ProbeError::Connect(_)
+            | ProbeError::Handshake(_)
+            | ProbeError::NoCertificate
+            | ProbeError::Certificate(_) => {}
+        }
+        let line = probewire::encode(&Err(e.clone())).unwrap();
+        let text = e.detail();
+        assert_eq!(
+            line,
+            format!(r#"{{"error":{{"kind":"{kind}","text":"{text}"}}}}"#)
+        );
+        assert_eq!(
+            parse_report(format!("{line}\n").as_bytes()),
+            Err(CheckError::Probe(e.clone()))
+        );
+    }
+    let served = served(&["192.0.2.250", "2001:db8::250"], &["*.example.com"]);
+    let line = probewire::encode(&Ok(served.clone())).unwrap();
+    assert_eq!(parse_report(line.as_bytes()), Ok(served));
 }
 
 fn script(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
@@ -157,8 +192,8 @@ fn a_worker_that_cannot_answer_is_a_probe_error_not_a_crash() {
             "lb.example.com"
         ]
     );
-    let unavailable = |r: Result<ServedCert, ProbeError>, want: &str| match r {
-        Err(ProbeError::Unavailable(text)) => assert!(text.contains(want), "{text}"),
+    let unavailable = |r: Result<ServedCert, CheckError>, want: &str| match r {
+        Err(CheckError::Unavailable(text)) => assert!(text.contains(want), "{text}"),
         other => panic!("{other:?}"),
     };
     unavailable(

@@ -4,7 +4,8 @@
 //! VIP reaches) with [`crate::lb_probe_config`], so any chain is accepted (we read the
 //! certificate, we do not trust it) while the handshake signature is verified, and returns the
 //! leaf's SANs. The charm runs it through `vrrpd --probe-certificate` (the worker binary it
-//! ships already links this TLS stack), so the hook binary links none.
+//! ships already links this TLS stack), so the hook binary links none. [`Served`] and
+//! [`ProbeError`] are the answer's types, shared with the charm through `probewire`.
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -12,60 +13,20 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::ClientConnection;
 
-/// The SANs of the leaf certificate the load balancer served.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Served {
-    /// `iPAddress` SANs, in certificate order.
-    pub ips: Vec<IpAddr>,
-    /// `dNSName` SANs, lower-case, without a trailing dot, wildcards kept as `*.example.com`.
-    pub dns: Vec<String>,
-}
+pub use probewire::{ProbeError, Served};
 
-/// Why the served certificate could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProbeError {
-    /// The TCP connection failed (nothing listens, or it did not answer in time).
-    #[error("connect: {0}")]
-    Connect(String),
-    /// The TLS handshake failed or timed out (for example a plain-text listener).
-    #[error("TLS handshake: {0}")]
-    Handshake(String),
-    /// The handshake ended without a server certificate.
-    #[error("no certificate served")]
-    NoCertificate,
-    /// The served certificate could not be parsed.
-    #[error("unreadable certificate: {0}")]
-    Certificate(String),
-}
-
-impl ProbeError {
-    /// A stable name of the kind: `connect`, `handshake`, `no_certificate`, `certificate`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ProbeError::Connect(_) => "connect",
-            ProbeError::Handshake(_) => "handshake",
-            ProbeError::NoCertificate => "no_certificate",
-            ProbeError::Certificate(_) => "certificate",
-        }
-    }
-
-    /// The detail the kind carries (empty for [`ProbeError::NoCertificate`]), without the
-    /// kind's prefix that `Display` adds.
-    pub fn detail(&self) -> &str {
-        match self {
-            ProbeError::Connect(t) | ProbeError::Handshake(t) | ProbeError::Certificate(t) => t,
-            ProbeError::NoCertificate => "",
-        }
-    }
-}
-
-impl Served {
+/// Reading [`Served`] (the probe's answer, crate `probewire`, which links no TLS) from a
+/// certificate.
+pub trait FromDer: Sized {
     /// Reads the SANs of a DER certificate. A certificate without the SAN extension has none.
-    ///
+    fn from_der(der: &[u8]) -> Result<Self, ProbeError>;
+}
+
+impl FromDer for Served {
     /// rustls-webpki (linked for TLS anyway) parses and checks the certificate and yields its
     /// valid DNS names; it has no public iterator over `iPAddress` names, so those are read
     /// from the extension it accepted by [`ip_sans`].
-    pub fn from_der(der: &[u8]) -> Result<Self, ProbeError> {
+    fn from_der(der: &[u8]) -> Result<Self, ProbeError> {
         let bytes = CertificateDer::from(der);
         let cert = webpki::EndEntityCert::try_from(&bytes)
             .map_err(|e| ProbeError::Certificate(e.to_string()))?;

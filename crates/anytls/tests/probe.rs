@@ -5,7 +5,7 @@
 use std::net::{IpAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use anytls::probe::{ip_sans, probe, ProbeError, Served};
+use anytls::probe::{ip_sans, probe, FromDer, ProbeError, Served};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

@@ -10,56 +10,20 @@
 //! ```
 //!
 //! `kind` is one of `connect`, `handshake`, `no_certificate`, `certificate`
-//! ([`anytls::probe::ProbeError::kind`]). The mode opens one TCP connection and nothing else:
-//! no memory lock, no priority, no state file, no logging set-up.
+//! ([`probewire::ProbeError::kind`]). The line is `probewire`'s, the crate the charm reads it with. The
+//! mode opens one TCP connection and nothing else: no memory lock, no priority, no state file,
+//! no logging set-up.
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anytls::probe::{self, ProbeError, Served};
-use serde::Serialize;
+use anytls::probe;
 
-/// The one line printed.
-#[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Report {
-    /// The served leaf's SANs.
-    Served {
-        /// `iPAddress` SANs.
-        ips: Vec<IpAddr>,
-        /// `dNSName` SANs (lower-case).
-        dns: Vec<String>,
-    },
-    /// Why none could be read.
-    Error {
-        /// [`ProbeError::kind`].
-        kind: &'static str,
-        /// [`ProbeError::detail`] (the kind's `Display` prefix left out).
-        text: String,
-    },
-}
-
-impl From<Result<Served, ProbeError>> for Report {
-    fn from(r: Result<Served, ProbeError>) -> Self {
-        match r {
-            Ok(s) => Report::Served {
-                ips: s.ips,
-                dns: s.dns,
-            },
-            Err(e) => Report::Error {
-                kind: e.kind(),
-                text: e.detail().to_string(),
-            },
-        }
-    }
-}
-
-/// Probes `endpoint` (SNI `sni`, at most `timeout`), prints the [`Report`] and returns 0; 1 only
-/// when stdout cannot be written.
+/// Probes `endpoint` (SNI `sni`, at most `timeout`), prints the answer line
+/// ([`probewire::encode`]) and returns 0; 1 only when stdout cannot be written.
 pub fn run(endpoint: SocketAddr, sni: Option<&str>, timeout: Duration) -> ExitCode {
-    let report = Report::from(probe::probe(endpoint, sni, timeout));
-    let line = match serde_json::to_string(&report) {
+    let line = match probewire::encode(&probe::probe(endpoint, sni, timeout)) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("vrrpd: cannot encode the probe report: {e}");
@@ -78,10 +42,10 @@ pub fn run(endpoint: SocketAddr, sni: Option<&str>, timeout: Duration) -> ExitCo
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use anytls::probe::{ProbeError, Served};
 
     fn json(r: Result<Served, ProbeError>) -> String {
-        serde_json::to_string(&Report::from(r)).unwrap()
+        probewire::encode(&r).unwrap()
     }
 
     /// The exact lines the charm parses (src/charm/tlscheck.rs has the same ones).
