@@ -134,7 +134,6 @@ struct Sources {
     checks: mpsc::Receiver<CheckEvent>,
     metrics: mpsc::Receiver<crate::metrics::Request>,
     watch: mpsc::Receiver<crate::net::watch::WatchEvent>,
-    paced: mpsc::UnboundedReceiver<pacer::Paced>,
 }
 
 /// One thing that woke the loop.
@@ -149,8 +148,8 @@ enum Wake {
     Check(CheckEvent),
     Metrics(crate::metrics::Request),
     Watch(crate::net::watch::WatchEvent),
-    /// What a master's paced timer left for the loop.
-    Paced(pacer::Paced),
+    /// The advert pacer left actions for the loop.
+    Paced,
     Timer,
 }
 
@@ -163,7 +162,7 @@ enum Phase {
 
 impl Sources {
     /// Wait for the next input, or for `wake`.
-    async fn next(&mut self, wake: Option<Instant>) -> Wake {
+    async fn next(&mut self, wake: Option<Instant>, pacer: &pacer::Pacer) -> Wake {
         // A deadline already due (it came due while the loop was busy, e.g. the next of many
         // instances) is not put on the timerfd: a 1 ns timer still sleeps in epoll until the
         // hrtimer fires, a context switch per instance (100 instances: ~170 a second where
@@ -184,7 +183,7 @@ impl Sources {
             biased;
             Some(w) = self.signals.recv() => w,
             () = self.timer.wait(), if wake.is_some() && !due => Wake::Timer,
-            Some(p) = self.paced.recv() => Wake::Paced(p),
+            () = pacer.handed_off() => Wake::Paced,
             Some(ev) = self.rx.recv() => Wake::Packet(ev),
             Some(ev) = self.monitor.next() => Wake::Net(ev),
             Some(ev) = self.checks.recv() => Wake::Check(ev),
@@ -220,7 +219,6 @@ pub async fn run(
     let (check_tx, checks) = mpsc::channel::<CheckEvent>(256);
     let (metrics_tx, metrics) = mpsc::channel::<crate::metrics::Request>(4);
     let (watch_tx, watch) = mpsc::channel(256);
-    let (paced_tx, paced) = mpsc::unbounded_channel();
     let mut sources = Sources {
         signals: Signals::new()?.spawn(),
         timer: timer::LoopTimer::new().context("timerfd")?,
@@ -229,7 +227,6 @@ pub async fn run(
         checks,
         metrics,
         watch,
-        paced,
     };
     let mut d = Daemon {
         edge,
@@ -249,7 +246,7 @@ pub async fn run(
         watches: watch::Watches::new(watch_tx),
         stall_grace: None,
         sched: crate::sched::Sched::default(),
-        pacer: pacer::Pacer::start(paced_tx).context("advert pacer thread")?,
+        pacer: pacer::Pacer::start().context("advert pacer thread")?,
     };
     d.set_metrics(spec.metrics_listen);
     info!(config = %config.display(), instances = spec.instances.len(), "vrrpd starting");
@@ -285,7 +282,8 @@ impl Daemon {
                     Some(self.next_wake().map_or(deadline, |t| t.min(deadline)))
                 }
             };
-            match (sources.next(wake).await, phase) {
+            let woke = sources.next(wake, &self.pacer).await;
+            match (woke, phase) {
                 (Wake::Stop(sig), Phase::Running) => {
                     info!("{sig}: shutting down");
                     let deadline = Instant::now() + self.leave_all().await + HANDOFF_SLACK;
@@ -314,7 +312,11 @@ impl Daemon {
                     let _ = req.send(self.render_metrics());
                 }
                 (Wake::Watch(ev), _) => self.on_watch(ev),
-                (Wake::Paced(p), _) => self.on_paced(p).await,
+                (Wake::Paced, _) => {
+                    for p in self.pacer.take_handoffs() {
+                        self.on_paced(p).await;
+                    }
+                }
                 (Wake::Timer, _) => {
                     if !self.stalled() {
                         // Packets already received go first, at their arrival times.

@@ -24,8 +24,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use tokio::sync::mpsc::UnboundedSender;
-use tracing::debug;
+use tokio::sync::Notify;
 
 use super::instance::Core;
 use super::table::InstanceId;
@@ -37,7 +36,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Actions of one paced `Timer` that only the loop can carry out, in order (from the first
-/// that is not an advert, or from an advert whose send failed: the loop retries it and logs).
+/// that is not an advert, or from an advert that could not be sent here: no socket, or the
+/// send failed; the loop tries it and logs why). They wait in the pacer's state until the loop,
+/// woken through a [`Notify`], takes them ([`Pacer::take_handoffs`]): the pacer never waits
+/// for the loop.
 pub(crate) struct Paced {
     pub id: InstanceId,
     pub actions: Vec<vrrp::Action>,
@@ -53,9 +55,11 @@ struct State {
     stop: bool,
     /// The pacer thread's kernel id, once it runs (-1: unknown).
     tid: libc::pid_t,
+    /// What the loop has not taken yet, oldest first.
+    handoffs: Vec<Paced>,
 }
 
-type Shared = Arc<(Mutex<State>, Condvar)>;
+type Shared = Arc<(Mutex<State>, Condvar, Notify)>;
 
 /// The pacer's stack: it runs the core's timer code and one `sendmsg` (the default 2 MiB would
 /// be locked in memory whole under `mlockall(MCL_FUTURE)`).
@@ -81,8 +85,8 @@ fn earliest(cores: &[(InstanceId, Core)]) -> Option<Instant> {
 }
 
 impl Pacer {
-    /// Starts the thread; paced actions for the loop go to `tx`.
-    pub fn start(tx: UnboundedSender<Paced>) -> std::io::Result<Pacer> {
+    /// Starts the thread.
+    pub fn start() -> std::io::Result<Pacer> {
         let shared: Shared = Arc::default();
         let s = shared.clone();
         let thread = std::thread::Builder::new()
@@ -94,13 +98,13 @@ impl Pacer {
                 // through a null pointer).
                 #[allow(unsafe_code)]
                 let tid = unsafe { libc::syscall(libc::SYS_gettid) };
-                let (m, cv) = &*s;
+                let (m, cv, _) = &*s;
                 lock(m).tid = libc::pid_t::try_from(tid).unwrap_or(-1);
                 cv.notify_all();
-                run(&s, &tx);
+                run(&s);
             })?;
         let tid = {
-            let (m, cv) = &*shared;
+            let (m, cv, _) = &*shared;
             let st = cv.wait_while(lock(m), |st| st.tid == 0);
             st.unwrap_or_else(PoisonError::into_inner).tid.max(0)
         };
@@ -116,9 +120,20 @@ impl Pacer {
         self.tid
     }
 
+    /// Resolves when the pacer has left actions for the loop (cancel-safe; a wake-up given
+    /// while the loop was busy is kept).
+    pub async fn handed_off(&self) {
+        self.shared.2.notified().await;
+    }
+
+    /// The actions the pacer left for the loop, oldest first.
+    pub fn take_handoffs(&self) -> Vec<Paced> {
+        std::mem::take(&mut lock(&self.shared.0).handoffs)
+    }
+
     /// The instances to pace (after the table changed).
     pub fn set_cores(&self, cores: Vec<(InstanceId, Core)>) {
-        let (m, cv) = &*self.shared;
+        let (m, cv, _) = &*self.shared;
         lock(m).cores = cores;
         cv.notify_one();
     }
@@ -127,7 +142,7 @@ impl Pacer {
     /// the pacer if that is earlier than what it sleeps towards (a new master, a shorter
     /// interval). A later one needs no wake: the pacer finds nothing due and sleeps again.
     pub fn kick(&self, deadline: Instant) {
-        let (m, cv) = &*self.shared;
+        let (m, cv, _) = &*self.shared;
         if lock(m).until.is_none_or(|u| deadline < u) {
             cv.notify_one();
         }
@@ -136,7 +151,7 @@ impl Pacer {
 
 impl Drop for Pacer {
     fn drop(&mut self) {
-        let (m, cv) = &*self.shared;
+        let (m, cv, _) = &*self.shared;
         lock(m).stop = true;
         cv.notify_one();
         if let Some(t) = self.thread.take() {
@@ -145,15 +160,20 @@ impl Drop for Pacer {
     }
 }
 
-fn run(shared: &Shared, tx: &UnboundedSender<Paced>) {
-    let (m, cv) = &**shared;
+fn run(shared: &Shared) {
+    let (m, cv, wake_loop) = &**shared;
     let mut st = lock(m);
     while !st.stop {
         let now = Instant::now();
         match earliest(&st.cores) {
             Some(t) if t <= now => {
+                let st = &mut *st;
+                let before = st.handoffs.len();
                 for (id, core) in &st.cores {
-                    fire(*id, core, now, tx);
+                    st.handoffs.extend(fire(*id, core, now));
+                }
+                if st.handoffs.len() > before {
+                    wake_loop.notify_one();
                 }
                 st.until = None;
             }
@@ -172,13 +192,13 @@ fn run(shared: &Shared, tx: &UnboundedSender<Paced>) {
     }
 }
 
-/// Runs a MASTER core's due timers at `now`: the adverts are sent here, the rest goes to the
-/// loop.
-fn fire(id: InstanceId, core: &Core, now: Instant, tx: &UnboundedSender<Paced>) {
+/// Runs a MASTER core's due timers at `now` and sends their adverts; what only the loop can
+/// do comes back.
+fn fire(id: InstanceId, core: &Core, now: Instant) -> Option<Paced> {
     let mut c = lock(core);
     let c = &mut *c;
     if c.inst.state() != vrrp::State::Master || c.inst.poll_timeout().is_none_or(|t| t > now) {
-        return;
+        return None;
     }
     let now = c.lateness.feed_time(now, now);
     c.lateness.before_handle(&c.inst, now);
@@ -188,10 +208,9 @@ fn fire(id: InstanceId, core: &Core, now: Instant, tx: &UnboundedSender<Paced>) 
         let vrrp::Action::Send { src, dst, payload } = a else {
             break;
         };
+        // No socket, or the send failed: the loop tries it and says why.
         let Some(sock) = c.sock.as_ref() else {
-            debug!("no socket; advert not sent");
-            sent += 1;
-            continue;
+            break;
         };
         if sock.send_now(*src, *dst, payload).is_err() {
             break;
@@ -199,8 +218,85 @@ fn fire(id: InstanceId, core: &Core, now: Instant, tx: &UnboundedSender<Paced>) 
         c.lateness.sent(Instant::now());
         sent += 1;
     }
-    if sent < actions.len() {
-        actions.drain(..sent);
-        let _ = tx.send(Paced { id, actions });
+    actions.drain(..sent);
+    (!actions.is_empty()).then_some(Paced { id, actions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A core that became MASTER at the returned instant (no socket).
+    fn master() -> (Core, Instant) {
+        let mut cfg = vrrp::InstanceConfig::new(
+            "VI_1",
+            1,
+            vrrp::Family::Ipv4,
+            vec!["192.0.2.100/24".parse().unwrap()],
+        );
+        cfg.version = vrrp::Version::V3;
+        cfg.advert_interval = Duration::from_millis(30);
+        let mut inst = vrrp::Instance::new(cfg).unwrap();
+        let t0 = Instant::now();
+        let src = Some("192.0.2.1".parse().unwrap());
+        let _ = inst.handle(t0, vrrp::Input::SourceAddress(src));
+        let _ = inst.handle(t0, vrrp::Input::Startup);
+        let down = inst.poll_timeout().unwrap();
+        let _ = inst.handle(down, vrrp::Input::Timer);
+        assert_eq!(inst.state(), vrrp::State::Master);
+        let core = Arc::new(Mutex::new(super::super::instance::CoreState {
+            inst,
+            lateness: super::super::timing::Lateness::default(),
+            sock: None,
+        }));
+        (core, down)
+    }
+
+    fn id() -> InstanceId {
+        let mut t = super::super::table::Instances::default();
+        let spec = crate::spec::InstanceSpec {
+            core: vrrp::InstanceConfig::new(
+                "x",
+                9,
+                vrrp::Family::Ipv4,
+                vec![vrrp::Vip::host("192.0.2.9".parse().unwrap())],
+            ),
+            interface: "veth0".into(),
+            vips: Vec::new(),
+            excluded: Vec::new(),
+            source: None,
+            track_primary: true,
+            track_sources: Vec::new(),
+            tracked_checks: Vec::new(),
+        };
+        t.insert(super::super::instance::Running::new(spec).unwrap())
+    }
+
+    #[test]
+    fn only_a_masters_due_timer_fires_and_an_unsendable_advert_goes_to_the_loop() {
+        let (core, _) = master();
+        let due = lock(&core).inst.poll_timeout().unwrap();
+        let cores = vec![(id(), core.clone())];
+        assert_eq!(earliest(&cores), Some(due));
+        // Not due yet: nothing happens.
+        assert!(fire(cores[0].0, &core, due - Duration::from_millis(1)).is_none());
+        // Due, and no socket: the advert is handed to the loop, the timer moves on.
+        let paced = fire(cores[0].0, &core, due).expect("handed over");
+        assert!(matches!(paced.actions[..], [vrrp::Action::Send { .. }, ..]));
+        assert!(lock(&core).inst.poll_timeout().unwrap() > due);
+        // A core that is not MASTER is the loop's: no deadline here, nothing fired.
+        let _ = lock(&core).inst.handle(due, vrrp::Input::Shutdown);
+        assert_eq!(earliest(&cores), None);
+        assert!(fire(cores[0].0, &core, due + Duration::from_secs(1)).is_none());
+    }
+
+    #[test]
+    fn the_thread_reports_its_id_and_stops_on_drop() {
+        let p = Pacer::start().unwrap();
+        assert!(p.tid() > 0);
+        let (core, _) = master();
+        p.set_cores(vec![(id(), core)]);
+        drop(p);
     }
 }
