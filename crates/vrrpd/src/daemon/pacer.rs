@@ -162,6 +162,9 @@ impl Drop for Pacer {
 
 fn run(shared: &Shared) {
     let (m, cv, wake_loop) = &**shared;
+    // One action buffer for every advert: with the core's cached adverts, a master's advert
+    // allocates nothing (`vrrp/tests/no_alloc.rs`).
+    let mut buf = Vec::new();
     let mut st = lock(m);
     while !st.stop {
         let now = Instant::now();
@@ -170,7 +173,7 @@ fn run(shared: &Shared) {
                 let st = &mut *st;
                 let before = st.handoffs.len();
                 for (id, core) in &st.cores {
-                    st.handoffs.extend(fire(*id, core, now));
+                    st.handoffs.extend(fire(*id, core, now, &mut buf));
                 }
                 if st.handoffs.len() > before {
                     wake_loop.notify_one();
@@ -192,9 +195,9 @@ fn run(shared: &Shared) {
     }
 }
 
-/// Runs a MASTER core's due timers at `now` and sends their adverts; what only the loop can
-/// do comes back.
-fn fire(id: InstanceId, core: &Core, now: Instant) -> Option<Paced> {
+/// Runs a MASTER core's due timers at `now` (actions into `buf`) and sends their adverts; what
+/// only the loop can do comes back.
+fn fire(id: InstanceId, core: &Core, now: Instant, buf: &mut Vec<vrrp::Action>) -> Option<Paced> {
     let mut c = lock(core);
     let c = &mut *c;
     if c.inst.state() != vrrp::State::Master || c.inst.poll_timeout().is_none_or(|t| t > now) {
@@ -202,9 +205,10 @@ fn fire(id: InstanceId, core: &Core, now: Instant) -> Option<Paced> {
     }
     let now = c.lateness.feed_time(now, now);
     c.lateness.before_handle(&c.inst, now);
-    let mut actions = c.inst.handle(now, vrrp::Input::Timer);
+    buf.clear();
+    c.inst.handle_into(now, vrrp::Input::Timer, buf);
     let mut sent = 0;
-    for a in &actions {
+    for a in buf.iter() {
         let vrrp::Action::Send { src, dst, payload } = a else {
             break;
         };
@@ -218,8 +222,10 @@ fn fire(id: InstanceId, core: &Core, now: Instant) -> Option<Paced> {
         c.lateness.sent(Instant::now());
         sent += 1;
     }
-    actions.drain(..sent);
-    (!actions.is_empty()).then_some(Paced { id, actions })
+    (sent < buf.len()).then(|| Paced {
+        id,
+        actions: buf.drain(sent..).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -280,15 +286,27 @@ mod tests {
         let cores = vec![(id(), core.clone())];
         assert_eq!(earliest(&cores), Some(due));
         // Not due yet: nothing happens.
-        assert!(fire(cores[0].0, &core, due - Duration::from_millis(1)).is_none());
+        assert!(fire(
+            cores[0].0,
+            &core,
+            due - Duration::from_millis(1),
+            &mut Vec::new()
+        )
+        .is_none());
         // Due, and no socket: the advert is handed to the loop, the timer moves on.
-        let paced = fire(cores[0].0, &core, due).expect("handed over");
+        let paced = fire(cores[0].0, &core, due, &mut Vec::new()).expect("handed over");
         assert!(matches!(paced.actions[..], [vrrp::Action::Send { .. }, ..]));
         assert!(lock(&core).inst.poll_timeout().unwrap() > due);
         // A core that is not MASTER is the loop's: no deadline here, nothing fired.
         let _ = lock(&core).inst.handle(due, vrrp::Input::Shutdown);
         assert_eq!(earliest(&cores), None);
-        assert!(fire(cores[0].0, &core, due + Duration::from_secs(1)).is_none());
+        assert!(fire(
+            cores[0].0,
+            &core,
+            due + Duration::from_secs(1),
+            &mut Vec::new()
+        )
+        .is_none());
     }
 
     #[test]
