@@ -93,11 +93,6 @@ fn syscall_rc(r: libc::c_long) -> io::Result<libc::c_long> {
     }
 }
 
-/// Sets the calling thread's policy, with SCHED_RESET_ON_FORK.
-fn set_policy(policy: libc::c_int, priority: u8) -> io::Result<()> {
-    set_thread_policy(0, policy, priority)
-}
-
 /// Sets thread `tid`'s policy (0: the calling thread), with SCHED_RESET_ON_FORK.
 fn set_thread_policy(tid: libc::pid_t, policy: libc::c_int, priority: u8) -> io::Result<()> {
     let param = KernelSchedParam {
@@ -160,11 +155,6 @@ fn set_rttime(us: u32) -> io::Result<()> {
     rc(r)
 }
 
-/// The calling thread's nice value (`who` 0 is the calling thread on Linux).
-fn set_nice(nice: i8) -> io::Result<()> {
-    set_thread_nice(0, nice)
-}
-
 /// Thread `tid`'s nice value (0: the calling thread; Linux applies PRIO_PROCESS to one thread).
 fn set_thread_nice(tid: libc::pid_t, nice: i8) -> io::Result<()> {
     let who = libc::id_t::try_from(tid).unwrap_or(0);
@@ -189,26 +179,29 @@ impl Sched {
         &self.state
     }
 
-    /// Gives thread `tid` (another thread of this process, e.g. the advert pacer) what is in
-    /// effect on the calling thread: its policy and priority, and its nice value. Errors are
-    /// the kernel's; the caller logs them (the state file shows the loop thread's).
-    pub fn mirror_to(&self, tid: libc::pid_t) -> io::Result<()> {
+    /// Gives thread `tid` (another thread of this process: the advert pacer) what is in
+    /// effect on the calling thread: its policy and priority, and its nice value. A refusal
+    /// (the same process was just granted it, so hardly ever) is reported like the loop's own:
+    /// one warning, and the reason in the state file.
+    pub fn mirror_to(&mut self, tid: libc::pid_t) {
         if tid <= 0 {
-            return Ok(());
+            return;
         }
-        match self.state.policy {
+        let r = match self.state.policy {
             SchedPolicy::Rr => set_thread_policy(tid, libc::SCHED_RR, self.state.priority),
-            SchedPolicy::Other => {
-                set_thread_policy(tid, libc::SCHED_OTHER, 0)?;
-                set_thread_nice(tid, self.nice)
-            }
+            SchedPolicy::Other => set_thread_policy(tid, libc::SCHED_OTHER, 0)
+                .and_then(|()| set_thread_nice(tid, self.nice)),
+        };
+        if let Err(e) = r {
+            self.state.error = Some(format!("advert pacer thread {tid}: {e}"));
+            self.report(self.state.requested);
         }
     }
 
     /// Back to SCHED_OTHER (keepalived reloads at standard scheduling).
     pub fn reset(&mut self) {
         if self.state.policy == SchedPolicy::Rr {
-            if let Err(e) = set_policy(libc::SCHED_OTHER, 0) {
+            if let Err(e) = set_thread_policy(0, libc::SCHED_OTHER, 0) {
                 warn!(error = %e, "cannot leave SCHED_RR");
             }
             let (policy, priority) = current();
@@ -231,7 +224,7 @@ impl Sched {
             self.reset();
             self.state.rlimit_rttime_us = 0;
             if want.nice != self.nice {
-                match set_nice(want.nice) {
+                match set_thread_nice(0, want.nice) {
                     Ok(()) => self.nice = want.nice,
                     Err(source) => {
                         error = Some(SchedError::Nice {
@@ -253,7 +246,7 @@ impl Sched {
 
     fn enter_rr(&mut self, p: u8, rlimit_us: u32) -> Result<(), SchedError> {
         if self.state.policy != SchedPolicy::Rr || self.state.priority != p {
-            set_policy(libc::SCHED_RR, p).map_err(|source| SchedError::Policy {
+            set_thread_policy(0, libc::SCHED_RR, p).map_err(|source| SchedError::Policy {
                 policy: "SCHED_RR",
                 priority: p,
                 source,

@@ -580,10 +580,8 @@ impl Daemon {
     }
 
     /// The pacer's thread runs as the loop's does (it sends the adverts).
-    fn mirror_sched(&self) {
-        if let Err(e) = self.sched.mirror_to(self.pacer.tid()) {
-            warn!(error = %e, "cannot give the advert pacer the event loop's scheduling");
-        }
+    fn mirror_sched(&mut self) {
+        self.sched.mirror_to(self.pacer.tid());
     }
 
     /// What a master's paced timer left for the loop: carried out only while the instance is
