@@ -168,7 +168,8 @@ fn set_thread_nice(tid: libc::pid_t, nice: i8) -> io::Result<()> {
 #[derive(Debug, Default)]
 pub struct Sched {
     state: Scheduling,
-    nice: i8,
+    /// The nice value this thread was given (`None`: the one it inherited).
+    nice: Option<i8>,
     /// The last problem warned about (each distinct one is logged once).
     warned: Option<String>,
 }
@@ -189,8 +190,10 @@ impl Sched {
         }
         let r = match self.state.policy {
             SchedPolicy::Rr => set_thread_policy(tid, libc::SCHED_RR, self.state.priority),
+            // The nice value only once the loop's was set: until then both threads keep the
+            // one they inherited (raising another thread's without CAP_SYS_NICE is refused).
             SchedPolicy::Other => set_thread_policy(tid, libc::SCHED_OTHER, 0)
-                .and_then(|()| set_thread_nice(tid, self.nice)),
+                .and_then(|()| self.nice.map_or(Ok(()), |n| set_thread_nice(tid, n))),
         };
         if let Err(e) = r {
             self.state.error = Some(format!("advert pacer thread {tid}: {e}"));
@@ -223,9 +226,9 @@ impl Sched {
         } else {
             self.reset();
             self.state.rlimit_rttime_us = 0;
-            if want.nice != self.nice {
+            if want.nice != self.nice.unwrap_or(0) {
                 match set_thread_nice(0, want.nice) {
-                    Ok(()) => self.nice = want.nice,
+                    Ok(()) => self.nice = Some(want.nice),
                     Err(source) => {
                         error = Some(SchedError::Nice {
                             nice: want.nice,

@@ -184,7 +184,7 @@ fn run(shared: &Shared) {
                 st.until = next;
                 st = match next {
                     Some(t) => {
-                        cv.wait_timeout(st, t - now)
+                        cv.wait_timeout(st, t.saturating_duration_since(now))
                             .unwrap_or_else(PoisonError::into_inner)
                             .0
                     }
@@ -222,9 +222,10 @@ fn fire(id: InstanceId, core: &Core, now: Instant, buf: &mut Vec<vrrp::Action>) 
         c.lateness.sent(Instant::now());
         sent += 1;
     }
-    (sent < buf.len()).then(|| Paced {
+    let rest = buf.get(sent..).filter(|r| !r.is_empty())?;
+    Some(Paced {
         id,
-        actions: buf.drain(sent..).collect(),
+        actions: rest.to_vec(),
     })
 }
 
