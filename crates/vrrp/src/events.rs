@@ -1,6 +1,7 @@
 //! What goes into an [`Instance`](crate::Instance) and what comes out.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -134,8 +135,8 @@ pub enum Action {
         src: IpAddr,
         /// IP destination (multicast group or one unicast peer).
         dst: IpAddr,
-        /// The VRRP payload.
-        payload: Vec<u8>,
+        /// The VRRP payload (shared: a master's periodic advert is encoded once, `adverts.rs`).
+        payload: Arc<[u8]>,
     },
     /// Add these VIPs ("already present" counts as success).
     AddVips(Vec<Vip>),

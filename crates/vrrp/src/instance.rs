@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::adaptive::Adaptive;
+use crate::adverts::AdvertCache;
 use crate::config::{Family, InstanceConfig, Version, Vip};
 use crate::conflicts::ConflictKind;
 use crate::error::{ConfigError, DecodeError, ReconfigureError};
@@ -60,6 +61,8 @@ pub struct Instance {
     gap_excess: crate::timing::Window,
     /// The master's advert interval: fixed, or adaptive (`adaptive_floor`).
     adaptive: Adaptive,
+    /// The adverts last encoded, re-used while priority, interval and source stay.
+    adverts: AdvertCache,
 }
 
 // ===== impl Instance: public API =====
@@ -95,6 +98,7 @@ impl Instance {
             last_arrival: None,
             gap_excess: crate::timing::Window::default(),
             adaptive,
+            adverts: AdvertCache::default(),
         })
     }
 
@@ -104,48 +108,54 @@ impl Instance {
     #[must_use = "the actions must be carried out, in order"]
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
         let mut out = Vec::new();
-        self.run_timers(now, &mut out);
+        self.handle_into(now, input, &mut out);
+        out
+    }
+
+    /// [`Instance::handle`], appending the actions to `out`: an edge that keeps one buffer
+    /// allocates nothing for a master's periodic advert (`tests/no_alloc.rs`).
+    pub fn handle_into(&mut self, now: Instant, input: Input<'_>, out: &mut Vec<Action>) {
+        self.run_timers(now, out);
         match input {
-            Input::Startup => self.on_startup(now, &mut out),
+            Input::Startup => self.on_startup(now, out),
             Input::Shutdown => {
                 if self.state != State::Init {
-                    self.change_state(now, State::Init, Reason::Shutdown, &mut out);
+                    self.change_state(now, State::Init, Reason::Shutdown, out);
                 }
             }
             Input::Leave => match self.state {
                 State::Master if !self.cfg.handoff_bound().is_zero() => {
-                    self.change_state(now, State::Leaving, Reason::Leave, &mut out);
+                    self.change_state(now, State::Leaving, Reason::Leave, out);
                 }
                 State::Init | State::Leaving => {}
                 State::Master | State::Backup | State::Fault => {
-                    self.change_state(now, State::Init, Reason::Shutdown, &mut out);
+                    self.change_state(now, State::Init, Reason::Shutdown, out);
                 }
             },
             Input::Timer => {}
-            Input::Packet(p) => self.on_packet(now, p, &mut out),
+            Input::Packet(p) => self.on_packet(now, p, out),
             Input::LinkUp | Input::LinkDown => {
                 self.link_up = input == Input::LinkUp;
-                self.on_faults_changed(now, &mut out);
+                self.on_faults_changed(now, out);
             }
             Input::SourceAddress(addr) => {
                 let addr = addr.filter(|a| Family::of(a) == self.cfg.family);
                 if addr.is_none() && self.state == State::Master {
                     // Resign (priority 0) from the address we still know before losing it.
                     let f = Reason::Fault(Fault::NoSourceAddress);
-                    self.change_state(now, State::Fault, f, &mut out);
+                    self.change_state(now, State::Fault, f, out);
                 }
                 self.source = addr;
-                self.on_faults_changed(now, &mut out);
+                self.on_faults_changed(now, out);
             }
             Input::Track { index, up } => {
                 if let Some(slot) = self.track_up.get_mut(index) {
                     *slot = up;
-                    self.on_priority_changed(now, &mut out);
-                    self.on_faults_changed(now, &mut out);
+                    self.on_priority_changed(now, out);
+                    self.on_faults_changed(now, out);
                 }
             }
         }
-        out
     }
 
     /// The earliest instant at which `Input::Timer` must be fed; `None` = no timer armed.
@@ -188,6 +198,7 @@ impl Instance {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
         let old = std::mem::replace(&mut self.cfg, cfg);
+        self.adverts.clear();
         let old_interval = self.adaptive.interval();
         let change = self
             .adaptive
@@ -597,52 +608,24 @@ fn next_tick(due: Instant, period: Duration, now: Instant) -> Instant {
 // ===== impl Instance: sending =====
 
 impl Instance {
-    /// One advert per destination: the multicast group, or each unicast peer (keepalived
-    /// `unicast_peer`). The v3/IPv4 pseudo-header uses that destination
-    /// (docs/keepalived-interop.md §1).
+    /// The adverts for `priority` (`adverts.rs`: encoded once per priority, interval and
+    /// source, then re-used).
     fn send_adverts(&mut self, priority: u8, out: &mut Vec<Action>) {
         let Some(src) = self.source else { return };
-        let advert = Advert {
-            version: self.cfg.version,
-            vrid: self.cfg.vrid,
-            priority,
-            interval: match self.cfg.version {
-                Version::V3 => crate::adaptive::wire(self.adaptive.interval()),
-                Version::V2 => self.cfg.interval_wire(),
-            },
-            auth_type: if self.cfg.auth_pass.is_some() {
-                AUTH_PASS
-            } else {
-                AUTH_NONE
-            },
-            auth_data: self.cfg.auth_pass.unwrap_or([0; 8]),
-            addrs: self.cfg.vips.iter().map(|v| v.addr).collect(),
+        let interval = match self.cfg.version {
+            Version::V3 => crate::adaptive::wire(self.adaptive.interval()),
+            Version::V2 => self.cfg.interval_wire(),
         };
-        let dsts: Vec<IpAddr> = if self.cfg.unicast_peers.is_empty() {
-            vec![self.cfg.multicast_dst()]
-        } else {
-            self.cfg.unicast_peers.clone()
-        };
-        // RFC 5798 §8.4.2: in v2 interoperation mode a master "MUST send both types at the
-        // configured rate"; the v2 twin carries whole seconds (what v2 backups expect).
-        let v2_twin = self.cfg.v2_compat.then(|| Advert {
-            version: Version::V2,
-            interval: self.cfg.v2_interval_wire(),
-            auth_type: AUTH_NONE,
-            auth_data: [0; 8],
-            ..advert.clone()
-        });
-        for dst in dsts {
-            for a in std::iter::once(&advert).chain(v2_twin.as_ref()) {
-                // Cannot fail for a validated config and a same-family source.
-                if let Ok(payload) = a.encode(Some((src, dst)), self.cfg.v3_checksum) {
-                    self.counters.adverts_sent += 1;
-                    if priority == 0 {
-                        self.counters.priority_zero_sent += 1;
-                    }
-                    out.push(Action::Send { src, dst, payload });
-                }
+        for (dst, payload) in self.adverts.get(&self.cfg, priority, interval, src) {
+            self.counters.adverts_sent += 1;
+            if priority == 0 {
+                self.counters.priority_zero_sent += 1;
             }
+            out.push(Action::Send {
+                src,
+                dst: *dst,
+                payload: payload.clone(),
+            });
         }
     }
 }

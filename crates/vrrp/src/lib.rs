@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod adaptive;
+mod adverts;
 pub mod checksum;
 pub mod config;
 pub mod conflicts;

@@ -93,19 +93,19 @@ fn syscall_rc(r: libc::c_long) -> io::Result<libc::c_long> {
     }
 }
 
-/// Sets the calling thread's policy, with SCHED_RESET_ON_FORK.
-fn set_policy(policy: libc::c_int, priority: u8) -> io::Result<()> {
+/// Sets thread `tid`'s policy (0: the calling thread), with SCHED_RESET_ON_FORK.
+fn set_thread_policy(tid: libc::pid_t, policy: libc::c_int, priority: u8) -> io::Result<()> {
     let param = KernelSchedParam {
         sched_priority: libc::c_int::from(priority),
     };
-    // SAFETY: sched_setscheduler(2) with pid 0 (the calling thread), a policy and a pointer to
-    // an initialised struct of the kernel's layout that outlives the call; the kernel only
-    // reads it. No memory of ours is changed.
+    // SAFETY: sched_setscheduler(2) with a thread id (0: the calling thread), a policy and a
+    // pointer to an initialised struct of the kernel's layout that outlives the call; the
+    // kernel only reads it. No memory of ours is changed.
     #[allow(unsafe_code)]
     let r = unsafe {
         libc::syscall(
             libc::SYS_sched_setscheduler,
-            0 as libc::pid_t,
+            tid,
             policy | libc::SCHED_RESET_ON_FORK,
             &param as *const KernelSchedParam,
         )
@@ -155,11 +155,12 @@ fn set_rttime(us: u32) -> io::Result<()> {
     rc(r)
 }
 
-/// The calling thread's nice value (`who` 0 is the calling thread on Linux).
-fn set_nice(nice: i8) -> io::Result<()> {
+/// Thread `tid`'s nice value (0: the calling thread; Linux applies PRIO_PROCESS to one thread).
+fn set_thread_nice(tid: libc::pid_t, nice: i8) -> io::Result<()> {
+    let who = libc::id_t::try_from(tid).unwrap_or(0);
     // SAFETY: plain integer arguments, no pointer.
     #[allow(unsafe_code)]
-    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, libc::c_int::from(nice)) };
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, who, libc::c_int::from(nice)) };
     rc(r)
 }
 
@@ -167,7 +168,8 @@ fn set_nice(nice: i8) -> io::Result<()> {
 #[derive(Debug, Default)]
 pub struct Sched {
     state: Scheduling,
-    nice: i8,
+    /// The nice value this thread was given (`None`: the one it inherited).
+    nice: Option<i8>,
     /// The last problem warned about (each distinct one is logged once).
     warned: Option<String>,
 }
@@ -178,10 +180,31 @@ impl Sched {
         &self.state
     }
 
+    /// Gives thread `tid` (another thread of this process: the advert pacer) what is in
+    /// effect on the calling thread: its policy and priority, and its nice value. A refusal
+    /// (the same process was just granted it, so hardly ever) is reported like the loop's own:
+    /// one warning, and the reason in the state file.
+    pub fn mirror_to(&mut self, tid: libc::pid_t) {
+        if tid <= 0 {
+            return;
+        }
+        let r = match self.state.policy {
+            SchedPolicy::Rr => set_thread_policy(tid, libc::SCHED_RR, self.state.priority),
+            // The nice value only once the loop's was set: until then both threads keep the
+            // one they inherited (raising another thread's without CAP_SYS_NICE is refused).
+            SchedPolicy::Other => set_thread_policy(tid, libc::SCHED_OTHER, 0)
+                .and_then(|()| self.nice.map_or(Ok(()), |n| set_thread_nice(tid, n))),
+        };
+        if let Err(e) = r {
+            self.state.error = Some(format!("advert pacer thread {tid}: {e}"));
+            self.report(self.state.requested);
+        }
+    }
+
     /// Back to SCHED_OTHER (keepalived reloads at standard scheduling).
     pub fn reset(&mut self) {
         if self.state.policy == SchedPolicy::Rr {
-            if let Err(e) = set_policy(libc::SCHED_OTHER, 0) {
+            if let Err(e) = set_thread_policy(0, libc::SCHED_OTHER, 0) {
                 warn!(error = %e, "cannot leave SCHED_RR");
             }
             let (policy, priority) = current();
@@ -203,9 +226,9 @@ impl Sched {
         } else {
             self.reset();
             self.state.rlimit_rttime_us = 0;
-            if want.nice != self.nice {
-                match set_nice(want.nice) {
-                    Ok(()) => self.nice = want.nice,
+            if want.nice != self.nice.unwrap_or(0) {
+                match set_thread_nice(0, want.nice) {
+                    Ok(()) => self.nice = Some(want.nice),
                     Err(source) => {
                         error = Some(SchedError::Nice {
                             nice: want.nice,
@@ -226,7 +249,7 @@ impl Sched {
 
     fn enter_rr(&mut self, p: u8, rlimit_us: u32) -> Result<(), SchedError> {
         if self.state.policy != SchedPolicy::Rr || self.state.priority != p {
-            set_policy(libc::SCHED_RR, p).map_err(|source| SchedError::Policy {
+            set_thread_policy(0, libc::SCHED_RR, p).map_err(|source| SchedError::Policy {
                 policy: "SCHED_RR",
                 priority: p,
                 source,

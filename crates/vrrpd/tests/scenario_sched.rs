@@ -1,6 +1,7 @@
 //! keepalived's `vrrp_rt_priority` in vrrpd (issue 13): the event-loop thread runs SCHED_RR
 //! at the configured priority with SCHED_RESET_ON_FORK (`chrt -p` of the loop thread, the
-//! main thread, says so), every other thread and the health scripts it runs are SCHED_OTHER,
+//! main thread, says so), and so does the advert pacer's thread (`pacer`, which sends a
+//! master's adverts); every other thread and the health scripts it runs are SCHED_OTHER,
 //! the state file's `scheduling` reports it, and a reload applies a changed value. Without
 //! CAP_SYS_NICE (dropped with `setpriv`) the kernel refuses: one warning, SCHED_OTHER, and the
 //! reason in the state file. Root required; skipped otherwise.
@@ -53,12 +54,23 @@ fn chrt(tid: u32) -> String {
 }
 
 /// Thread ids of `pid` other than the main (loop) thread.
-fn other_threads(pid: u32) -> Vec<u32> {
+/// The threads other than the main one, with their names (`comm`).
+fn other_threads(pid: u32) -> Vec<(u32, String)> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .filter(|&t| t != pid)
+        .map(|t| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/task/{t}/comm"));
+            (t, comm.unwrap_or_default().trim().to_string())
+        })
         .collect()
+}
+
+/// `chrt -p` of the advert pacer's thread.
+fn pacer_chrt(pid: u32) -> String {
+    let pacer = other_threads(pid).into_iter().find(|(_, n)| n == "pacer");
+    chrt(pacer.expect("the advert pacer thread is missing").0)
 }
 
 /// A health script that records its own scheduling policy (as `chrt -p` shows it).
@@ -139,14 +151,23 @@ fn loop_thread_runs_sched_rr_and_scripts_do_not() {
         main.contains("SCHED_RR|SCHED_RESET_ON_FORK") && main.contains("priority: 50"),
         "loop thread: {main}"
     );
-    let others = other_threads(p.pid());
+    let pacer = pacer_chrt(p.pid());
+    eprintln!("MEASURE sched: pacer thread: {}", pacer.replace('\n', "; "));
     assert!(
-        !others.is_empty(),
-        "the state-file writer thread is missing"
+        pacer.contains("SCHED_RR|SCHED_RESET_ON_FORK") && pacer.contains("priority: 50"),
+        "pacer thread: {pacer}"
     );
-    for t in others {
+    let others: Vec<_> = other_threads(p.pid())
+        .into_iter()
+        .filter(|(_, n)| n != "pacer")
+        .collect();
+    assert!(
+        others.iter().any(|(_, n)| n == "statefile"),
+        "the state-file writer thread is missing: {others:?}"
+    );
+    for (t, name) in others {
         let c = chrt(t);
-        assert!(c.contains("SCHED_OTHER"), "thread {t}: {c}");
+        assert!(c.contains("SCHED_OTHER"), "thread {t} ({name}): {c}");
     }
     let out = dir.path().join("script-policy");
     let ran = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
@@ -169,11 +190,13 @@ fn loop_thread_runs_sched_rr_and_scripts_do_not() {
     p.signal(Signal::SIGHUP).unwrap();
     wait_scheduling(&state, "rr", 60);
     assert!(chrt(p.pid()).contains("priority: 60"));
+    assert!(pacer_chrt(p.pid()).contains("priority: 60"));
     std::fs::write(&conf, config(host.ifname(), None, &script)).unwrap();
     p.signal(Signal::SIGHUP).unwrap();
     let s = wait_scheduling(&state, "other", 0);
     assert_eq!(s["requested"], 0);
     assert!(chrt(p.pid()).contains("SCHED_OTHER"));
+    assert!(pacer_chrt(p.pid()).contains("SCHED_OTHER"));
 }
 
 #[test]
@@ -217,6 +240,7 @@ fn refused_without_cap_sys_nice_warns_once() {
         "{err}"
     );
     assert!(chrt(p.pid()).contains("SCHED_OTHER"));
+    assert!(pacer_chrt(p.pid()).contains("SCHED_OTHER"));
     // A reload with the same request does not warn again.
     p.signal(Signal::SIGHUP).unwrap();
     let reloaded = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {

@@ -2,7 +2,7 @@
 //! index, socket, receive task), and the loop's handlers that touch instances.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use tokio::task::JoinHandle;
@@ -14,10 +14,23 @@ use super::Daemon;
 use crate::net::{LinkInfo, NetEvent, VrrpSocket};
 use crate::spec::{InstanceSpec, TrackSource, VipSpec};
 
+/// What the loop and the advert pacer share of an instance (`pacer.rs`).
+pub(crate) struct CoreState {
+    pub inst: vrrp::Instance,
+    /// Timer and send lateness (issue 13).
+    pub lateness: super::timing::Lateness,
+    /// The instance's socket, for the pacer's adverts.
+    pub sock: Option<Arc<VrrpSocket>>,
+}
+
+/// An instance's shared core.
+pub(crate) type Core = Arc<Mutex<CoreState>>;
+
 /// A live instance.
 pub(crate) struct Running {
     pub spec: InstanceSpec,
-    pub inst: vrrp::Instance,
+    /// The core state machine and its measurements, shared with the pacer.
+    pub core: Core,
     /// Index of `spec.interface`, when it exists.
     pub ifindex: Option<u32>,
     /// Last link state fed to the core.
@@ -30,8 +43,6 @@ pub(crate) struct Running {
     pub retiring: bool,
     /// Who advertises on our VRID with another configuration (state file, logs).
     pub conflicts: crate::conflicts::ConflictLog,
-    /// Timer and send lateness (issue 13).
-    pub lateness: super::timing::Lateness,
 }
 
 impl Running {
@@ -39,18 +50,40 @@ impl Running {
         let inst = vrrp::Instance::new(spec.core.clone())?;
         Ok(Running {
             spec,
-            inst,
+            core: Arc::new(Mutex::new(CoreState {
+                inst,
+                lateness: super::timing::Lateness::default(),
+                sock: None,
+            })),
             ifindex: None,
             link_up: true,
             source: None,
             sock: None,
             retiring: false,
             conflicts: crate::conflicts::ConflictLog::default(),
-            lateness: super::timing::Lateness::default(),
         })
     }
 
+    /// The core, locked (briefly: never across an `.await`).
+    pub fn core(&self) -> MutexGuard<'_, CoreState> {
+        super::pacer::lock(&self.core)
+    }
+
+    /// The core's role.
+    pub fn state(&self) -> vrrp::State {
+        self.core().inst.state()
+    }
+
+    /// A MASTER's earliest timer (the pacer runs it); `None` in any other role.
+    pub fn paced_deadline(&self) -> Option<Instant> {
+        let c = self.core();
+        (c.inst.state() == vrrp::State::Master)
+            .then(|| c.inst.poll_timeout())
+            .flatten()
+    }
+
     pub(super) fn close_socket(&mut self) {
+        self.core().sock = None;
         if let Some((_, _, task)) = self.sock.take() {
             task.abort();
         }
@@ -87,7 +120,7 @@ impl Daemon {
             .iter()
             .filter(|(k, _)| *k != id)
             .flat_map(|(_, r)| {
-                let held = r.inst.vips_held();
+                let held = r.core().inst.vips_held().to_vec();
                 r.spec
                     .vips
                     .iter()
@@ -198,6 +231,7 @@ impl Daemon {
                 self.next_sock_id += 1;
                 let sock = Arc::new(sock);
                 let task = super::edge::spawn_rx(sock_id, sock.clone(), self.rx_tx.clone());
+                r.core().sock = Some(sock.clone());
                 r.sock = Some((sock_id, sock, task));
             }
             Err(e) => warn!(instance = %r.spec.core.name, error = %e, "cannot open VRRP socket"),
@@ -226,9 +260,17 @@ impl Daemon {
         let Some(r) = self.running.get_mut(id) else {
             return;
         };
-        let now = r.lateness.feed_time(at, Instant::now());
-        r.lateness.before_handle(&r.inst, now);
-        let actions = r.inst.handle(now, input);
+        let actions = {
+            let mut c = r.core();
+            let c = &mut *c;
+            let now = c.lateness.feed_time(at, Instant::now());
+            c.lateness.before_handle(&c.inst, now);
+            c.inst.handle(now, input)
+        };
+        // A master's timers are the pacer's: it may have to wake earlier (a new master).
+        if let Some(t) = r.paced_deadline() {
+            self.pacer.kick(t);
+        }
         self.execute(id, actions).await;
     }
 
@@ -327,7 +369,7 @@ impl Daemon {
         let result = sock.send(src, dst, payload).await;
         if result.is_ok() {
             if let Some(r) = self.running.get_mut(id) {
-                r.lateness.sent(Instant::now());
+                r.core().lateness.sent(Instant::now());
             }
         }
         if let Err(e) = result {
@@ -559,7 +601,7 @@ impl Daemon {
     async fn on_vip_removed(&mut self, index: u32, addr: IpAddr) {
         let mut readd = Vec::new();
         for r in self.running.values() {
-            if !r.inst.status().vips_held.iter().any(|v| v.addr == addr) {
+            if !r.core().inst.vips_held().iter().any(|v| v.addr == addr) {
                 continue;
             }
             for v in all_configured(r) {

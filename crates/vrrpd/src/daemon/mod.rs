@@ -2,13 +2,16 @@
 //! receive tasks, the health-check tasks, the netlink monitor, signals and the earliest
 //! `poll_timeout()`; the actions it returns are carried out here, in order, at the edge.
 //!
-//! Task layout: `run` (this loop, the only owner of instances) ← mpsc ← one receive task per
-//! instance socket, one task per health check, the netlink monitor stream, one signal task;
-//! its deadlines are one timerfd (`timer.rs`), re-armed only when the earliest one changes.
+//! Task layout: `run` (this loop) ← mpsc ← one receive task per instance socket, one task per
+//! health check, the netlink monitor stream, one signal task, the advert pacer; its deadlines
+//! are one timerfd (`timer.rs`), re-armed only when the earliest one changes. The timers of
+//! MASTER instances (their periodic adverts) run on the pacer's thread (`pacer.rs`), which
+//! shares each instance's core with this loop and hands back what only the loop can do.
 
 mod checks;
 mod edge;
 mod instance;
+mod pacer;
 mod reload;
 mod table;
 mod timer;
@@ -74,8 +77,11 @@ pub(crate) struct Daemon {
     watches: watch::Watches,
     /// After a stall: timers wait until then (see `stalled`).
     stall_grace: Option<Instant>,
-    /// The loop thread's scheduling (`vrrp_rt_priority`, see `crate::sched`).
+    /// The loop thread's scheduling (`vrrp_rt_priority`, see `crate::sched`); the pacer's
+    /// thread follows it.
     sched: crate::sched::Sched,
+    /// The thread that runs masters' timers (`pacer.rs`).
+    pacer: pacer::Pacer,
 }
 
 /// The signals the loop handles.
@@ -142,6 +148,8 @@ enum Wake {
     Check(CheckEvent),
     Metrics(crate::metrics::Request),
     Watch(crate::net::watch::WatchEvent),
+    /// The advert pacer left actions for the loop.
+    Paced,
     Timer,
 }
 
@@ -154,7 +162,7 @@ enum Phase {
 
 impl Sources {
     /// Wait for the next input, or for `wake`.
-    async fn next(&mut self, wake: Option<Instant>) -> Wake {
+    async fn next(&mut self, wake: Option<Instant>, pacer: &pacer::Pacer) -> Wake {
         // A deadline already due (it came due while the loop was busy, e.g. the next of many
         // instances) is not put on the timerfd: a 1 ns timer still sleeps in epoll until the
         // hrtimer fires, a context switch per instance (100 instances: ~170 a second where
@@ -175,6 +183,7 @@ impl Sources {
             biased;
             Some(w) = self.signals.recv() => w,
             () = self.timer.wait(), if wake.is_some() && !due => Wake::Timer,
+            () = pacer.handed_off() => Wake::Paced,
             Some(ev) = self.rx.recv() => Wake::Packet(ev),
             Some(ev) = self.monitor.next() => Wake::Net(ev),
             Some(ev) = self.checks.recv() => Wake::Check(ev),
@@ -237,6 +246,7 @@ pub async fn run(
         watches: watch::Watches::new(watch_tx),
         stall_grace: None,
         sched: crate::sched::Sched::default(),
+        pacer: pacer::Pacer::start().context("advert pacer thread")?,
     };
     d.set_metrics(spec.metrics_listen);
     info!(config = %config.display(), instances = spec.instances.len(), "vrrpd starting");
@@ -272,7 +282,8 @@ impl Daemon {
                     Some(self.next_wake().map_or(deadline, |t| t.min(deadline)))
                 }
             };
-            match (sources.next(wake).await, phase) {
+            let woke = sources.next(wake, &self.pacer).await;
+            match (woke, phase) {
                 (Wake::Stop(sig), Phase::Running) => {
                     info!("{sig}: shutting down");
                     let deadline = Instant::now() + self.leave_all().await + HANDOFF_SLACK;
@@ -301,6 +312,11 @@ impl Daemon {
                     let _ = req.send(self.render_metrics());
                 }
                 (Wake::Watch(ev), _) => self.on_watch(ev),
+                (Wake::Paced, _) => {
+                    for p in self.pacer.take_handoffs() {
+                        self.on_paced(p).await;
+                    }
+                }
                 (Wake::Timer, _) => {
                     if !self.stalled() {
                         // Packets already received go first, at their arrival times.
@@ -345,8 +361,12 @@ impl Daemon {
         let late = self
             .running
             .values()
-            .filter(|r| r.inst.state() == vrrp::State::Backup)
-            .filter_map(|r| r.inst.poll_timeout())
+            .filter_map(|r| {
+                let c = r.core();
+                (c.inst.state() == vrrp::State::Backup)
+                    .then(|| c.inst.poll_timeout())
+                    .flatten()
+            })
             .filter(|t| *t <= now)
             .map(|t| now - t)
             .max();
@@ -370,9 +390,15 @@ impl Daemon {
         if self.stall_grace.is_some() {
             return self.stall_grace;
         }
+        // A master's timers are the pacer's.
         self.running
             .values()
-            .filter_map(|r| r.inst.poll_timeout())
+            .filter_map(|r| {
+                let c = r.core();
+                (c.inst.state() != vrrp::State::Master)
+                    .then(|| c.inst.poll_timeout())
+                    .flatten()
+            })
             .chain(self.state_due)
             .chain(self.watches.next_due())
             .min()
@@ -413,8 +439,9 @@ impl Daemon {
         let statuses: Vec<(vrrp::InstanceStatus, &str, vrrp::Timing)> = self
             .visible()
             .map(|r| {
-                let status = r.inst.status();
-                let timing = r.lateness.export(&status);
+                let c = r.core();
+                let status = c.inst.status();
+                let timing = c.lateness.export(&status);
                 (status, r.spec.interface.as_str(), timing)
             })
             .collect();
@@ -449,21 +476,31 @@ impl Daemon {
         let states: Vec<InstanceRecord> = self
             .visible()
             .map(|r| {
-                let status = r.inst.status();
-                let timing = r.lateness.export(&status);
+                let c = r.core();
+                let status = c.inst.status();
+                let timing = c.lateness.export(&status);
                 let mut rec =
                     InstanceRecord::from_status(status, &r.spec.interface, r.conflicts.entries());
                 rec.timing = timing;
                 rec
             })
             .collect();
-        self.state_due = self.state.offer(now, states, self.urgent);
+        let due = self.state.offer(now, states, self.urgent);
+        // A master's adverts (the pacer's) change its counters and timing without waking the
+        // loop: look again after the writer's minimum interval, as when the loop sent them.
+        let paced = self
+            .running
+            .values()
+            .any(|r| r.state() == vrrp::State::Master);
+        self.state_due = due.or_else(|| paced.then(|| now + crate::statefile::MIN_INTERVAL));
         self.urgent = false;
     }
 
-    /// Applies the scheduling keywords to this (the loop's) thread; the state file follows.
+    /// Applies the scheduling keywords to this (the loop's) thread and the pacer's; the state
+    /// file follows.
     fn set_sched(&mut self, want: &kaconf::SchedDefs) {
         self.sched.apply(want);
+        self.mirror_sched();
         self.state.set_scheduling(self.sched.state().clone());
         self.urgent = true;
     }
@@ -479,6 +516,7 @@ impl Daemon {
                 let sched = spec.sched;
                 // keepalived reloads at standard scheduling, then raises it again.
                 self.sched.reset();
+                self.mirror_sched();
                 self.apply(spec).await;
                 self.sync_watches().await;
                 self.set_sched(&sched);
@@ -501,8 +539,11 @@ impl Daemon {
                 continue;
             };
             r.retiring = true;
-            if r.inst.state() == vrrp::State::Master {
-                bound = bound.max(r.inst.config().handoff_bound());
+            {
+                let c = r.core();
+                if c.inst.state() == vrrp::State::Master {
+                    bound = bound.max(c.inst.config().handoff_bound());
+                }
             }
             self.feed(id, vrrp::Input::Leave).await;
         }
@@ -514,18 +555,45 @@ impl Daemon {
     fn all_stopped(&self) -> bool {
         self.running
             .values()
-            .all(|r| r.inst.state() == vrrp::State::Init)
+            .all(|r| r.state() == vrrp::State::Init)
     }
 
     /// Drop retiring instances that have finished their handoff.
     fn reap_retired(&mut self) {
+        let before = self.running.len();
         self.running.retain(|r| {
-            let done = r.retiring && r.inst.state() == vrrp::State::Init;
+            let done = r.retiring && r.state() == vrrp::State::Init;
             if done {
                 r.close_socket();
             }
             !done
         });
+        if self.running.len() != before {
+            self.pace_cores();
+        }
+    }
+
+    /// Tells the pacer which cores exist (after the table changed).
+    fn pace_cores(&self) {
+        let cores = self.running.iter().map(|(id, r)| (id, r.core.clone()));
+        self.pacer.set_cores(cores.collect());
+    }
+
+    /// The pacer's thread runs as the loop's does (it sends the adverts).
+    fn mirror_sched(&mut self) {
+        self.sched.mirror_to(self.pacer.tid());
+    }
+
+    /// What a master's paced timer left for the loop: carried out only while the instance is
+    /// still master (a GARP for VIPs it has since released would mislead clients).
+    async fn on_paced(&mut self, p: pacer::Paced) {
+        if self
+            .running
+            .get(p.id)
+            .is_some_and(|r| r.state() == vrrp::State::Master)
+        {
+            self.execute(p.id, p.actions).await;
+        }
     }
 
     async fn shutdown_all(&mut self) {
@@ -546,9 +614,10 @@ impl Daemon {
     async fn on_timer(&mut self) {
         self.on_watch_due();
         let now = Instant::now();
-        let due = self
-            .running
-            .ids_where(|r| r.inst.poll_timeout().is_some_and(|t| t <= now));
+        let due = self.running.ids_where(|r| {
+            let c = r.core();
+            c.inst.state() != vrrp::State::Master && c.inst.poll_timeout().is_some_and(|t| t <= now)
+        });
         for id in due {
             self.feed(id, vrrp::Input::Timer).await;
         }

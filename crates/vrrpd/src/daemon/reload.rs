@@ -68,12 +68,14 @@ impl Daemon {
             match Running::new(s) {
                 Ok(r) => {
                     let id = self.running.insert(r);
+                    self.pace_cores();
                     self.start_instance(id).await;
                 }
                 Err(e) => error!(error = %e, "instance refused by the core"),
             }
         }
         self.reap_retired();
+        self.pace_cores();
     }
 
     /// Apply `new` to live instance `id` in place; `new` back if the core refused it.
@@ -84,10 +86,14 @@ impl Daemon {
             return Err(new);
         };
         let now = std::time::Instant::now();
-        match r.inst.reconfigure(now, new.core.clone(), &tracks) {
+        let result = r.core().inst.reconfigure(now, new.core.clone(), &tracks);
+        if let Some(t) = r.paced_deadline() {
+            self.pacer.kick(t);
+        }
+        match result {
             Ok(actions) => {
                 let old = std::mem::replace(&mut r.spec, new);
-                info!(instance = %old.core.name, role = ?r.inst.state(), "instance reconfigured in place");
+                info!(instance = %old.core.name, role = ?r.state(), "instance reconfigured in place");
                 if socket_changed(&old, &r.spec) {
                     r.close_socket();
                 }

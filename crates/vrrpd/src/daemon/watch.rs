@@ -176,9 +176,12 @@ impl Daemon {
             if r.retiring || !ours {
                 continue;
             }
-            let st = r.inst.status();
-            let master = st.master_address.and_then(|m| self.watches.judge.mac_of(m));
-            if verdict(r.inst.state(), own, master, c.mac) != Verdict::Foreign {
+            let (state, master_address) = {
+                let core = r.core();
+                (core.inst.state(), core.inst.status().master_address)
+            };
+            let master = master_address.and_then(|m| self.watches.judge.mac_of(m));
+            if verdict(state, own, master, c.mac) != Verdict::Foreign {
                 continue;
             }
             foreign = true;
@@ -193,7 +196,7 @@ impl Daemon {
         let Some(r) = self.running.get_mut(k) else {
             return;
         };
-        r.inst.count_address_conflict();
+        r.core().inst.count_address_conflict();
         let unix_ms = crate::statefile::unix_ms_now();
         let Some(line) = r
             .conflicts
@@ -206,7 +209,7 @@ impl Daemon {
             vrid = r.spec.core.vrid,
             vip = %c.addr,
             mac = %vrrp::Mac(c.mac),
-            role = ?r.inst.state(),
+            role = ?r.state(),
             count = line.count,
             suppressed = line.suppressed,
             "address conflict: another host claims our VIP (state unchanged)"

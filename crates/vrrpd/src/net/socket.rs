@@ -423,27 +423,45 @@ impl VrrpSocket {
     /// TTL / hop limit 255 and TOS / traffic class 0xc0. IPv4 multicast goes out with
     /// `MSG_DONTROUTE`. For IPv6 the kernel fills in the VRRP checksum (offset 6).
     pub async fn send(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Result<(), NetError> {
-        self.check_addr("send", src, false)?;
-        self.check_addr("send", dst, true)?;
-        match (src, dst, &self.tx) {
-            (IpAddr::V4(s), IpAddr::V4(d), Some(tx)) => self.send_v4(tx, s, d, payload).await,
-            (IpAddr::V6(s), IpAddr::V6(d), None) => self.send_v6(s, d, payload).await,
-            _ => Err(NetError::BadAddress {
-                op: "send",
-                iface: self.ifname.clone(),
-                addr: dst,
-                why: "wrong address family",
-            }),
-        }
+        self.send_now(src, dst, payload)
     }
 
-    async fn send_v4(
+    /// [`VrrpSocket::send`] from any thread, without the reactor (the advert pacer's path):
+    /// one non-blocking `sendmsg`. A full send buffer (EAGAIN) fails this advert at once
+    /// instead of holding anything up; the next one goes out on time.
+    pub fn send_now(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Result<(), NetError> {
+        self.check_addr("send", src, false)?;
+        self.check_addr("send", dst, true)?;
+        let n = match (src, dst, &self.tx) {
+            (IpAddr::V4(s), IpAddr::V4(d), Some(tx)) => self.send_v4(tx, s, d, payload)?,
+            (IpAddr::V6(s), IpAddr::V6(d), None) => self.send_v6(s, d, payload)?,
+            _ => {
+                return Err(NetError::BadAddress {
+                    op: "send",
+                    iface: self.ifname.clone(),
+                    addr: dst,
+                    why: "wrong address family",
+                })
+            }
+        };
+        if n.0 != n.1 {
+            return Err(NetError::socket(
+                "sendmsg (short write)",
+                &self.ifname,
+                std::io::Error::from_raw_os_error(libc::EMSGSIZE),
+            ));
+        }
+        Ok(())
+    }
+
+    /// (bytes sent, bytes meant).
+    fn send_v4(
         &self,
         tx: &Socket,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         payload: &[u8],
-    ) -> Result<(), NetError> {
+    ) -> Result<(usize, usize), NetError> {
         let mut id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if id == 0 {
             // 0 would let the kernel choose; keep keepalived's plain counter.
@@ -463,23 +481,21 @@ impl VrrpSocket {
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));
         // Header and payload as two slices of one sendmsg: nothing is copied or allocated per
         // advert (the kernel gathers them into one datagram).
-        // Non-blocking: a full send buffer (EAGAIN) fails this advert at once instead of
-        // holding up the loop; the next one goes out on time.
         let bufs = [IoSlice::new(&header), IoSlice::new(payload)];
         let n = tx
             .send_to_vectored_with_flags(&bufs, &to, flags)
             .map_err(|e| NetError::socket("sendmsg", &self.ifname, e))?;
-        if n != header.len() + payload.len() {
-            return Err(NetError::socket(
-                "sendmsg (short write)",
-                &self.ifname,
-                std::io::Error::from_raw_os_error(libc::EMSGSIZE),
-            ));
-        }
-        Ok(())
+        Ok((n, header.len() + payload.len()))
     }
 
-    async fn send_v6(&self, src: Ipv6Addr, dst: Ipv6Addr, payload: &[u8]) -> Result<(), NetError> {
+    /// (bytes sent, bytes meant). On the receive socket (non-blocking): a plain `sendmsg`, not
+    /// through the reactor, so that any thread may send.
+    fn send_v6(
+        &self,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        payload: &[u8],
+    ) -> Result<(usize, usize), NetError> {
         let pktinfo = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
                 s6_addr: src.octets(),
@@ -487,23 +503,11 @@ impl VrrpSocket {
             ipi6_ifindex: self.ifindex,
         };
         let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope_for(&dst, self.ifindex)));
-        let n = self
-            .rx
-            .async_io(Interest::WRITABLE, |s| {
-                let iov = [IoSlice::new(payload)];
-                let cmsgs = [ControlMessage::Ipv6PacketInfo(&pktinfo)];
-                nix::sys::socket::sendmsg(s.as_raw_fd(), &iov, &cmsgs, MsgFlags::empty(), Some(&to))
-                    .map_err(std::io::Error::from)
-            })
-            .await
-            .map_err(|e| NetError::socket("sendmsg", &self.ifname, e))?;
-        if n != payload.len() {
-            return Err(NetError::socket(
-                "sendmsg (short write)",
-                &self.ifname,
-                std::io::Error::from_raw_os_error(libc::EMSGSIZE),
-            ));
-        }
-        Ok(())
+        let iov = [IoSlice::new(payload)];
+        let cmsgs = [ControlMessage::Ipv6PacketInfo(&pktinfo)];
+        let fd = self.rx.get_ref().as_raw_fd();
+        let n = nix::sys::socket::sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&to))
+            .map_err(|e| NetError::socket("sendmsg", &self.ifname, std::io::Error::from(e)))?;
+        Ok((n, payload.len()))
     }
 }
