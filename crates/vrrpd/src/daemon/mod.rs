@@ -14,6 +14,8 @@ mod instance;
 mod pacer;
 mod reload;
 mod table;
+#[cfg(test)]
+mod testing;
 mod timer;
 mod timing;
 mod watch;

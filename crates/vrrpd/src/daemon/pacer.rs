@@ -236,19 +236,7 @@ mod tests {
 
     /// A core that became MASTER at the returned instant (no socket).
     fn master() -> (Core, Instant) {
-        let mut cfg = vrrp::InstanceConfig::new(
-            "VI_1",
-            1,
-            vrrp::Family::Ipv4,
-            vec!["192.0.2.100/24".parse().unwrap()],
-        );
-        cfg.version = vrrp::Version::V3;
-        cfg.advert_interval = Duration::from_millis(30);
-        let mut inst = vrrp::Instance::new(cfg).unwrap();
-        let t0 = Instant::now();
-        let src = Some("192.0.2.1".parse().unwrap());
-        let _ = inst.handle(t0, vrrp::Input::SourceAddress(src));
-        let _ = inst.handle(t0, vrrp::Input::Startup);
+        let (mut inst, _) = super::super::testing::v3_backup(Duration::from_millis(30));
         let down = inst.poll_timeout().unwrap();
         let _ = inst.handle(down, vrrp::Input::Timer);
         assert_eq!(inst.state(), vrrp::State::Master);
@@ -262,22 +250,7 @@ mod tests {
 
     fn id() -> InstanceId {
         let mut t = super::super::table::Instances::default();
-        let spec = crate::spec::InstanceSpec {
-            core: vrrp::InstanceConfig::new(
-                "x",
-                9,
-                vrrp::Family::Ipv4,
-                vec![vrrp::Vip::host("192.0.2.9".parse().unwrap())],
-            ),
-            interface: "veth0".into(),
-            vips: Vec::new(),
-            excluded: Vec::new(),
-            source: None,
-            track_primary: true,
-            track_sources: Vec::new(),
-            tracked_checks: Vec::new(),
-        };
-        t.insert(super::super::instance::Running::new(spec).unwrap())
+        t.insert(super::super::testing::running("x", 9))
     }
 
     #[test]

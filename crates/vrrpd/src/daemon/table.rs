@@ -72,23 +72,8 @@ impl Instances {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::running;
     use super::*;
-
-    fn running(name: &str, vrid: u8) -> Running {
-        let vips = vec![vrrp::Vip::host("192.0.2.1".parse().unwrap())];
-        let core = vrrp::InstanceConfig::new(name, vrid, vrrp::Family::Ipv4, vips);
-        let spec = crate::spec::InstanceSpec {
-            core,
-            interface: "veth0".into(),
-            vips: Vec::new(),
-            excluded: Vec::new(),
-            source: None,
-            track_primary: true,
-            track_sources: Vec::new(),
-            tracked_checks: Vec::new(),
-        };
-        Running::new(spec).unwrap()
-    }
 
     #[test]
     fn handles_are_stable_and_never_reused() {

@@ -75,22 +75,7 @@ mod tests {
     use std::time::Duration;
 
     fn backup() -> (vrrp::Instance, Instant) {
-        let mut cfg = vrrp::InstanceConfig::new(
-            "VI_1",
-            1,
-            vrrp::Family::Ipv4,
-            vec!["192.0.2.100/24".parse().unwrap()],
-        );
-        cfg.version = vrrp::Version::V3;
-        cfg.advert_interval = Duration::from_millis(100);
-        let mut i = vrrp::Instance::new(cfg).unwrap();
-        let t0 = Instant::now();
-        let _ = i.handle(
-            t0,
-            vrrp::Input::SourceAddress(Some("192.0.2.1".parse().unwrap())),
-        );
-        let _ = i.handle(t0, vrrp::Input::Startup);
-        (i, t0)
+        super::super::testing::v3_backup(Duration::from_millis(100))
     }
 
     #[test]
