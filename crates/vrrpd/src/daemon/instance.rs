@@ -23,6 +23,16 @@ pub(crate) struct CoreState {
     pub sock: Option<Arc<VrrpSocket>>,
 }
 
+impl CoreState {
+    /// When the pacer must next feed this core a `Timer`: its timer deadline while it is
+    /// MASTER; `None` otherwise (the loop runs every other role's timers).
+    pub fn paced_deadline(&self) -> Option<Instant> {
+        (self.inst.state() == vrrp::State::Master)
+            .then(|| self.inst.poll_timeout())
+            .flatten()
+    }
+}
+
 /// An instance's shared core.
 pub(crate) type Core = Arc<Mutex<CoreState>>;
 
@@ -76,10 +86,7 @@ impl Running {
 
     /// A MASTER's earliest timer (the pacer runs it); `None` in any other role.
     pub fn paced_deadline(&self) -> Option<Instant> {
-        let c = self.core();
-        (c.inst.state() == vrrp::State::Master)
-            .then(|| c.inst.poll_timeout())
-            .flatten()
+        self.core().paced_deadline()
     }
 
     pub(super) fn close_socket(&mut self) {

@@ -75,13 +75,10 @@ pub(crate) struct Pacer {
 
 /// The earliest timer of the MASTER cores.
 fn earliest(cores: &[(InstanceId, Core)]) -> Option<Instant> {
-    let deadline = |core: &Core| {
-        let c = lock(core);
-        (c.inst.state() == vrrp::State::Master)
-            .then(|| c.inst.poll_timeout())
-            .flatten()
-    };
-    cores.iter().filter_map(|(_, c)| deadline(c)).min()
+    cores
+        .iter()
+        .filter_map(|(_, c)| lock(c).paced_deadline())
+        .min()
 }
 
 impl Pacer {
