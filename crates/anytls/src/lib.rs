@@ -8,11 +8,11 @@
 //! question. The handshake signature *is* still verified against the presented certificate, so
 //! a server that cannot prove it holds the key, or a broken TLS stack, fails the handshake.
 //!
-//! The `ring` provider is used (aws-lc-rs needs cmake and a C toolchain at build time).
-//! [`client_config`] offers all of it (the worker's `http_get` may dial any server);
-//! [`lb_probe_config`] offers only what nginx on the load balancer always accepts, and links
-//! less (see its docs). [`probe`] is the load balancer probe itself (connect, handshake with
-//! a deadline, the leaf's SANs), which `vrrpd --probe-certificate` runs for the charm.
+//! The `ring` provider is used (aws-lc-rs needs cmake and a C toolchain at build time), and
+//! only the part of it these questions need: [`client_config`] offers the AES-GCM suites of
+//! TLS 1.3 and TLS 1.2 and loads no client key (see its docs). [`probe`] is the load balancer
+//! probe itself (connect, handshake with a deadline, the leaf's SANs), which
+//! `vrrpd --probe-certificate` runs for the charm.
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -78,32 +78,23 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// The shared client configuration (built once per process): every cipher suite, key exchange
-/// group and signature scheme of the `ring` provider.
+/// The client configuration of both probes (built once per process).
+///
+/// Both dial the load balancer: nginx on `kubeapi-load-balancer` (`templates/apilb.conf`:
+/// `ssl_ciphers HIGH:!aNULL:…`, no `ssl_protocols` and no `ssl_ecdh_curve`, so OpenSSL's
+/// defaults) always accepts ECDHE with AES-GCM in TLS 1.2 and AES-GCM in TLS 1.3, and any
+/// TLS 1.3 server must implement `TLS_AES_128_GCM_SHA256` (RFC 8446 §9.1). So this offers no
+/// ChaCha20-Poly1305 suite (a server that accepts nothing else fails the handshake, and so the
+/// check) and loads no client key (neither probe sends a client certificate). Every key
+/// exchange group and signature scheme of the provider stays, so the handshake is verified
+/// whatever key the served certificate has.
 pub fn client_config() -> Result<Arc<ClientConfig>, rustls::Error> {
     static CONFIG: OnceLock<Result<Arc<ClientConfig>, rustls::Error>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| config_for(rustls::crypto::ring::default_provider()))
-        .clone()
-}
-
-/// The configuration for probing the load balancer's own TLS listener (built once per process).
-///
-/// The load balancer is nginx (`kubeapi-load-balancer`, `templates/apilb.conf`:
-/// `ssl_ciphers HIGH:!aNULL:…`, no `ssl_protocols` and no `ssl_ecdh_curve`, so OpenSSL's
-/// defaults): it always accepts ECDHE with AES-GCM in TLS 1.2 and AES-GCM in TLS 1.3. So
-/// this offers no ChaCha20-Poly1305 suite and loads no client key (the probe sends no client
-/// certificate). Every key exchange group and signature scheme stays, so the handshake is
-/// verified whatever key the served certificate has.
-pub fn lb_probe_config() -> Result<Arc<ClientConfig>, rustls::Error> {
-    static CONFIG: OnceLock<Result<Arc<ClientConfig>, rustls::Error>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| config_for(lb_probe_provider()))
-        .clone()
+    CONFIG.get_or_init(|| config_for(provider())).clone()
 }
 
 /// TLS 1.3 and TLS 1.2 (nginx on focal offers no TLS 1.3 unless configured) AES-GCM suites.
-static LB_PROBE_SUITES: [SupportedCipherSuite; 6] = [
+static SUITES: [SupportedCipherSuite; 6] = [
     cipher_suite::TLS13_AES_256_GCM_SHA384,
     cipher_suite::TLS13_AES_128_GCM_SHA256,
     cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -115,23 +106,23 @@ static LB_PROBE_SUITES: [SupportedCipherSuite; 6] = [
 /// All three of the full provider, in its order. P-384 stays although nginx never needs it for
 /// the key exchange: in TLS 1.2 the groups a client offers also bound the curve of an ECDSA
 /// server certificate (RFC 8422 §5.1), so without it OpenSSL refuses to serve a P-384
-/// certificate over TLS 1.2 (tests/lb_probe.rs), and its arithmetic is linked anyway to verify
+/// certificate over TLS 1.2 (tests/tls_client.rs), and its arithmetic is linked anyway to verify
 /// P-384 signatures.
-static LB_PROBE_KX: [&dyn SupportedKxGroup; 3] =
+static KX: [&dyn SupportedKxGroup; 3] =
     [kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
 
-fn lb_probe_provider() -> CryptoProvider {
+fn provider() -> CryptoProvider {
     let ring = rustls::crypto::ring::default_provider();
     CryptoProvider {
-        cipher_suites: LB_PROBE_SUITES.to_vec(),
-        kx_groups: LB_PROBE_KX.to_vec(),
+        cipher_suites: SUITES.to_vec(),
+        kx_groups: KX.to_vec(),
         signature_verification_algorithms: ring.signature_verification_algorithms,
         secure_random: ring.secure_random,
         key_provider: &NoClientKey,
     }
 }
 
-/// The probe authenticates no client, so it loads no private key.
+/// Neither probe authenticates as a client, so no private key is loaded.
 #[derive(Debug)]
 struct NoClientKey;
 
@@ -141,7 +132,7 @@ impl KeyProvider for NoClientKey {
         _key_der: PrivateKeyDer<'static>,
     ) -> Result<Arc<dyn SigningKey>, rustls::Error> {
         Err(rustls::Error::General(
-            "the load balancer probe loads no private key".into(),
+            "this TLS client loads no private key".into(),
         ))
     }
 }

@@ -1,7 +1,7 @@
 //! The load balancer probe: which names the certificate served on an endpoint carries.
 //!
 //! [`probe`] opens TLS to the endpoint (the charm asks for `127.0.0.1:<port>`, the listener the
-//! VIP reaches) with [`crate::lb_probe_config`], so any chain is accepted (we read the
+//! VIP reaches) with [`crate::client_config`], so any chain is accepted (we read the
 //! certificate, we do not trust it) while the handshake signature is verified, and returns the
 //! leaf's SANs. The charm runs it through `vrrpd --probe-certificate` (the worker binary it
 //! ships already links this TLS stack), so the hook binary links none. [`Served`] and
@@ -198,7 +198,7 @@ pub fn probe(
         .map_err(|e| ProbeError::Connect(io_text(&e)))?;
     let _ = sock.set_nodelay(true);
     let mut io = Deadlined { sock, deadline };
-    let config = crate::lb_probe_config().map_err(|e| ProbeError::Handshake(e.to_string()))?;
+    let config = crate::client_config().map_err(|e| ProbeError::Handshake(e.to_string()))?;
     let mut conn = ClientConnection::new(config, server_name(endpoint, sni))
         .map_err(|e| ProbeError::Handshake(e.to_string()))?;
     while conn.is_handshaking() {

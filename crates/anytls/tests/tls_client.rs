@@ -1,9 +1,10 @@
-//! The load balancer probe's narrower configuration against a real OpenSSL server configured
+//! The TLS client of both probes (`anytls::client_config`) against a real OpenSSL server configured
 //! as `kubeapi-load-balancer`'s nginx is (`templates/apilb.conf`: `ssl_ciphers
 //! HIGH:!aNULL:!eNULL:!EXPORT:!CAMELLIA:!DES:!MD5:!PSK:!RC4`, OpenSSL's default groups), with
 //! TLS 1.3 and without it (nginx 1.18 on focal offers TLS 1.2 at most by default), for RSA,
 //! P-256 and P-384 server keys (a P-384 certificate over TLS 1.2 needs the P-384 group offered);
-//! and a server that only accepts what the probe no longer offers (ChaCha20).
+//! against OpenSSL's own defaults (any other server a `vrrpd_check http_get https://` may dial);
+//! and a server that only accepts what the client does not offer (ChaCha20).
 //! `openssl s_server` on 127.0.0.1 (ephemeral port), one connection each; loopback only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -126,12 +127,12 @@ fn no_openssl() -> bool {
 }
 
 #[test]
-fn the_probe_completes_a_verified_handshake_with_the_load_balancers_nginx_settings() {
+fn the_client_completes_a_verified_handshake_with_the_load_balancers_nginx_settings() {
     if no_openssl() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let probe = anytls::lb_probe_config().unwrap();
+    let client = anytls::client_config().unwrap();
     for key in ["rsa", "p256", "p384"] {
         for tls13 in [true, false] {
             let mut extra = vec!["-cipher", APILB_CIPHERS];
@@ -139,7 +140,7 @@ fn the_probe_completes_a_verified_handshake_with_the_load_balancers_nginx_settin
                 extra.push("-no_tls1_3");
             }
             let server = Server::start(dir.path(), key, &extra);
-            let suite = handshake(server.addr, probe.clone())
+            let suite = handshake(server.addr, client.clone())
                 .unwrap_or_else(|e| panic!("{key}, TLS 1.3 {tls13}: {e}"));
             let want = if tls13 { "TLS13_AES_" } else { "TLS_ECDHE_" };
             assert!(suite.starts_with(want), "{key}, TLS 1.3 {tls13}: {suite}");
@@ -149,7 +150,24 @@ fn the_probe_completes_a_verified_handshake_with_the_load_balancers_nginx_settin
 }
 
 #[test]
-fn the_probe_offers_no_chacha20_and_the_full_config_does() {
+fn the_client_completes_a_handshake_with_openssls_defaults() {
+    if no_openssl() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let client = anytls::client_config().unwrap();
+    for (what, extra) in [("TLS 1.3", &[][..]), ("TLS 1.2", &["-no_tls1_3"][..])] {
+        for key in ["rsa", "p256"] {
+            let server = Server::start(dir.path(), key, extra);
+            let suite = handshake(server.addr, client.clone())
+                .unwrap_or_else(|e| panic!("{key}, {what}: {e}"));
+            assert!(suite.contains("GCM"), "{key}, {what}: {suite}");
+        }
+    }
+}
+
+#[test]
+fn the_client_offers_no_chacha20() {
     if no_openssl() {
         return;
     }
@@ -170,26 +188,35 @@ fn the_probe_offers_no_chacha20_and_the_full_config_does() {
     ];
     for (what, extra) in cases {
         let server = Server::start(dir.path(), "p256", extra);
-        let got = handshake(server.addr, anytls::lb_probe_config().unwrap());
-        assert!(got.is_err(), "{what}: the probe negotiated {got:?}");
-        drop(server);
-        let server = Server::start(dir.path(), "p256", extra);
         let got = handshake(server.addr, anytls::client_config().unwrap());
-        assert!(
-            got.is_ok(),
-            "{what}: the full configuration failed: {got:?}"
-        );
+        assert!(got.is_err(), "{what}: the client negotiated {got:?}");
+        // The server itself works: OpenSSL's own client, offering ChaCha20, gets through.
+        let server = Server::start(dir.path(), "p256", extra);
+        let out = Command::new("openssl")
+            .args(["s_client", "-connect"])
+            .arg(server.addr.to_string())
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("CHACHA20"), "{what}: s_client: {text}");
     }
 }
 
 #[test]
-fn the_probe_keeps_every_signature_scheme_of_the_full_config() {
-    let full = anytls::client_config().unwrap();
-    let probe = anytls::lb_probe_config().unwrap();
-    let schemes = |c: &ClientConfig| {
-        let a = &c.crypto_provider().signature_verification_algorithms;
-        (a.supported_schemes(), a.all.len())
-    };
-    assert_eq!(schemes(&probe), schemes(&full));
-    assert!(schemes(&probe).0.len() >= 9, "{:?}", schemes(&probe).0);
+fn the_client_keeps_every_signature_scheme_of_the_ring_provider() {
+    let client = anytls::client_config().unwrap();
+    let ring = rustls::crypto::ring::default_provider();
+    let got = &client.crypto_provider().signature_verification_algorithms;
+    let all = &ring.signature_verification_algorithms;
+    assert_eq!(
+        (got.supported_schemes(), got.all.len()),
+        (all.supported_schemes(), all.all.len())
+    );
+    assert!(
+        got.supported_schemes().len() >= 9,
+        "{:?}",
+        got.supported_schemes()
+    );
 }

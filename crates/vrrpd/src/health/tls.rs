@@ -1,6 +1,7 @@
 //! TLS for `http_get https://…` checks (rustls with the `ring` provider).
 //!
-//! The client configuration is shared with the charm's certificate check (crate `anytls`).
+//! The client configuration is the one the charm's certificate probe uses (crate `anytls`):
+//! AES-GCM suites only, so a server that offers nothing but ChaCha20 fails the check.
 //! The server certificate is **not** verified: the check asks "does the local load balancer
 //! complete a TLS handshake and answer HTTP", not "is it who it claims to be" (it is on
 //! 127.0.0.1, usually with a certificate for the VIP and cluster names, not for the address
