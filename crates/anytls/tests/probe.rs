@@ -1,5 +1,5 @@
 //! `anytls::probe`: the served certificate's SANs (moved from the charm's tlscheck with the
-//! probe) and its typed errors. The handshake against real servers is in lb_probe.rs and, end
+//! probe) and its typed errors. The handshake against real servers is in tls_client.rs and, end
 //! to end through `vrrpd --probe-certificate`, in the root crate's tests/certificate.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::net::{IpAddr, TcpListener};
