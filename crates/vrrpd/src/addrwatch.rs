@@ -88,6 +88,15 @@ impl Judge {
         self.macs.get(&src).copied()
     }
 
+    /// A VRRP source seen sending from `mac`, if any: names the claimant in the log (another
+    /// VRRP router claiming our VIP is a split brain, not a squatter).
+    pub fn source_of(&self, mac: [u8; 6]) -> Option<IpAddr> {
+        self.macs
+            .iter()
+            .find(|(_, m)| **m == mac)
+            .map(|(ip, _)| *ip)
+    }
+
     /// Queue a foreign-looking claim seen at `now`, to judge again at `now + CONFIRM`.
     pub fn defer(&mut self, claim: Claim, now: Instant) {
         if self.pending.len() >= MAX_PENDING {
@@ -173,6 +182,8 @@ mod tests {
         assert_eq!(j.mac_of(ip), Some(MASTER));
         j.learn(ip, SQUAT);
         assert_eq!(j.mac_of(ip), Some(SQUAT));
+        assert_eq!(j.source_of(SQUAT), Some(ip));
+        assert_eq!(j.source_of(MASTER), None);
         for n in 0..200u16 {
             j.learn(IpAddr::from([10, 0, (n >> 8) as u8, n as u8]), OWN);
         }

@@ -195,4 +195,64 @@ fn squatter_arp_is_an_address_conflict_and_changes_nothing() {
         .collect();
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert!(lines[0].contains(&mac_str(squat)), "{}", lines[0]);
+    // The squatter also sent adverts: the line names it as that VRRP source.
+    assert!(lines[0].contains("vrrp_source=192.0.2.12"), "{}", lines[0]);
+}
+
+/// A claim waiting for confirmation is judged on everything that reached the host before it
+/// came due, also when the worker could not run meanwhile (stopped, starved, blocked). A new
+/// master's GARP is seen first; then the worker is stopped while that master's adverts arrive,
+/// and continued after the claim came due. On SIGCONT the due claim and the queued adverts are
+/// ready together: judged against the stale MASTER role first, the new master's own GARP
+/// became a false `address_conflict` (CI saw this once during the preemption above).
+#[test]
+fn a_claim_due_after_a_stall_is_judged_with_the_adverts_that_arrived_meanwhile() {
+    if skip() {
+        return;
+    }
+    let w = Kind::Worker;
+    // Node 1 plays the new master by hand; it runs no daemon.
+    let mut bed = Bed::new("addrs", vec![(w, Inst::v3(100)), (w, Inst::v3(1))]);
+    bed.nodes[0].start();
+    bed.wait_sole_holder(0, Duration::from_secs(5));
+    bed.wait_role(0, "MASTER", Duration::from_secs(5));
+
+    let mac = bed.nodes[1].host.mac().unwrap();
+    let vip: Ipv4Addr = VIP.parse().unwrap();
+    let garp = arp_frame([0xff; 6], mac, 1, vip, [0xff; 6], vip);
+    let src = Ipv4Addr::new(192, 0, 2, 11);
+    let grp = Ipv4Addr::new(224, 0, 0, 18);
+    let advert = ipv4(src, grp, 255, &v3_advert(src, grp, 23, 200, 10, &[vip]));
+    let ifindex = bed.nodes[1].host.ifindex().unwrap();
+    bed.nodes[1]
+        .host
+        .spawn_thread(move || send_ethernet(ifindex, &garp).unwrap())
+        .unwrap()
+        .join()
+        .unwrap();
+    // The worker reads the GARP and defers it (due in CONFIRM = 300 ms); then it stops.
+    std::thread::sleep(Duration::from_millis(100));
+    bed.nodes[0].signal(Signal::SIGSTOP);
+    let sender = bed.nodes[1]
+        .host
+        .spawn_thread(move || {
+            for _ in 0..25 {
+                send_frame(ifindex, &advert).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+        .unwrap();
+    // Continued 500 ms later: the claim is due, five adverts are queued.
+    std::thread::sleep(Duration::from_millis(500));
+    bed.nodes[0].signal(Signal::SIGCONT);
+    bed.wait_role(0, "BACKUP", Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(1200)); // the state file's 1 s
+    let st = bed.nodes[0].state().unwrap();
+    assert_eq!(st["instances"][0]["role"], "BACKUP", "{st}");
+    assert!(addr_conflicts(&st).is_empty(), "{st}");
+    assert_eq!(
+        st["instances"][0]["counters"]["conflicts"]["address_conflict"], 0,
+        "{st}"
+    );
+    sender.join().unwrap();
 }

@@ -321,6 +321,9 @@ impl Daemon {
                 }
                 (Wake::Timer, _) => {
                     if !self.stalled() {
+                        if self.watches.next_due().is_some_and(|t| t <= Instant::now()) {
+                            self.read_before_judging(sources).await;
+                        }
                         // Packets already received go first, at their arrival times.
                         while let Ok(ev) = sources.rx.try_recv() {
                             self.on_packet(ev).await;
@@ -341,6 +344,21 @@ impl Daemon {
                     }
                 }
             }
+        }
+    }
+
+    /// A deferred address claim is due: it is judged on everything that reached the host
+    /// before, so the sockets are read first. After the loop could not run (stopped, starved,
+    /// blocked), the due timer and the queued frames are ready together, and the timer branch
+    /// wins before the reader tasks have run: a new master's own GARP, judged against the
+    /// stale MASTER role while its adverts sat unread, became a false `address_conflict`
+    /// (tests/scenario_addr_conflict.rs). Yielding once lets the reactor poll the sockets and
+    /// the readers queue what they hold; the watch's events (VRRP source MACs) are taken here,
+    /// the adverts by the caller. Only when a claim is due: a claim from a foreign MAC is rare.
+    async fn read_before_judging(&mut self, sources: &mut Sources) {
+        tokio::task::yield_now().await;
+        while let Ok(ev) = sources.watch.try_recv() {
+            self.on_watch(ev);
         }
     }
 

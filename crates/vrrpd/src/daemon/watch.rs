@@ -193,6 +193,7 @@ impl Daemon {
     }
 
     fn record_address_conflict(&mut self, k: InstanceId, c: &Claim) {
+        let vrrp_source = self.watches.judge.source_of(c.mac);
         let Some(r) = self.running.get_mut(k) else {
             return;
         };
@@ -210,6 +211,8 @@ impl Daemon {
             vip = %c.addr,
             mac = %vrrp::Mac(c.mac),
             role = ?r.state(),
+            // Another VRRP router claiming our VIP is a split brain, not a squatter.
+            vrrp_source = %vrrp_source.map_or_else(|| "none".to_string(), |ip| ip.to_string()),
             count = line.count,
             suppressed = line.suppressed,
             "address conflict: another host claims our VIP (state unchanged)"
