@@ -11,6 +11,15 @@
 //! A claim from another MAC is not judged at once: the same frames that make a new master
 //! (its advert, then its gratuitous ARPs) reach this node on two sockets, in either order.
 //! It is confirmed after [`CONFIRM`]: still not the holder's then → an address conflict.
+//!
+//! One claim from another MAC is expected when this node takes over: the previous holder keeps
+//! the VIP until it reads our first advert (a leaving vrrpd on purpose, make-before-break; a
+//! preempted master for the time its loop takes), and its kernel answers our gratuitous ARP
+//! request with an ARP reply for the VIP, a millisecond after it (captured in
+//! tests/scenario_addr_conflict.rs, where it once made a false conflict under load). So a
+//! claim first seen within [`HANDOVER`] of becoming MASTER, from a MAC that sends VRRP adverts,
+//! is the previous holder letting go ([`Verdict::Handover`]). A router that keeps the VIP is
+//! still found: its next claim (an answer to our next GARP, its own GARP) comes later.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -18,6 +27,8 @@ use std::time::{Duration, Instant};
 
 /// How long a claim from a MAC that is not the holder's waits before it is judged again.
 pub const CONFIRM: Duration = Duration::from_millis(300);
+/// How long after becoming MASTER a VRRP router's claim is taken as the previous holder's.
+pub const HANDOVER: Duration = Duration::from_secs(1);
 /// Most claims waiting at once; more are not judged (the squatter's next frame will be).
 pub const MAX_PENDING: usize = 64;
 /// Most VRRP source → MAC entries kept; beyond that the table starts over.
@@ -32,6 +43,34 @@ pub enum Verdict {
     Foreign,
     /// Who holds the address is not known here.
     Unknown,
+    /// From the previous holder during our takeover (see the module docs).
+    Handover,
+}
+
+/// What this node knows about a claim besides its MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    /// Our role.
+    pub role: vrrp::State,
+    /// Our interface's MAC.
+    pub own: Option<[u8; 6]>,
+    /// The master's MAC, when we are BACKUP and have seen its adverts' frames.
+    pub master: Option<[u8; 6]>,
+    /// Whether the claimant's MAC sends VRRP adverts.
+    pub vrrp_peer: bool,
+    /// How long we had been MASTER when the claim was first seen.
+    pub master_for: Option<Duration>,
+}
+
+/// Judge a claim by `mac` first seen now: [`verdict`], except that a VRRP router's claim within
+/// [`HANDOVER`] of our takeover is [`Verdict::Handover`].
+pub fn first_sight(cx: Context, mac: [u8; 6]) -> Verdict {
+    match verdict(cx.role, cx.own, cx.master, mac) {
+        Verdict::Foreign if cx.vrrp_peer && cx.master_for.is_some_and(|d| d <= HANDOVER) => {
+            Verdict::Handover
+        }
+        v => v,
+    }
 }
 
 /// Judge a claim by `mac` given our `role`, our interface MAC and the master's MAC (if known).
@@ -147,6 +186,50 @@ mod tests {
             verdict(State::Master, None, None, SQUAT),
             Verdict::Unknown,
             "own MAC unknown"
+        );
+    }
+
+    #[test]
+    fn a_vrrp_routers_claim_right_after_our_takeover_is_the_handover() {
+        let cx = Context {
+            role: State::Master,
+            own: Some(OWN),
+            master: None,
+            vrrp_peer: true,
+            master_for: Some(Duration::from_millis(2)),
+        };
+        assert_eq!(first_sight(cx, MASTER), Verdict::Handover);
+        assert_eq!(first_sight(cx, OWN), Verdict::Holder);
+        let late = Context {
+            master_for: Some(HANDOVER + Duration::from_millis(1)),
+            ..cx
+        };
+        assert_eq!(
+            first_sight(late, MASTER),
+            Verdict::Foreign,
+            "keeps claiming"
+        );
+        let squatter = Context {
+            vrrp_peer: false,
+            ..cx
+        };
+        assert_eq!(first_sight(squatter, SQUAT), Verdict::Foreign);
+        let backup = Context {
+            role: State::Backup,
+            master: Some(MASTER),
+            master_for: None,
+            ..cx
+        };
+        assert_eq!(first_sight(backup, SQUAT), Verdict::Foreign);
+        assert_eq!(
+            first_sight(
+                Context {
+                    master_for: None,
+                    ..cx
+                },
+                MASTER
+            ),
+            Verdict::Foreign
         );
     }
 

@@ -204,7 +204,8 @@ fn squatter_arp_is_an_address_conflict_and_changes_nothing() {
 /// master's GARP is seen first; then the worker is stopped while that master's adverts arrive,
 /// and continued after the claim came due. On SIGCONT the due claim and the queued adverts are
 /// ready together: judged against the stale MASTER role first, the new master's own GARP
-/// became a false `address_conflict` (CI saw this once during the preemption above).
+/// became a false `address_conflict`. (Found while chasing CI's one false conflict in the
+/// preemption above, whose cause was another: the next test.)
 #[test]
 fn a_claim_due_after_a_stall_is_judged_with_the_adverts_that_arrived_meanwhile() {
     if skip() {
@@ -255,4 +256,90 @@ fn a_claim_due_after_a_stall_is_judged_with_the_adverts_that_arrived_meanwhile()
         "{st}"
     );
     sender.join().unwrap();
+}
+
+/// A takeover: the previous holder's kernel can answer our gratuitous ARP with an ARP reply for
+/// the VIP from its MAC, while its vrrpd is removing the VIP after our first advert (the local
+/// route outlives the address for a moment). Captured once under load, a millisecond after
+/// our GARPs: `b2:20:… > 86:c4:… ARP Reply 192.0.2.100 is-at b2:20:…`, which became a false
+/// address conflict. The same reply is injected here right after the takeover: no conflict. The
+/// same reply later (a router that still holds the VIP): a conflict, naming its VRRP source.
+/// Node 1 plays the previous holder by hand: adverts at priority 200, then priority 0.
+#[test]
+fn the_previous_holders_answer_to_our_takeover_is_no_conflict_a_later_claim_is() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    if skip() {
+        return;
+    }
+    let w = Kind::Worker;
+    let mut bed = Bed::new("addrh", vec![(w, Inst::v3(100)), (w, Inst::v3(1))]);
+    let vip: Ipv4Addr = VIP.parse().unwrap();
+    let src = Ipv4Addr::new(192, 0, 2, 11);
+    let grp = Ipv4Addr::new(224, 0, 0, 18);
+    let advert = move |prio| ipv4(src, grp, 255, &v3_advert(src, grp, 23, prio, 10, &[vip]));
+    let ifindex = bed.nodes[1].host.ifindex().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let sender = bed.nodes[1]
+        .host
+        .spawn_thread(move || {
+            // Bounded: 10 s at most.
+            for _ in 0..100 {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                send_frame(ifindex, &advert(200)).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            send_frame(ifindex, &advert(0)).unwrap();
+        })
+        .unwrap();
+    bed.nodes[0].start();
+    bed.wait_role(0, "BACKUP", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(500)); // adverts seen on the watch socket too
+
+    // Node 1 leaves (priority 0); node 0 takes over and node 1's reply follows at once.
+    let (mac0, mac1) = (
+        bed.nodes[0].host.mac().unwrap(),
+        bed.nodes[1].host.mac().unwrap(),
+    );
+    let reply = arp_frame(mac0, mac1, 2, vip, mac0, vip);
+    let send_reply = |bed: &Bed| {
+        let reply = reply.clone();
+        bed.nodes[1]
+            .host
+            .spawn_thread(move || send_ethernet(ifindex, &reply).unwrap())
+            .unwrap()
+            .join()
+            .unwrap();
+    };
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    bed.wait_role(0, "MASTER", Duration::from_secs(2));
+    let took_over = Instant::now();
+    send_reply(&bed);
+    std::thread::sleep(Duration::from_millis(1500)); // CONFIRM, then the state file's 1 s
+    let st = bed.nodes[0].state().unwrap();
+    assert_eq!(st["instances"][0]["role"], "MASTER", "{st}");
+    assert!(addr_conflicts(&st).is_empty(), "{st}");
+
+    // The same claim after HANDOVER: a conflict, and nothing changes.
+    assert!(took_over.elapsed() > Duration::from_millis(1200));
+    send_reply(&bed);
+    let seen = wait_until(Duration::from_secs(3), Duration::from_millis(50), || {
+        bed.nodes[0]
+            .state()
+            .is_some_and(|st| !addr_conflicts(&st).is_empty())
+    });
+    let st = bed.nodes[0].state().unwrap();
+    assert!(seen.is_some(), "{st}");
+    assert_eq!(addr_conflicts(&st)[0]["mac"], mac_str(mac1), "{st}");
+    assert_eq!(st["instances"][0]["role"], "MASTER", "{st}");
+    let logs = bed.nodes[0].logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("address conflict") && l.contains("vrrp_source=192.0.2.11")),
+        "{logs}"
+    );
 }

@@ -53,6 +53,8 @@ pub(crate) struct Running {
     pub retiring: bool,
     /// Who advertises on our VRID with another configuration (state file, logs).
     pub conflicts: crate::conflicts::ConflictLog,
+    /// When the instance last became MASTER (while it is; for the address watch's handover).
+    pub mastered_at: Option<Instant>,
 }
 
 impl Running {
@@ -71,6 +73,7 @@ impl Running {
             sock: None,
             retiring: false,
             conflicts: crate::conflicts::ConflictLog::default(),
+            mastered_at: None,
         })
     }
 
@@ -338,6 +341,9 @@ impl Daemon {
                 }
                 vrrp::Action::StateChanged { from, to, reason } => {
                     info!(instance = %name, from = ?from, to = ?to, reason = ?reason, "state change");
+                    if let Some(r) = self.running.get_mut(id) {
+                        r.mastered_at = (to == vrrp::State::Master).then(Instant::now);
+                    }
                     self.urgent = true;
                 }
                 vrrp::Action::Dropped { src, reason } => self.log_drop(&name, src, reason),

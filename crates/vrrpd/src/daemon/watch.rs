@@ -13,7 +13,7 @@ use tracing::warn;
 
 use super::table::InstanceId;
 use super::Daemon;
-use crate::addrwatch::{verdict, Claim, Judge, Verdict};
+use crate::addrwatch::{first_sight, verdict, Claim, Context, Judge, Verdict};
 use crate::net::watch::{self, AddrWatch, WatchEvent};
 
 struct Running {
@@ -158,10 +158,13 @@ impl Daemon {
         }
     }
 
-    /// Judge `c` for every instance with that VIP; with `confirm`, record foreign claims as
-    /// address conflicts. Returns whether some instance found it foreign.
+    /// Judge `c` for every instance with that VIP: first seen now, or (`confirm`) again after
+    /// [`crate::addrwatch::CONFIRM`], when foreign claims are recorded as address conflicts.
+    /// Returns whether some instance found it foreign.
     fn judge_claim(&mut self, c: &Claim, confirm: bool) -> bool {
         let own = self.watches.own_mac(c.ifindex);
+        let vrrp_peer = self.watches.judge.source_of(c.mac).is_some();
+        let now = Instant::now();
         let mut foreign = false;
         for k in self.running.ids() {
             let Some(r) = self.running.get(k) else {
@@ -181,7 +184,19 @@ impl Daemon {
                 (core.inst.state(), core.inst.status().master_address)
             };
             let master = master_address.and_then(|m| self.watches.judge.mac_of(m));
-            if verdict(state, own, master, c.mac) != Verdict::Foreign {
+            let v = if confirm {
+                verdict(state, own, master, c.mac)
+            } else {
+                let cx = Context {
+                    role: state,
+                    own,
+                    master,
+                    vrrp_peer,
+                    master_for: r.mastered_at.map(|t| now.saturating_duration_since(t)),
+                };
+                first_sight(cx, c.mac)
+            };
+            if v != Verdict::Foreign {
                 continue;
             }
             foreign = true;
