@@ -39,6 +39,7 @@ pub const TOOLS: &[Tool] = &[
         "coreutils",
         "real-systemd test (status refresh stand-in)",
     ),
+    tool("df", "coreutils", "xtask (free disk space in the summary)"),
     tool("id", "coreutils", "xtask (root check)"),
     tool("sleep", "coreutils", "netlab tests"),
     tool("timeout", "coreutils", "vrrpd CPU-load test"),

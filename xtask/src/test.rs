@@ -46,8 +46,30 @@ fn build_hook_tool() -> Result<std::path::PathBuf> {
     Ok(sh::target_dir().join("debug").join("juju-hook-tool"))
 }
 
+/// Below this much free space a failed step is reported as a possible full disk.
+const LOW_DISK: u64 = 1024 * 1024 * 1024;
+
+/// Free bytes on the file system holding `path` (or its nearest existing parent), by `df`.
+fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    let dir = path.ancestors().find(|p| p.exists())?;
+    let out = std::process::Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    parse_df_avail(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The number in `df --output=avail -B1`'s output (a header line, then the value).
+fn parse_df_avail(out: &str) -> Option<u64> {
+    out.lines().nth(1)?.trim().parse().ok()
+}
+
 /// Runs every check, prints a summary, fails if any failed.
 pub fn run() -> Result<()> {
+    // A clean run needs about 5 GB in target/ (measured: 2.6 GB of test builds, the rest the
+    // clippy, release and arm64 builds); the summary reports what was free.
+    let start_mib = free_bytes(&sh::target_dir()).map_or(0, |b| b / (1024 * 1024));
     let tally_cell = std::cell::Cell::new(Tally::default());
     let mut results: Vec<(&str, Result<()>, f64)> = Vec::new();
     let mut step = |name: &'static str, f: &dyn Fn() -> Result<()>| {
@@ -128,6 +150,7 @@ pub fn run() -> Result<()> {
     });
 
     println!("\n=== summary");
+    let free = free_bytes(&sh::target_dir());
     let mut failed = 0;
     for (name, r, secs) in &results {
         let verdict = if r.is_ok() { "ok" } else { "FAILED" };
@@ -141,6 +164,14 @@ pub fn run() -> Result<()> {
         format!("all {} checks passed", results.len())
     };
     println!("{verdict}");
+    // Stop 18's CI failed with "No space left on device" inside a link step: say so plainly.
+    if let Some(free) = free {
+        let mib = free / (1024 * 1024);
+        println!("disk: {mib} MiB free where target/ is ({start_mib} MiB at the start)");
+        if failed > 0 && free < LOW_DISK {
+            println!("the disk is nearly full: a failed build step may be that, not the code");
+        }
+    }
     // The plain closing line CI reads: tests counted over every `cargo test` binary.
     println!(
         "tests: {} passed, {} failed, {} skipped",
@@ -155,6 +186,16 @@ pub fn run() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn df_avail_is_the_second_line() {
+        assert_eq!(
+            parse_df_avail("     Avail\n 6227460096\n"),
+            Some(6_227_460_096)
+        );
+        assert_eq!(parse_df_avail("Avail\n"), None);
+        assert_eq!(parse_df_avail(""), None);
+    }
 
     #[test]
     fn tally_adds_every_result_line() {
