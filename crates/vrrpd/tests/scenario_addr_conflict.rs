@@ -36,6 +36,24 @@ fn addr_conflicts(st: &serde_json::Value) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// An advert for our VIP on our VRID from node 1 (192.0.2.11), which plays a peer by hand.
+fn node1_advert(prio: u8) -> Vec<u8> {
+    let (src, grp) = (Ipv4Addr::new(192, 0, 2, 11), Ipv4Addr::new(224, 0, 0, 18));
+    let vip: Ipv4Addr = VIP.parse().unwrap();
+    ipv4(src, grp, 255, &v3_advert(src, grp, 23, prio, 10, &[vip]))
+}
+
+/// Send one Ethernet frame from `node`'s interface.
+fn inject(bed: &Bed, node: usize, frame: Vec<u8>) {
+    let ifindex = bed.nodes[node].host.ifindex().unwrap();
+    bed.nodes[node]
+        .host
+        .spawn_thread(move || send_ethernet(ifindex, &frame).unwrap())
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
 fn counter(st: &serde_json::Value, key: &str) -> u64 {
     st["instances"][0]["counters"][key].as_u64().unwrap_or(0)
 }
@@ -220,17 +238,9 @@ fn a_claim_due_after_a_stall_is_judged_with_the_adverts_that_arrived_meanwhile()
 
     let mac = bed.nodes[1].host.mac().unwrap();
     let vip: Ipv4Addr = VIP.parse().unwrap();
-    let garp = arp_frame([0xff; 6], mac, 1, vip, [0xff; 6], vip);
-    let src = Ipv4Addr::new(192, 0, 2, 11);
-    let grp = Ipv4Addr::new(224, 0, 0, 18);
-    let advert = ipv4(src, grp, 255, &v3_advert(src, grp, 23, 200, 10, &[vip]));
+    inject(&bed, 1, arp_frame([0xff; 6], mac, 1, vip, [0xff; 6], vip));
+    let advert = node1_advert(200);
     let ifindex = bed.nodes[1].host.ifindex().unwrap();
-    bed.nodes[1]
-        .host
-        .spawn_thread(move || send_ethernet(ifindex, &garp).unwrap())
-        .unwrap()
-        .join()
-        .unwrap();
     // The worker reads the GARP and defers it (due in CONFIRM = 300 ms); then it stops.
     std::thread::sleep(Duration::from_millis(100));
     bed.nodes[0].signal(Signal::SIGSTOP);
@@ -259,8 +269,8 @@ fn a_claim_due_after_a_stall_is_judged_with_the_adverts_that_arrived_meanwhile()
 }
 
 /// A takeover: the previous holder's kernel can answer our gratuitous ARP with an ARP reply for
-/// the VIP from its MAC, while its vrrpd is removing the VIP after our first advert (the local
-/// route outlives the address for a moment). Captured once under load, a millisecond after
+/// the VIP from its MAC, while its vrrpd is removing the VIP after our first advert (see
+/// `vrrpd::addrwatch`). Captured once under load, a millisecond after
 /// our GARPs: `b2:20:… > 86:c4:… ARP Reply 192.0.2.100 is-at b2:20:…`, which became a false
 /// address conflict. The same reply is injected here right after the takeover: no conflict. The
 /// same reply later (a router that still holds the VIP): a conflict, naming its VRRP source.
@@ -275,9 +285,6 @@ fn the_previous_holders_answer_to_our_takeover_is_no_conflict_a_later_claim_is()
     let w = Kind::Worker;
     let mut bed = Bed::new("addrh", vec![(w, Inst::v3(100)), (w, Inst::v3(1))]);
     let vip: Ipv4Addr = VIP.parse().unwrap();
-    let src = Ipv4Addr::new(192, 0, 2, 11);
-    let grp = Ipv4Addr::new(224, 0, 0, 18);
-    let advert = move |prio| ipv4(src, grp, 255, &v3_advert(src, grp, 23, prio, 10, &[vip]));
     let ifindex = bed.nodes[1].host.ifindex().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -289,10 +296,10 @@ fn the_previous_holders_answer_to_our_takeover_is_no_conflict_a_later_claim_is()
                 if flag.load(Ordering::Relaxed) {
                     break;
                 }
-                send_frame(ifindex, &advert(200)).unwrap();
+                send_frame(ifindex, &node1_advert(200)).unwrap();
                 std::thread::sleep(Duration::from_millis(100));
             }
-            send_frame(ifindex, &advert(0)).unwrap();
+            send_frame(ifindex, &node1_advert(0)).unwrap();
         })
         .unwrap();
     bed.nodes[0].start();
@@ -305,20 +312,11 @@ fn the_previous_holders_answer_to_our_takeover_is_no_conflict_a_later_claim_is()
         bed.nodes[1].host.mac().unwrap(),
     );
     let reply = arp_frame(mac0, mac1, 2, vip, mac0, vip);
-    let send_reply = |bed: &Bed| {
-        let reply = reply.clone();
-        bed.nodes[1]
-            .host
-            .spawn_thread(move || send_ethernet(ifindex, &reply).unwrap())
-            .unwrap()
-            .join()
-            .unwrap();
-    };
     stop.store(true, Ordering::Relaxed);
     sender.join().unwrap();
     bed.wait_role(0, "MASTER", Duration::from_secs(2));
     let took_over = Instant::now();
-    send_reply(&bed);
+    inject(&bed, 1, reply.clone());
     std::thread::sleep(Duration::from_millis(1500)); // CONFIRM, then the state file's 1 s
     let st = bed.nodes[0].state().unwrap();
     assert_eq!(st["instances"][0]["role"], "MASTER", "{st}");
@@ -326,7 +324,7 @@ fn the_previous_holders_answer_to_our_takeover_is_no_conflict_a_later_claim_is()
 
     // The same claim after HANDOVER: a conflict, and nothing changes.
     assert!(took_over.elapsed() > Duration::from_millis(1200));
-    send_reply(&bed);
+    inject(&bed, 1, reply.clone());
     let seen = wait_until(Duration::from_secs(3), Duration::from_millis(50), || {
         bed.nodes[0]
             .state()
