@@ -116,6 +116,8 @@ fn world(cfg: Value, unit: u32, event: Event) -> World {
         paused: false,
         is_leader: false,
         principal: None,
+        principal_unit: None,
+        lb_units: None,
         cert: None,
         published_vip: None,
     }
@@ -591,7 +593,11 @@ fn hold_puts_back_the_published_vip_only_where_we_published() {
     w.legacy = legacy(true, true, false);
     assert_eq!(
         hold_writes(&w)[0].changes,
-        bag(&[("vrrpd-charm", "1"), ("replaced-keepalived", "1")])
+        bag(&[
+            ("vrrpd-charm", "1"),
+            ("replaced-keepalived", "1"),
+            ("keepalived-service", "1")
+        ])
     );
     w.legacy = LegacyFacts::default();
     w.peers.as_mut().unwrap().local = bag(&[("vrrpd-charm", "1")]);
@@ -994,4 +1000,88 @@ fn keepalived_in_the_group_means_a_fixed_interval() {
     );
     w.legacy = legacy(false, false, true);
     assert_eq!(intervals(&w), [fixed("1")]);
+}
+
+/// After a refresh from the previous charm, VRRPv2 compatibility and the fixed interval end once
+/// every principal unit on `lb-sink` has a unit of this charm beside it and no host has the old
+/// daemon; every missing piece of evidence keeps them on.
+#[test]
+fn compatibility_ends_once_every_principal_unit_runs_this_charm() {
+    use crate::charm::legacy::{refresh_complete, PEER_KEY_LEGACY_PRESENT, PEER_KEY_PRINCIPAL};
+    let mut done = world(
+        json!({"virtual_ip": "10.1.2.3/16"}),
+        0,
+        Event::ConfigChanged,
+    );
+    done.legacy = legacy(false, false, true); // replaced here, stopped and disabled
+    done.principal = Some("lb".into());
+    done.principal_unit = Some("lb/0".into());
+    let mut lb = vec!["lb/0".to_string()];
+    for p in &mut done.peers.as_mut().unwrap().peers {
+        let beside = format!("lb/{}", p.unit.number);
+        p.data = bag(&[
+            (PEER_KEY_CHARM, "1"),
+            (PEER_KEY_LEGACY, "1"),
+            (PEER_KEY_LEGACY_PRESENT, ""),
+            (PEER_KEY_PRINCIPAL, &beside),
+            ("vrrp-ipv4", "192.0.2.20"),
+        ]);
+        lb.push(beside);
+    }
+    done.lb_units = Some(lb);
+    assert!(refresh_complete(&done));
+    assert!(!v2_compat_needed(&done));
+    assert_eq!(keepalived_may_be_in_group(&done), None);
+    assert_eq!(intervals(&done), [auto()]);
+    let r = run_plan(&done);
+    assert!(!text(&r.config).contains("vrrpd_v2_compat"));
+    assert!(!r.legacy_note);
+    // This unit publishes where it runs and that its host has no old daemon.
+    let peer = r.peer_publish.expect("peer write");
+    assert_eq!(peer.changes[PEER_KEY_PRINCIPAL], "lb/0");
+    assert_eq!(
+        peer.changes.get(PEER_KEY_LEGACY_PRESENT),
+        None,
+        "empty: not written"
+    );
+
+    let still_on = |why: &str, w: &World| {
+        assert!(!refresh_complete(w), "{why}");
+        assert!(v2_compat_needed(w), "{why}");
+        assert_eq!(intervals(w), [fixed("0.1")], "{why}");
+        assert!(
+            text(&run_plan(w).config).contains("vrrpd_v2_compat"),
+            "{why}"
+        );
+    };
+    let mut w = done.clone();
+    w.legacy = legacy(false, true, true);
+    still_on("the old daemon is still enabled here", &w);
+    let mut w = done.clone();
+    w.lb_units = None;
+    still_on("no lb-sink relation names the principal", &w);
+    let mut w = done.clone();
+    w.lb_units.as_mut().unwrap().push("lb/9".into());
+    still_on("a principal unit with no unit of this charm beside it", &w);
+    let mut w = done.clone();
+    w.lb_units.as_mut().unwrap().retain(|u| u != "lb/0");
+    still_on("this unit's principal is not on lb-sink", &w);
+    let mut w = done.clone();
+    w.principal_unit = None;
+    still_on("no principal unit", &w);
+    let mut w = done.clone();
+    w.peers.as_mut().unwrap().peers[1]
+        .data
+        .insert(PEER_KEY_LEGACY_PRESENT.into(), "1".into());
+    still_on("a peer's host still has the old daemon", &w);
+    let mut w = done.clone();
+    w.peers.as_mut().unwrap().peers[2]
+        .data
+        .remove(PEER_KEY_PRINCIPAL);
+    still_on("a peer of an earlier revision (no principal-unit)", &w);
+    let mut w = done.clone();
+    w.peers.as_mut().unwrap().peers[0]
+        .data
+        .remove(PEER_KEY_CHARM);
+    still_on("a peer that has not said it runs this charm", &w);
 }

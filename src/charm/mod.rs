@@ -6,6 +6,7 @@ pub mod desired;
 pub mod event;
 pub mod files;
 pub mod hooktools;
+pub mod legacy;
 pub mod netinfo;
 pub mod paths;
 pub mod render;

@@ -197,6 +197,12 @@ pub struct World {
     pub is_leader: bool,
     /// The principal application (from `juju-info`), e.g. `kubeapi-load-balancer`.
     pub principal: Option<String>,
+    /// The principal unit (from `juju-info`), e.g. `kubeapi-load-balancer/2`.
+    pub principal_unit: Option<String>,
+    /// The principal application's units as `lb-sink` lists them (its remote units of that
+    /// application); read only after a refresh from the previous charm, `None` otherwise or
+    /// when no `lb-sink` relation names the principal ([`super::legacy::refresh_complete`]).
+    pub lb_units: Option<Vec<String>>,
     /// What the local load balancer serves, read in this hook (never cached across hooks);
     /// `None` when this hook does not run the worker.
     pub cert: Option<CertCheck>,
@@ -206,16 +212,42 @@ pub struct World {
     pub published_vip: Option<String>,
 }
 
-/// The principal application's name: the app of the remote unit on `juju-info`.
-pub fn principal_app(tools: &HookTools) -> Result<Option<String>, HookToolError> {
+/// The principal unit: the remote unit on `juju-info` (`app/N`).
+pub fn principal_unit(tools: &HookTools) -> Result<Option<String>, HookToolError> {
     for id in tools.relation_ids(PRINCIPAL_ENDPOINT)? {
         if let Some(unit) = tools.relation_list(&id)?.into_iter().next() {
-            if let Some((app, _)) = unit.rsplit_once('/') {
-                return Ok(Some(app.to_string()));
+            if Unit::parse(&unit).is_some() {
+                return Ok(Some(unit));
             }
         }
     }
     Ok(None)
+}
+
+/// The application of a unit name (`app/N` → `app`).
+fn app_of(unit: &str) -> Option<&str> {
+    unit.rsplit_once('/').map(|(app, _)| app)
+}
+
+/// The principal application's name: the app of the remote unit on `juju-info`.
+pub fn principal_app(tools: &HookTools) -> Result<Option<String>, HookToolError> {
+    Ok(principal_unit(tools)?.and_then(|u| app_of(&u).map(str::to_string)))
+}
+
+/// The units of application `app` on the `lb-sink` relations, sorted; `None` when none is.
+fn read_lb_units(tools: &HookTools, app: &str) -> Result<Option<Vec<String>>, HookToolError> {
+    let mut units = Vec::new();
+    for id in tools.relation_ids(super::legacy::LB_ENDPOINT)? {
+        units.extend(
+            tools
+                .relation_list(&id)?
+                .into_iter()
+                .filter(|u| app_of(u) == Some(app)),
+        );
+    }
+    units.sort();
+    units.dedup();
+    Ok((!units.is_empty()).then_some(units))
 }
 
 /// Whether this hook will run the worker, so the certificate check is worth its time.
@@ -257,7 +289,18 @@ impl World {
         let legacy = LegacyFacts::read(paths)?;
         let paused = paths.paused_flag().exists();
         let is_leader = tools.is_leader()?;
-        let principal = principal_app(tools)?;
+        let principal_unit = principal_unit(tools)?;
+        let principal = principal_unit
+            .as_deref()
+            .and_then(app_of)
+            .map(str::to_string);
+        // Only needed to tell when a refresh from the previous charm is over.
+        let lb_units = match &principal {
+            Some(app) if super::legacy::after_old_charm(&legacy, peers.as_ref()) => {
+                read_lb_units(tools, app)?
+            }
+            _ => None,
+        };
         let published_vip = tools
             .state_get()?
             .remove(STATE_PUBLISHED_VIP)
@@ -280,6 +323,8 @@ impl World {
                 paused,
                 is_leader,
                 principal,
+                principal_unit,
+                lb_units,
                 cert,
                 published_vip,
             },

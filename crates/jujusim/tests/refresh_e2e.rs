@@ -289,4 +289,58 @@ fn refresh_from_the_python_charm_moves_the_vip_once() {
         let msg = &u.workload_status.message;
         assert_eq!(msg.matches("keepalived.service").count(), 1, "{msg}");
     }
+
+    // The refresh is over: both load balancers have a unit of this charm beside them and no
+    // old daemon. Once `lb-sink` names the load balancer's units (the README's deployment
+    // relates it), the units can tell: compatibility ends and the interval is automatic again,
+    // by a reload in place; the VIP stays where it is, on one machine.
+    let monitor = proof::AddrMonitor::start(&machines, VIP).unwrap();
+    let t1 = Instant::now();
+    sim.relate("keepalived:lb-sink", "kubeapi-load-balancer:website")
+        .unwrap();
+    let conf = |id: &str| std::fs::read_to_string(root(id).join("etc/vrrpd/vrrpd.conf")).unwrap();
+    sim.wait_for(
+        "both workers rendered without VRRPv2 compatibility",
+        T,
+        |_| {
+            machines.iter().all(|(id, _)| {
+                let c = conf(id);
+                !c.contains("vrrpd_v2_compat") && c.contains("vrrpd_adaptive_interval 0.03")
+            })
+        },
+    )
+    .unwrap();
+    sim.wait_idle(T).unwrap();
+    let mode = |id: &str| -> serde_json::Value {
+        let state: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root(id).join("run/vrrpd/state.json")).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        state["instances"][0]["advert"]["mode"].clone()
+    };
+    sim.wait_for("both workers on the automatic interval", T, |_| {
+        machines.iter().all(|(id, _)| mode(id) == "auto")
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let end = Instant::now();
+    let events = monitor.events();
+    drop(monitor);
+    let moved: Vec<&AddrEvent> = events.iter().filter(|e| e.at >= t1).collect();
+    assert!(
+        moved.is_empty(),
+        "the VIP moved when compatibility ended: {moved:?}"
+    );
+    assert!(overlaps(std::slice::from_ref(&new_holder), &events, t1, end).is_empty());
+    assert_eq!(sole_holder(sim, Duration::from_secs(1)), new_holder);
+    eprintln!(
+        "MEASURE refresh complete (lb-sink related): both workers automatic {:.1} s later, VIP unmoved",
+        end.duration_since(t1).as_secs_f64() - 2.0
+    );
+    let m = sim.model().unwrap();
+    for u in m.units.values().filter(|u| u.app == "keepalived") {
+        let msg = &u.workload_status.message;
+        assert!(!msg.contains("VRRPv2-compatible"), "{msg}");
+        assert_eq!(u.workload_status.status, "active", "{msg}");
+    }
 }
