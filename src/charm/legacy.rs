@@ -3,7 +3,12 @@
 //! unit of the principal runs this charm without one. Pure: decisions from the [`World`].
 use super::desired::{Plan, PEER_KEY_V4, PEER_KEY_V6};
 use super::hooktools::Bag;
-use super::world::{LegacyFacts, PeerRelation, World};
+use super::world::{LegacyFacts, Peer, PeerRelation, World};
+
+/// Whether `bag` has `key` with a non-empty value.
+fn set(bag: &Bag, key: &str) -> bool {
+    bag.get(key).is_some_and(|v| !v.is_empty())
+}
 
 /// Peer bag key: `"1"` while this unit has replaced the previous charm's `keepalived.service`,
 /// so units that never ran it (added later) also keep VRRPv2 compatibility.
@@ -72,8 +77,7 @@ pub fn refresh_complete(world: &World) -> bool {
     ) else {
         return false;
     };
-    let set = |p: &super::world::Peer, k: &str| p.data.get(k).is_some_and(|v| !v.is_empty());
-    let clean = |p: &super::world::Peer| set(p, PEER_KEY_CHARM) && !set(p, PEER_KEY_LEGACY_PRESENT);
+    let clean = |p: &Peer| set(&p.data, PEER_KEY_CHARM) && !set(&p.data, PEER_KEY_LEGACY_PRESENT);
     !world.legacy.present()
         && lb_units.iter().any(|u| u == own)
         && peers.peers.iter().all(clean)
@@ -185,14 +189,13 @@ pub fn keepalived_may_be_in_group(world: &World) -> Option<String> {
         );
     }
     let peers = world.peers.as_ref()?;
-    let has = |bag: &Bag, k: &str| bag.get(k).is_some_and(|v| !v.is_empty());
     peers
         .peers
         .iter()
         .find(|p| {
             [PEER_KEY_CHARM, PEER_KEY_V4, PEER_KEY_V6]
                 .iter()
-                .all(|k| !has(&p.data, k))
+                .all(|k| !set(&p.data, k))
         })
         .map(|p| format!("{} may still run the previous charm", p.unit.name))
 }

@@ -163,7 +163,7 @@ impl Daemon {
     /// Returns whether some instance found it foreign.
     fn judge_claim(&mut self, c: &Claim, confirm: bool) -> bool {
         let own = self.watches.own_mac(c.ifindex);
-        let vrrp_peer = self.watches.judge.source_of(c.mac).is_some();
+        let vrrp_source = self.watches.judge.source_of(c.mac);
         let now = Instant::now();
         let mut foreign = false;
         for k in self.running.ids() {
@@ -191,7 +191,7 @@ impl Daemon {
                     role: state,
                     own,
                     master,
-                    vrrp_peer,
+                    vrrp_peer: vrrp_source.is_some(),
                     master_for: r.mastered_at.map(|t| now.saturating_duration_since(t)),
                 };
                 first_sight(cx, c.mac)
@@ -201,14 +201,13 @@ impl Daemon {
             }
             foreign = true;
             if confirm {
-                self.record_address_conflict(k, c);
+                self.record_address_conflict(k, c, vrrp_source);
             }
         }
         foreign
     }
 
-    fn record_address_conflict(&mut self, k: InstanceId, c: &Claim) {
-        let vrrp_source = self.watches.judge.source_of(c.mac);
+    fn record_address_conflict(&mut self, k: InstanceId, c: &Claim, vrrp_source: Option<IpAddr>) {
         let Some(r) = self.running.get_mut(k) else {
             return;
         };
